@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.rig"]
-
 # Imported before the hass fixture starts, so that Home Assistant's loader finds
 # this project's custom_components rather than the harness's own.
 import custom_components.no_neutral  # noqa: F401
+
+pytest_plugins = ["tests.rig"]
 
 
 @pytest.fixture(autouse=True)
