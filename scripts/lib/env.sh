@@ -148,10 +148,11 @@ _ensure_venv() {
         return 0
     fi
     log "installing the Python 3.14 test environment from requirements_test.txt"
+    # Installed over the existing venv, not a new one: a running test or
+    # develop session keeps working while a pin is added.
     in_env /bin/bash -c '
         set -e
-        rm -rf "$0"
-        python3.14 -m venv "$0"
+        [[ -x "$0/bin/python" ]] || python3.14 -m venv "$0"
         "$0/bin/python" -m pip install -q --upgrade pip
         "$0/bin/python" -m pip install -q -r requirements_test.txt
         echo "$1" >"$0/.no-neutral-requirements"
@@ -169,5 +170,9 @@ ensure_env() {
         _ensure_root
     fi
     _ensure_venv
+    _ensure_matter_rig
     flock -u 9
 }
+
+# The Matter test rig: the server venv and the matter.js virtual relay.
+source "$PROJECT_DIR/scripts/lib/matter.sh"
