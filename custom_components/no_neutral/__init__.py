@@ -2,15 +2,120 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
+from matter_server.common.errors import MatterError, NodeNotExists
+
+from .const import CONF_NODE_ID, CONF_URL, DOMAIN
+from .coordinator import NoNeutralConfigEntry, NoNeutralRuntimeData
+from .relay import (
+    RelayDeviceInfo,
+    RelayLink,
+    async_acquire_server,
+    async_release_server,
+)
+
+# The adaptor engineer adds the adaptor's platforms here.
+PLATFORMS: list[Platform] = [Platform.LIGHT]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+# HA's Matter integration keys its node devices so; sharing these identifiers
+# links our relay device to the one it shows for the same node.
+MATTER_DOMAIN = "matter"
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:  # noqa: ARG001
-    """Set up No-Neutral Adaptor from a config entry."""
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
+    """Set up the integration (nothing global yet)."""
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:  # noqa: ARG001
-    """Unload a config entry."""
+async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
+    """Link the relay, register its device, then set up the platforms."""
+    url: str = entry.data[CONF_URL]
+    try:
+        server = await async_acquire_server(hass, url)
+    except InvalidServerVersion as err:
+        # async_acquire_server has raised the repair issue.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="server_version",
+            translation_placeholders={"url": url, "error": str(err)},
+        ) from err
+    except (MatterClientException, MatterError, TimeoutError, OSError) as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"url": url},
+        ) from err
+    try:
+        relay = RelayLink(hass, server, entry.data[CONF_NODE_ID])
+    except NodeNotExists as err:
+        await async_release_server(hass, server)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="node_not_found",
+            translation_placeholders={"node_id": str(entry.data[CONF_NODE_ID]), "url": url},
+        ) from err
+
+    async def _release() -> None:
+        relay.async_stop()
+        await async_release_server(hass, server)
+
+    entry.async_on_unload(_release)
+    relay.async_start()
+    relay.device_id = _async_register_relay_device(hass, entry, relay.device_info)
+
+    @callback
+    def _follow_device_info() -> None:
+        # Firmware updates and renames arrive as node updates; keep the registry current.
+        if relay.device_info != registered[0]:
+            registered[0] = relay.device_info
+            _async_register_relay_device(hass, entry, relay.device_info)
+
+    registered = [relay.device_info]
+    entry.async_on_unload(relay.async_add_listener(_follow_device_info))
+
+    entry.runtime_data = NoNeutralRuntimeData(relay=relay)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def relay_identifiers(info: RelayDeviceInfo) -> set[tuple[str, str]]:
+    """Return the relay device's identifiers, HA's Matter integration's among them."""
+    identifiers = {
+        (DOMAIN, f"relay_{info.unique_id}"),
+        (MATTER_DOMAIN, f"deviceid_{info.matter_device_id}-MatterNodeDevice"),
+    }
+    # The Matter integration skips serial numbers that say "test"; do the same.
+    if info.serial_number and "test" not in info.serial_number.lower():
+        identifiers.add((MATTER_DOMAIN, f"serial_{info.serial_number}"))
+    return identifiers
+
+
+@callback
+def _async_register_relay_device(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, info: RelayDeviceInfo
+) -> str:
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers=relay_identifiers(info),
+        name=info.name,
+        manufacturer=info.vendor_name,
+        model=info.product_name,
+        model_id=str(info.product_id),
+        serial_number=info.serial_number,
+        sw_version=info.sw_version,
+        hw_version=info.hw_version,
+    )
+    return device.id
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
+    """Unload the platforms; the relay link ends through async_on_unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
