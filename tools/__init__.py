@@ -1,0 +1,1 @@
+"""Development and test tools (not shipped with the integration)."""

@@ -1,0 +1,1 @@
+"""scripts/develop's stack: HA API helpers, onboarding, the browser check."""
