@@ -55,8 +55,9 @@ for any tau from 10 to 60 s). A parameter as well.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
 
 # Capacitor.
 RATED_RIPPLE_RISE_K: Final = 5.0
@@ -200,3 +201,85 @@ class FuseHeat:
     def opened(self, spec: FuseSpec) -> bool:
         """Whether the heat has reached the opening point."""
         return self.total_j >= spec.opening_heat_j
+
+
+@dataclass(kw_only=True)
+class History:
+    """
+    What the adaptor has been through: the state that a restart must keep.
+
+    Only time with mains present counts, at the relay's state during that time:
+    closed, the capacitor carries its ripple (ESR heat) and the fusible resistor
+    its steady power; open, the capacitor sits at its bias at ambient and the
+    resistor cools.
+    """
+
+    cap_consumed: float = 0.0
+    powered_h: float = 0.0
+    fuse: FuseHeat = field(default_factory=FuseHeat)
+    fuse_blown: bool = False
+    switchings: int = 0
+
+    def advance(
+        self,
+        *,
+        seconds: float,
+        closed: bool,
+        ambient_c: float,
+        esr_power_w: float,
+        fuse_power_w: float,
+        cap: CapacitorSpec,
+        fuse: FuseSpec,
+    ) -> None:
+        """Count `seconds` of powered time in one relay state."""
+        if seconds <= 0:
+            return
+        hours = seconds / SECONDS_PER_HOUR
+        core_c = cap.core_temperature_c(ambient_c, esr_power_w if closed else 0.0)
+        self.cap_consumed = consume(self.cap_consumed, hours, cap.life_h(core_c))
+        self.powered_h += hours
+        # A blown resistor carries nothing; what heat it had is shed.
+        power = fuse_power_w if closed and not self.fuse_blown else 0.0
+        self.fuse = self.fuse.advance(fuse, seconds, power)
+        self.fuse_blown = self.fuse_blown or self.fuse.opened(fuse)
+
+    def switched(self, *, closed: bool, inrush_j: float, fuse: FuseSpec) -> None:
+        """Count one real switching; a closing puts its inrush into the resistor."""
+        self.switchings += 1
+        if closed and not self.fuse_blown:
+            self.fuse = self.fuse.add_inrush(inrush_j)
+            self.fuse_blown = self.fuse.opened(fuse)
+
+    def capacitor_replaced(self) -> None:
+        """Start the capacitor's life again."""
+        self.cap_consumed = 0.0
+
+    def fuse_replaced(self) -> None:
+        """A new, cold fusible resistor."""
+        self.fuse = FuseHeat()
+        self.fuse_blown = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form kept in the store."""
+        return {
+            "cap_consumed": self.cap_consumed,
+            "powered_h": self.powered_h,
+            "fuse_steady_j": self.fuse.steady_j,
+            "fuse_switching_j": self.fuse.switching_j,
+            "fuse_blown": self.fuse_blown,
+            "switchings": self.switchings,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """Read the JSON form back (missing keys: a new adaptor)."""
+        return cls(
+            cap_consumed=float(data.get("cap_consumed", 0.0)),
+            powered_h=float(data.get("powered_h", 0.0)),
+            fuse=FuseHeat(
+                steady_j=float(data.get("fuse_steady_j", 0.0)),
+                switching_j=float(data.get("fuse_switching_j", 0.0)),
+            ),
+            fuse_blown=bool(data.get("fuse_blown", False)),
+            switchings=int(data.get("switchings", 0)),
+        )

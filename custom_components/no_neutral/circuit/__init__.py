@@ -1,0 +1,16 @@
+"""The no-neutral adaptor's circuit simulator (CIRCUIT.md); numpy only, no Home Assistant."""
+
+from __future__ import annotations
+
+from .figures import RESULT_KEYS, WARNING_CODES, simulate
+from .params import DEFAULT_SCENARIO, Scenario, ScenarioError, parse_scenario
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "RESULT_KEYS",
+    "WARNING_CODES",
+    "Scenario",
+    "ScenarioError",
+    "parse_scenario",
+    "simulate",
+]

@@ -1,0 +1,39 @@
+"""Command line: python -m custom_components.no_neutral.circuit [FILE]."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .figures import simulate
+from .params import ScenarioError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read a scenario (FILE, or standard input for '-' or none), print the figures."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1:
+        print("usage: python -m custom_components.no_neutral.circuit [FILE]", file=sys.stderr)
+        return 2
+    try:
+        text = sys.stdin.read() if not args or args[0] == "-" else Path(args[0]).read_text()
+    except OSError as err:
+        print(f"cannot read {args[0]}: {err.strerror}", file=sys.stderr)
+        return 2
+    try:
+        scenario = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as err:
+        print(f": not valid JSON: {err}", file=sys.stderr)
+        return 2
+    try:
+        result = simulate(scenario)
+    except ScenarioError as err:
+        print(err, file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

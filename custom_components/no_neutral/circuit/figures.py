@@ -1,0 +1,190 @@
+"""simulate(): every CIRCUIT.md figure and warning from the analysis runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+import numpy as np
+
+from .analysis import (
+    DISCHARGE_V,
+    Envelope,
+    closed_steady,
+    discharge_time,
+    envelope,
+    ghost_cycle,
+    inrush,
+)
+from .params import Scenario, parse_scenario
+from .solver import (
+    REC_ICAP,
+    REC_LEDON,
+    REC_PLAMP,
+    REC_VBULK,
+    REC_VCAP,
+    REC_VLAMP,
+    Circuit,
+    Solver,
+    grid,
+)
+
+RESULT_KEYS: Final = (
+    "lamp_v_mean",
+    "lamp_v_min",
+    "lamp_v_max",
+    "lamp_ripple_pct",
+    "lamp_power_w",
+    "lamp_power_ratio",
+    "led_dropout",
+    "cap_ripple_current_rms_a",
+    "cap_esr_power_w",
+    "cap_voltage_max_v",
+    "fuse_power_w",
+    "device_supply_min_v",
+    "device_supply_ok",
+    "off_leakage_current_a",
+    "off_lamp_v",
+    "ghost_flash",
+    "ghost_flash_period_s",
+    "inrush_peak_a",
+    "inrush_fuse_energy_j",
+    "inrush_fuse_energy_mean_j",
+    "discharge_time_s",
+    "warnings",
+)
+WARNING_CODES: Final = (
+    "no_load",
+    "incompatible_lamp",
+    "led_dropout",
+    "ghost_flash",
+    "fuse_overstress",
+    "cap_overvoltage",
+    "device_supply_low",
+    "slow_discharge",
+)
+MEAN_PHASES: Final = tuple(float(p) for p in range(0, 360, 10))
+NO_LOAD_W: Final = 3.0
+SLOW_DISCHARGE_S: Final = 5.0
+
+
+def _mean(values: np.ndarray[Any, np.dtype[np.float64]], period: float) -> float:
+    t = grid(0.0, period, len(values) - 1)
+    return float(np.trapezoid(values, t) / period)
+
+
+def _closed_figures(sc: Scenario, c: Circuit, rec: np.ndarray[Any, Any]) -> dict[str, Any]:
+    v = rec[:, REC_VLAMP]
+    out: dict[str, Any] = {}
+    mean = _mean(v, c.period)
+    out["lamp_v_mean"] = mean
+    out["lamp_v_min"] = float(v.min())
+    out["lamp_v_max"] = float(v.max())
+    # A lamp node that sits at 0 V has no ripple worth a percentage.
+    out["lamp_ripple_pct"] = (
+        (out["lamp_v_max"] - out["lamp_v_min"]) / mean * 100.0 if mean > 1e-9 else 0.0
+    )
+    power = _mean(rec[:, REC_PLAMP], c.period)
+    out["lamp_power_w"] = power
+    rated = sc.lamp.count * sc.lamp.power_w
+    out["lamp_power_ratio"] = power / rated if sc.lamp.type in {"led", "resistive"} else 0.0
+    out["led_dropout"] = bool(sc.lamp.type == "led" and rec[:, REC_LEDON].min() < 0.5)  # noqa: PLR2004
+    i2 = _mean(rec[:, REC_ICAP] ** 2, c.period) if c.has_branch else 0.0
+    out["cap_ripple_current_rms_a"] = math.sqrt(i2)
+    out["cap_esr_power_w"] = i2 * c.r_esr
+    out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_VCAP]).max()) if c.has_branch else 0.0
+    out["fuse_power_w"] = i2 * c.r_fuse
+    out["device_supply_min_v"] = float(rec[:, REC_VBULK].min())
+    out["device_supply_ok"] = bool(out["device_supply_min_v"] >= sc.device.min_input_v)
+    return out
+
+
+def _open_figures(solver: Solver, sc: Scenario, env: Envelope, bulk: float) -> dict[str, Any]:
+    c = solver.c
+    root = env.root()
+    is_led = sc.lamp.type == "led"
+    ghost = is_led and (root is None or root >= c.led_start)
+    out: dict[str, Any] = {"ghost_flash": bool(ghost), "ghost_flash_period_s": None}
+    if ghost:
+        cycle = ghost_cycle(solver, env, bulk)
+        out["off_lamp_v"] = cycle.peak_v
+        out["ghost_flash_period_s"] = cycle.period_s
+    else:
+        v_root = 0.0 if root is None else root
+        out["off_lamp_v"] = _open_mean(solver, v_root, bulk)
+    return out
+
+
+def _open_mean(solver: Solver, v_root: float, bulk: float) -> float:
+    """Mean lamp voltage over one cycle started on the periodic state."""
+    from .analysis import STEPS_PER_CYCLE, _flags, _lamp_state  # noqa: PLC0415
+
+    c = solver.c
+    state = _lamp_state(np.array([v_root]), bulk)
+    times = grid(0.0, c.period, STEPS_PER_CYCLE)
+    state, _ = solver.run(state, times, _flags(1, closed=False), led_enabled=False)
+    _, rec = solver.run(state, times, _flags(1, closed=False), record=True, led_enabled=False)
+    assert rec is not None  # noqa: S101
+    return _mean(rec[:, 0, REC_VLAMP], c.period)
+
+
+def _warnings(sc: Scenario, out: Mapping[str, Any]) -> list[str]:
+    rated = sc.lamp.count * sc.lamp.power_w
+    lamp_type = sc.lamp.type
+    raised = {
+        "no_load": lamp_type in {"none", "capacitive_dropper"} or rated < NO_LOAD_W,
+        "incompatible_lamp": lamp_type == "capacitive_dropper",
+        "led_dropout": bool(out["led_dropout"]),
+        "ghost_flash": bool(out["ghost_flash"]),
+        "fuse_overstress": out["fuse_power_w"] > 0.5 * sc.smoothing.fuse_power_rating_w,
+        "cap_overvoltage": out["cap_voltage_max_v"] > 0.9 * sc.smoothing.voltage_rating_v,
+        "device_supply_low": not out["device_supply_ok"],
+        "slow_discharge": out["discharge_time_s"] is None
+        or out["discharge_time_s"] > SLOW_DISCHARGE_S,
+    }
+    return [code for code in WARNING_CODES if raised[code]]
+
+
+def solve(sc: Scenario) -> dict[str, Any]:
+    """Every figure for a validated scenario."""
+    c = Circuit.from_scenario(sc)
+    solver = Solver(c)
+    steady = closed_steady(solver)
+    out = _closed_figures(sc, c, steady.rec)
+    bulk = out["device_supply_min_v"]
+    extra = [DISCHARGE_V]
+    if sc.lamp.type == "led":
+        extra += [c.led_stop, c.led_start]
+    env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
+    out["off_leakage_current_a"] = env.leakage_a
+    out.update(_open_figures(solver, sc, env, bulk))
+    if c.has_branch:
+        phases = np.array(sorted({*MEAN_PHASES, sc.relay.close_phase_deg}))
+        result = inrush(solver, phases, steady)
+        k = int(np.searchsorted(phases, sc.relay.close_phase_deg))
+        mean_idx = np.isin(phases, MEAN_PHASES)
+        out["inrush_peak_a"] = float(result.peak_a[k])
+        out["inrush_fuse_energy_j"] = float(result.excess_j[k])
+        out["inrush_fuse_energy_mean_j"] = float(result.excess_j[mean_idx].mean())
+    else:
+        out["inrush_peak_a"] = 0.0
+        out["inrush_fuse_energy_j"] = 0.0
+        out["inrush_fuse_energy_mean_j"] = 0.0
+    out["discharge_time_s"] = discharge_time(solver, steady.state, env)
+    out["warnings"] = _warnings(sc, out)
+    result_dict = {key: out[key] for key in RESULT_KEYS}
+    _check_finite(result_dict)
+    return result_dict
+
+
+def _check_finite(result: Mapping[str, Any]) -> None:
+    for key, value in result.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            msg = f"{key} came out as {value}"
+            raise ArithmeticError(msg)
+
+
+def simulate(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a scenario and return every CIRCUIT.md figure as a JSON-safe dict."""
+    return solve(parse_scenario(mapping))

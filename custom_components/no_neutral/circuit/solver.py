@@ -1,0 +1,430 @@
+"""
+Transient solver: nodal analysis, variable-step BDF2, Newton, batched runs.
+
+Every run advances a batch of independent copies of the circuit on one common
+time grid, so that sensitivities (shooting), tables over lamp voltages and the
+36 closing phases cost one vectorised run each instead of dozens of Python
+loops.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .params import Scenario
+
+F64 = npt.NDArray[np.float64]
+BOOL = npt.NDArray[np.bool_]
+
+VT: Final = 0.02585
+RHO_CU: Final = 0.0175
+RELAY_CLOSED_OHM: Final = 0.01
+# SPICE's gmin: keeps every node tied to N so the matrix stays regular even when
+# all diodes are off and the relay is open.
+GMIN: Final = 1e-12
+# A lamp node "held at 0 V" for the off-leakage figure.
+HOLD_SIEMENS: Final = 1e4
+NEWTON_TOL_V: Final = 1e-4
+NEWTON_MAX: Final = 60
+LAMBERT_ITERATIONS: Final = 3
+
+# Node numbers (N is ground and has none).
+L, LO, DN, SWS, SWL, P, BP, BM = range(8)
+NODES: Final = 8
+# Nonlinear two-terminal elements (anode/+ , cathode/-), -1 for N.
+ELEMENTS: Final = (
+    (L, BP),  # relay supply bridge
+    (DN, BP),
+    (BM, L),
+    (BM, DN),
+    (DN, SWS),  # Da
+    (SWS, LO),  # Dd
+    (SWL, -1),  # Db
+    (P, SWL),  # Dc
+    (BP, BM),  # the relay's constant-power load
+    (-1, P),  # the LED driver, N to P
+)
+DIODES: Final = 8
+DC: Final = 7
+# Capacitor states: cable (L-SWS), bulk (BP-BM), LED input (N-P), smoothing C.
+CAP_CABLE, CAP_BULK, CAP_LED, CAP_SMOOTH = range(4)
+CAPS: Final = 4
+
+# Quantities recorded per time point.
+REC_VLAMP, REC_ICAP, REC_VCAP, REC_VBULK, REC_PLAMP, REC_LEDON, REC_IDC, REC_PSRC = range(8)
+RECORDS: Final = 8
+
+
+def _incidence(pos: int, neg: int) -> F64:
+    row = np.zeros(NODES)
+    if pos >= 0:
+        row[pos] += 1.0
+    if neg >= 0:
+        row[neg] -= 1.0
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    """Element values of a scenario, in SI units, plus the fixed matrices."""
+
+    omega: float
+    v_peak: float
+    period: float
+    g_source: float
+    r_wire: float
+    c_cable: float
+    c_bulk: float
+    p_dev_on: float
+    p_dev_off: float
+    i_sat: float
+    n_vt: float
+    r_series: float
+    g_leak: float
+    c_smooth: float
+    r_branch: float
+    r_fuse: float
+    r_esr: float
+    has_branch: bool
+    g_bleed: float
+    c_led: float
+    p_led: float
+    g_lamp: float
+    led_start: float
+    led_stop: float
+    relay_closed: bool
+    g_relay_open: float
+    a_matrix: F64 = field(repr=False)
+    outer: F64 = field(repr=False)
+    g_static: F64 = field(repr=False)
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario) -> Circuit:
+        """Turn scenario units (uF, pF/m, mm2) into SI element values."""
+        r_wire = sc.cable.length_m * RHO_CU / sc.cable.conductor_mm2
+        lamp = sc.lamp
+        rated = lamp.count * lamp.power_w
+        is_led = lamp.type == "led"
+        g_lamp = rated / lamp.rated_voltage_v**2 if lamp.type == "resistive" else 0.0
+        g_leak = sc.diode.reverse_leakage_a / 1000.0
+        g_bleed = (
+            0.0
+            if sc.smoothing.bleed_resistance_ohm is None
+            else 1.0 / sc.smoothing.bleed_resistance_ohm
+        )
+        a_matrix = np.array([_incidence(p, n) for p, n in ELEMENTS])
+        outer = np.einsum("ki,kj->kij", a_matrix, a_matrix).reshape(len(ELEMENTS), -1)
+        g = np.eye(NODES) * GMIN
+        g_source = 1.0 / (sc.mains.source_resistance_ohm + r_wire)
+        g[L, L] += g_source
+        _stamp(g, SWS, SWL, 1.0 / r_wire)
+        for k in range(DIODES):
+            _stamp(g, *ELEMENTS[k], g_leak)
+        _stamp(g, P, -1, g_bleed + g_lamp)
+        return cls(
+            omega=2.0 * math.pi * sc.mains.frequency_hz,
+            v_peak=math.sqrt(2.0) * sc.mains.voltage_rms,
+            period=1.0 / sc.mains.frequency_hz,
+            g_source=g_source,
+            r_wire=r_wire,
+            c_cable=sc.cable.length_m * sc.cable.capacitance_pf_per_m * 1e-12,
+            c_bulk=sc.device.bulk_capacitance_uf * 1e-6,
+            p_dev_on=sc.device.power_w_on,
+            p_dev_off=sc.device.power_w_off,
+            i_sat=sc.diode.saturation_current_a,
+            n_vt=sc.diode.ideality * VT,
+            r_series=sc.diode.series_resistance_ohm,
+            g_leak=g_leak,
+            c_smooth=sc.smoothing.capacitance_uf * 1e-6,
+            r_branch=sc.smoothing.fuse_resistance_ohm + sc.smoothing.esr_ohm,
+            r_fuse=sc.smoothing.fuse_resistance_ohm,
+            r_esr=sc.smoothing.esr_ohm,
+            has_branch=not sc.smoothing.fuse_blown,
+            g_bleed=g_bleed,
+            c_led=lamp.count * lamp.led_input_capacitance_uf * 1e-6 if is_led else 0.0,
+            p_led=rated if is_led else 0.0,
+            g_lamp=g_lamp,
+            led_start=lamp.led_start_v,
+            led_stop=lamp.led_stop_v,
+            relay_closed=sc.relay.closed,
+            g_relay_open=1.0 / sc.relay.open_resistance_ohm,
+            a_matrix=a_matrix,
+            outer=outer,
+            g_static=g,
+        )
+
+
+def _stamp(g: F64, a: int, b: int, value: float) -> None:
+    if a >= 0:
+        g[a, a] += value
+    if b >= 0:
+        g[b, b] += value
+    if a >= 0 and b >= 0:
+        g[a, b] -= value
+        g[b, a] -= value
+
+
+@dataclass(slots=True)
+class State:
+    """The batch's state at one time point; caps_prev/h_prev feed BDF2."""
+
+    x: F64
+    caps: F64
+    led_on: BOOL
+    caps_prev: F64 | None = None
+    h_prev: float = 0.0
+
+    def take(self, index: npt.NDArray[np.intp]) -> State:
+        """Return the members picked by index (copies)."""
+        return State(
+            self.x[index].copy(),
+            self.caps[index].copy(),
+            self.led_on[index].copy(),
+            None if self.caps_prev is None else self.caps_prev[index].copy(),
+            self.h_prev,
+        )
+
+
+def zero_state(batch: int) -> State:
+    """Every node and capacitor at 0 V, LED driver stopped."""
+    return State(np.zeros((batch, NODES)), np.zeros((batch, CAPS)), np.zeros(batch, dtype=bool))
+
+
+@dataclass(slots=True)
+class Controls:
+    """Per-member switches: relay, lamp node held at 0 V, closing instant."""
+
+    relay_closed: BOOL
+    hold: BOOL
+    close_index: npt.NDArray[np.intp] | None = None
+
+
+@dataclass(slots=True)
+class Tally:
+    """Running figures of the capacitor-branch current over a time window."""
+
+    start: F64
+    stop: F64
+    energy: F64
+    peak: F64
+
+
+def _solve_batched() -> Callable[[F64, F64], F64]:
+    # numpy's batched LAPACK gufunc without np.linalg.solve's Python wrapper,
+    # which costs three times the solve itself for an 8x8 system.
+    try:
+        from numpy.linalg import _umath_linalg  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - older or newer numpy layouts
+        return lambda a, b: np.linalg.solve(a, b[..., None])[..., 0]
+    solve1: Callable[[F64, F64], F64] = _umath_linalg.solve1
+    return solve1
+
+
+_SOLVE: Final = _solve_batched()
+
+
+class Solver:
+    """Steps a batch of copies of one circuit."""
+
+    def __init__(self, circuit: Circuit) -> None:
+        """Keep the circuit and the per-step-size matrices built on demand."""
+        self.c = circuit
+        self._cache: dict[tuple[float, float], tuple[F64, F64, F64, float]] = {}
+        c = circuit
+        self._y0 = math.log(c.i_sat * c.r_series / c.n_vt) + c.i_sat * c.r_series / c.n_vt
+        self._s_start = 1.0
+
+    def _matrices(self, h: float, a0: float) -> tuple[F64, F64, F64, float]:
+        """Conductance matrices (relay open, closed) and history map for one step."""
+        key = (h, a0)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        c = self.c
+        g = c.g_static.copy()
+        gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
+        g_rc = 1.0 / (c.r_branch + h / (a0 * c.c_smooth)) if c.has_branch else 0.0
+        _stamp(g, L, SWS, gc)
+        _stamp(g, BP, BM, gb)
+        _stamp(g, P, -1, gl + g_rc)
+        g_open = g.copy()
+        _stamp(g_open, L, LO, c.g_relay_open)
+        g_closed = g
+        _stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
+        # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
+        hmap = np.zeros((CAPS, NODES))
+        hmap[CAP_CABLE, L] = -c.c_cable / h
+        hmap[CAP_CABLE, SWS] = c.c_cable / h
+        hmap[CAP_BULK, BP] = -c.c_bulk / h
+        hmap[CAP_BULK, BM] = c.c_bulk / h
+        # The LED capacitor sits N-P, so its current enters P with the other sign.
+        hmap[CAP_LED, P] = c.c_led / h
+        hmap[CAP_SMOOTH, P] = -g_rc / a0
+        found = (g_open, g_closed, hmap, g_rc)
+        self._cache[key] = found
+        return found
+
+    def _elements(self, v: F64, p_nl: F64) -> tuple[F64, F64]:
+        """Currents and conductances of the ten nonlinear elements at voltages v.
+
+        Diode with series resistance, solved exactly: with u = i + Is, the
+        quantity s = ln(u*Rs/(n*Vt)) solves s + exp(s) = y (Lambert W in log
+        form), so the current grows only linearly at large forward voltage and
+        Newton needs no junction limiting.
+        """
+        c = self.c
+        y = self._y0 + v[:, :DIODES] * (1.0 / c.n_vt)
+        # Start from Winitzki's approximation W(z) ~ L*(1 - ln(1+L)/(2+L)),
+        # L = ln(1+z), within a few per cent everywhere, so that three Newton
+        # steps reach machine precision.
+        # Far in reverse, W(z) = z to double precision, so s = y.
+        big_l = np.maximum(np.logaddexp(0.0, y), 1e-300)
+        s = np.where(y < -30.0, y, np.log(big_l * (1.0 - np.log1p(big_l) / (2.0 + big_l))))
+        for _ in range(LAMBERT_ITERATIONS):
+            e = np.exp(s)
+            s -= (s + e - y) / (1.0 + e)
+        u = np.exp(s) * (c.n_vt / c.r_series)
+        i_e = np.empty_like(v)
+        g_e = np.empty_like(v)
+        i_e[:, :DIODES] = u - c.i_sat
+        g_e[:, :DIODES] = u / (c.n_vt + u * c.r_series)
+        vp = v[:, DIODES:]
+        vv = np.maximum(vp, 1.0)
+        i_p = p_nl / vv
+        i_e[:, DIODES:] = i_p
+        g_e[:, DIODES:] = np.where(vp > 1.0, -i_p / vv, 0.0)
+        return i_e, g_e
+
+    def run(  # noqa: PLR0915, C901
+        self,
+        state: State,
+        times: F64,
+        ctl: Controls,
+        *,
+        record: bool = False,
+        tally: Tally | None = None,
+        led_enabled: bool = True,
+    ) -> tuple[State, F64 | None]:
+        """Advance state over times[0] -> times[-1]; optionally record each point."""
+        c = self.c
+        batch = state.x.shape[0]
+        a_t = c.a_matrix.T
+        x = state.x.copy()
+        caps = state.caps.copy()
+        caps_prev = None if state.caps_prev is None else state.caps_prev.copy()
+        h_prev = state.h_prev
+        led_on = state.led_on.copy()
+        relay_now = ctl.relay_closed.copy()
+        hold = np.where(ctl.hold, HOLD_SIEMENS, 0.0)
+        any_hold = bool(ctl.hold.any())
+        steps = len(times) - 1
+        out = np.empty((steps + 1, batch, RECORDS)) if record else None
+        x_prev = x.copy()
+        i_cap = np.zeros(batch)
+        p_nl = np.empty((batch, 2))
+        led_active = led_enabled and c.p_led > 0.0
+        if out is not None:
+            out[0] = self._record(x, caps, led_on & led_enabled, i_cap, times[0])
+        for n in range(steps):
+            if ctl.close_index is not None:
+                relay_now |= ctl.close_index == n
+            t1 = float(times[n + 1])
+            h = t1 - float(times[n])
+            if caps_prev is None:
+                a0 = 1.0
+                hist = -caps
+            else:
+                w = h / h_prev
+                a0 = (1.0 + 2.0 * w) / (1.0 + w)
+                hist = -(1.0 + w) * caps + (w * w / (1.0 + w)) * caps_prev
+            g_open, g_closed, hmap, g_rc = self._matrices(h, a0)
+            if relay_now.all():
+                g = g_closed
+            elif not relay_now.any():
+                g = g_open
+            else:
+                g = np.where(relay_now[:, None, None], g_closed, g_open)
+            if any_hold:
+                g = g + hold[:, None, None] * _HOLD_STAMP
+            b = hist @ hmap
+            b[:, L] += c.g_source * c.v_peak * math.sin(c.omega * t1)
+            p_nl[:, 0] = np.where(relay_now, c.p_dev_on, c.p_dev_off)
+            p_nl[:, 1] = np.where(led_on, c.p_led, 0.0) if led_active else 0.0
+            guess = x + (x - x_prev) * (h / h_prev) if h_prev > 0.0 else x
+            x_prev = x
+            x = self._newton(guess, g, b, p_nl, a_t)
+            i_cap = g_rc * (x[:, P] + hist[:, CAP_SMOOTH] / a0)
+            caps_prev = caps
+            caps = np.empty_like(caps)
+            caps[:, CAP_CABLE] = x[:, L] - x[:, SWS]
+            caps[:, CAP_BULK] = x[:, BP] - x[:, BM]
+            caps[:, CAP_LED] = -x[:, P]
+            caps[:, CAP_SMOOTH] = x[:, P] - c.r_branch * i_cap
+            h_prev = h
+            if led_active:
+                v_lamp = -x[:, P]
+                led_on = np.where(led_on, v_lamp >= c.led_stop, v_lamp > c.led_start)
+            if tally is not None:
+                inside = (times[n] >= tally.start) & (t1 <= tally.stop + 1e-12)
+                tally.energy += np.where(inside, i_cap * i_cap * (c.r_fuse * h), 0.0)
+                tally.peak = np.where(inside, np.maximum(tally.peak, np.abs(i_cap)), tally.peak)
+            if out is not None:
+                out[n + 1] = self._record(x, caps, led_on & led_enabled, i_cap, t1)
+        return State(x, caps, led_on, caps_prev, h_prev), out
+
+    def _newton(self, guess: F64, g: F64, b: F64, p_nl: F64, a_t: F64) -> F64:
+        outer = self.c.outer
+        a_m = self.c.a_matrix
+        x = guess
+        batch = x.shape[0]
+        for _ in range(NEWTON_MAX):
+            i_e, g_e = self._elements(x @ a_t, p_nl)
+            f = (g @ x[..., None])[..., 0] - b + i_e @ a_m
+            jac = g + (g_e @ outer).reshape(batch, NODES, NODES)
+            dx = _SOLVE(jac, f)
+            x = x - dx
+            step = float(np.max(np.abs(dx)))
+            # Newton converges quadratically here: after a correction this
+            # small the remaining error is below a microvolt.
+            if step < NEWTON_TOL_V:
+                return x
+            if not math.isfinite(step):
+                break
+        msg = "the circuit equations did not converge"
+        raise ArithmeticError(msg)
+
+    def _record(self, x: F64, caps: F64, led: BOOL, i_cap: F64, t: float) -> F64:
+        c = self.c
+        batch = x.shape[0]
+        v_lamp = -x[:, P]
+        p_lamp = np.where(led, c.p_led * v_lamp / np.maximum(v_lamp, 1.0), 0.0)
+        p_lamp += c.g_lamp * v_lamp * v_lamp
+        i_e, _ = self._elements(x @ c.a_matrix.T, np.zeros((batch, 2)))
+        i_dc = i_e[:, DC] + c.g_leak * (x[:, P] - x[:, SWL])
+        v_src = c.v_peak * math.sin(c.omega * t)
+        i_src = (v_src - x[:, L]) * c.g_source
+        rec = np.empty((batch, RECORDS))
+        rec[:, REC_VLAMP] = v_lamp
+        rec[:, REC_ICAP] = -i_cap
+        rec[:, REC_VCAP] = -caps[:, CAP_SMOOTH]
+        rec[:, REC_VBULK] = caps[:, CAP_BULK]
+        rec[:, REC_PLAMP] = p_lamp
+        rec[:, REC_LEDON] = led
+        rec[:, REC_IDC] = i_dc
+        rec[:, REC_PSRC] = v_src * i_src
+        return rec
+
+
+_HOLD_STAMP: Final = np.zeros((NODES, NODES))
+_HOLD_STAMP[P, P] = 1.0
+
+
+def grid(t0: float, t1: float, steps: int) -> F64:
+    """Uniform time points from t0 to t1."""
+    return np.linspace(t0, t1, steps + 1)
