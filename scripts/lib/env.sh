@@ -119,9 +119,11 @@ mount --make-rprivate /
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
-mkdir -p "$root/dev/shm" "$root/run" "$root$project" "$root/root/.cache" "$cache/pip" "$cache/npm"
+mkdir -p "$root/dev/shm" "$root/run" "$root/root/.cache" "$cache/pip" "$cache/npm"
 mount -t tmpfs tmpfs "$root/tmp"
 mount -t tmpfs tmpfs "$root/run"
+# After the tmpfs mounts: the project may itself live under /tmp.
+mkdir -p "$root$project"
 mount --bind "$project" "$root$project"
 mount --bind "$cache/pip" "$root/root/.cache"
 mkdir -p "$root/root/.npm" && mount --bind "$cache/npm" "$root/root/.npm"
