@@ -1,13 +1,267 @@
-"""Config flow for No-Neutral Adaptor."""
+"""
+Config flow for No-Neutral Adaptor.
+
+user (server URL) -> pick (menu) -> node | commission_code | commission_ip
+-> [commissioning progress] -> adaptor (lamp and mains) -> entry.
+Reconfigure changes the server URL or the node; the options flow edits the
+adaptor's parts.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Final, Literal, override
 
 import probatio
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+    OptionsFlowWithReload,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from matter_server.client.exceptions import (
+    MatterClientException,
+    ServerVersionTooNew,
+    ServerVersionTooOld,
+)
+from matter_server.client.models.node import MatterNode
+from matter_server.common.errors import MatterError
+from matter_server.common.models import MatterNodeData
+from yarl import URL
 
-from .const import CONF_URL, DEFAULT_URL, DOMAIN
+from .circuit.params import DEFAULT_SCENARIO, ScenarioError, parse_scenario
+from .const import (
+    CONF_AMBIENT_SENSOR,
+    CONF_AMBIENT_TEMP_C,
+    CONF_BLEED_RESISTANCE_OHM,
+    CONF_CABLE_LENGTH_M,
+    CONF_CAP_RATED_LIFE_H,
+    CONF_CAP_RATED_TEMP_C,
+    CONF_CAP_VOLTAGE_RATING_V,
+    CONF_CAPACITANCE_UF,
+    CONF_ESR_OHM,
+    CONF_FUSE_POWER_RATING_W,
+    CONF_FUSE_RESISTANCE_OHM,
+    CONF_LAMP_COUNT,
+    CONF_LAMP_POWER_W,
+    CONF_LAMP_TYPE,
+    CONF_MAINS_FREQUENCY,
+    CONF_MAINS_VOLTAGE,
+    CONF_NODE_ID,
+    CONF_URL,
+    DEFAULT_AMBIENT_TEMP_C,
+    DEFAULT_CAP_RATED_LIFE_H,
+    DEFAULT_CAP_RATED_TEMP_C,
+    DEFAULT_URL,
+    DOMAIN,
+    LAMP_TYPES,
+    LOGGER,
+    MINIR4M_PRODUCT_ID,
+    SCENARIO_PATHS,
+    SONOFF_VENDOR_ID,
+)
+from .relay import RelayDeviceInfo, has_relay_output, listening_client
+from .scenario import option_for_path, scenario_from_options
+
+CONF_NODE: Final = "node"
+CONF_CODE: Final = "code"
+CONF_PIN: Final = "pin"
+CONF_IP_ADDRESS: Final = "ip_address"
+
+ERROR_SERVER_TOO_OLD: Final = "server_too_old"
+ERROR_SERVER_TOO_NEW: Final = "server_too_new"
+ERROR_CANNOT_CONNECT: Final = "cannot_connect"
+ERROR_NOT_A_RELAY: Final = "not_a_relay"
+
+# A device that takes longer than this to commission has failed.
+COMMISSION_TIMEOUT: Final = 120
+
+ADAPTOR_STEP_KEYS: Final = (
+    CONF_LAMP_TYPE,
+    CONF_LAMP_COUNT,
+    CONF_LAMP_POWER_W,
+    CONF_MAINS_VOLTAGE,
+    CONF_MAINS_FREQUENCY,
+)
+INTEGER_OPTIONS: Final = frozenset({CONF_LAMP_COUNT})
+
+
+def default_options() -> dict[str, Any]:
+    """Return every option at its CIRCUIT.md default, ageing included."""
+    options: dict[str, Any] = {}
+    for key, path in SCENARIO_PATHS.items():
+        section, name = path.split(".")
+        options[key] = DEFAULT_SCENARIO[section][name]
+    options[CONF_CAP_RATED_LIFE_H] = DEFAULT_CAP_RATED_LIFE_H
+    options[CONF_CAP_RATED_TEMP_C] = DEFAULT_CAP_RATED_TEMP_C
+    options[CONF_AMBIENT_TEMP_C] = DEFAULT_AMBIENT_TEMP_C
+    options[CONF_AMBIENT_SENSOR] = None
+    return options
+
+
+def _number(
+    unit: str | None,
+    *,
+    minimum: float = 0,
+    maximum: float = 1e6,
+    step: float | Literal["any"] = "any",
+) -> NumberSelector:
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+# The selector of every option: units as the user reads them.
+OPTION_SELECTORS: Final[dict[str, Any]] = {
+    CONF_LAMP_TYPE: SelectSelector(
+        SelectSelectorConfig(
+            options=list(LAMP_TYPES),
+            translation_key=CONF_LAMP_TYPE,
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    ),
+    CONF_LAMP_COUNT: _number(None, minimum=1, maximum=50, step=1),
+    CONF_LAMP_POWER_W: _number("W", maximum=5000),
+    CONF_MAINS_VOLTAGE: _number("V", maximum=1000),
+    CONF_MAINS_FREQUENCY: _number("Hz", maximum=1000),
+    CONF_CABLE_LENGTH_M: _number("m", maximum=10000),
+    CONF_CAPACITANCE_UF: _number("µF"),
+    CONF_ESR_OHM: _number("Ω"),
+    CONF_CAP_VOLTAGE_RATING_V: _number("V"),
+    CONF_FUSE_RESISTANCE_OHM: _number("Ω"),
+    CONF_FUSE_POWER_RATING_W: _number("W"),
+    CONF_BLEED_RESISTANCE_OHM: _number("Ω", maximum=1e9),
+    CONF_CAP_RATED_LIFE_H: _number("h", minimum=1),
+    CONF_CAP_RATED_TEMP_C: _number("°C", minimum=-40, maximum=200),
+    CONF_AMBIENT_TEMP_C: _number("°C", minimum=-40, maximum=100),
+    CONF_AMBIENT_SENSOR: EntitySelector(
+        EntitySelectorConfig(domain="sensor", device_class="temperature")
+    ),
+}
+# Options that may be left empty: no bleed resistor, no ambient sensor.
+OPTIONAL_OPTIONS: Final = frozenset({CONF_BLEED_RESISTANCE_OHM, CONF_AMBIENT_SENSOR})
+
+
+def _options_schema(keys: tuple[str, ...], values: dict[str, Any]) -> probatio.Schema:
+    fields: dict[Any, Any] = {}
+    for key in keys:
+        if key in OPTIONAL_OPTIONS:
+            marker: Any = probatio.Optional(key, description={"suggested_value": values.get(key)})
+        else:
+            marker = probatio.Required(key, default=values[key])
+        fields[marker] = OPTION_SELECTORS[key]
+    return probatio.Schema(fields)
+
+
+def _normalise(keys: tuple[str, ...], user_input: dict[str, Any]) -> dict[str, Any]:
+    """Return the submitted options, empty optional ones as None, counts as int."""
+    options: dict[str, Any] = {}
+    for key in keys:
+        value = user_input.get(key)
+        if key in INTEGER_OPTIONS and value is not None:
+            value = int(value)
+        options[key] = value if value != "" else None
+    return options
+
+
+async def async_validate_options(
+    hass: HomeAssistant, options: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """
+    Check the options with the simulator's own validation.
+
+    Returns (errors, placeholders); an error sits on the field that the
+    simulator's dotted key maps back to.
+    """
+    try:
+        await hass.async_add_executor_job(parse_scenario, scenario_from_options(options))
+    except ScenarioError as err:
+        field = option_for_path(err.key) or "base"
+        return {field: "invalid_option"}, {"reason": err.reason, "key": err.key}
+    return {}, {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeChoice:
+    """A node the user can pick."""
+
+    node_id: int
+    unique_id: str
+    info: RelayDeviceInfo
+
+    @property
+    def label(self) -> str:
+        """Return name, vendor and product, as the picker shows them."""
+        vendor = self.info.vendor_name or f"0x{self.info.vendor_id:04X}"
+        product = self.info.product_name or f"0x{self.info.product_id:04X}"
+        return f"{self.info.name} ({vendor} {product}, node {self.node_id})"
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        """Sort a Sonoff MINIR4M first, then other Sonoff devices, then by node id."""
+        sonoff = self.info.vendor_id == SONOFF_VENDOR_ID
+        minir4m = sonoff and self.info.product_id == MINIR4M_PRODUCT_ID
+        return (0 if minir4m else 1 if sonoff else 2, self.node_id)
+
+
+def _choice(node: MatterNode, compressed_fabric_id: int) -> NodeChoice:
+    info = RelayDeviceInfo.from_node(node, compressed_fabric_id)
+    return NodeChoice(node_id=node.node_id, unique_id=info.unique_id, info=info)
+
+
+class _ServerError(Exception):
+    """The server could not be used; `key` is the form error."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _url_error(url: str) -> str | None:
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return "invalid_url"
+    if parsed.scheme not in ("ws", "wss") or not parsed.host:
+        return "invalid_url"
+    return None
+
+
+async def _async_read_nodes(hass: HomeAssistant, url: str) -> tuple[int, list[NodeChoice]]:
+    """Return the server's fabric and every node with an OnOff cluster, best first."""
+    try:
+        async with listening_client(hass, url) as client:
+            info = client.server_info
+            assert info is not None  # noqa: S101 - set by connect
+            fabric = info.compressed_fabric_id
+            choices = [
+                _choice(node, fabric) for node in client.get_nodes() if has_relay_output(node)
+            ]
+    except ServerVersionTooOld as err:
+        raise _ServerError(ERROR_SERVER_TOO_OLD) from err
+    except ServerVersionTooNew as err:
+        raise _ServerError(ERROR_SERVER_TOO_NEW) from err
+    except (MatterClientException, MatterError, TimeoutError, OSError) as err:
+        LOGGER.debug("Cannot use the Matter server %s: %s", url, err)
+        raise _ServerError(ERROR_CANNOT_CONNECT) from err
+    return fabric, sorted(choices, key=lambda choice: choice.sort_key)
 
 
 class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -15,12 +269,286 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
 
-    async def async_step_user(
-        self,
-        user_input: dict[str, Any] | None = None,  # noqa: ARG002
-    ) -> ConfigFlowResult:
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._url = DEFAULT_URL
+        self._choices: dict[str, NodeChoice] = {}
+        self._chosen: NodeChoice | None = None
+        self._commission_args: dict[str, Any] = {}
+        self._commission_task: asyncio.Task[NodeChoice] | None = None
+        self._commission_error: tuple[str, str] | None = None
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        return NoNeutralOptionsFlow()
+
+    def _configured_ids(self, *, except_entry: ConfigEntry | None = None) -> set[str | None]:
+        return {
+            entry.unique_id
+            for entry in self._async_current_entries(include_ignore=False)
+            if except_entry is None or entry.entry_id != except_entry.entry_id
+        }
+
+    async def _async_server_form_submit(
+        self, user_input: dict[str, Any], *, except_entry: ConfigEntry | None = None
+    ) -> dict[str, str]:
+        """Validate the URL and read the nodes; return form errors."""
+        url = user_input[CONF_URL].strip()
+        if error := _url_error(url):
+            return {CONF_URL: error}
+        try:
+            _fabric, choices = await _async_read_nodes(self.hass, url)
+        except _ServerError as err:
+            return {"base": err.key}
+        self._url = url
+        configured = self._configured_ids(except_entry=except_entry)
+        self._choices = {
+            str(choice.node_id): choice for choice in choices if choice.unique_id not in configured
+        }
+        return {}
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the Matter server."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await self._async_server_form_submit(user_input)
+            if not errors:
+                return await self.async_step_pick()
+        url = user_input[CONF_URL] if user_input else DEFAULT_URL
         return self.async_show_form(
             step_id="user",
-            data_schema=probatio.Schema({probatio.Required(CONF_URL, default=DEFAULT_URL): str}),
+            data_schema=probatio.Schema({probatio.Required(CONF_URL, default=url): str}),
+            errors=errors,
+        )
+
+    async def async_step_pick(self, _user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer a paired node (when there is one) or commissioning a new relay."""
+        options = ["commission_code", "commission_ip"]
+        if self._choices:
+            options.insert(0, "node")
+        return self.async_show_menu(
+            step_id="pick",
+            menu_options=options,
+            description_placeholders={"count": str(len(self._choices)), "url": self._url},
+        )
+
+    def _node_schema(self, default: str | None = None) -> probatio.Schema:
+        choices = sorted(self._choices.values(), key=lambda choice: choice.sort_key)
+        selector = SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(value=str(choice.node_id), label=choice.label)
+                    for choice in choices
+                ],
+                mode=SelectSelectorMode.LIST,
+            )
+        )
+        default = default if default in self._choices else str(choices[0].node_id)
+        return probatio.Schema({probatio.Required(CONF_NODE, default=default): selector})
+
+    async def async_step_node(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick one of the server's nodes that has an OnOff cluster."""
+        if user_input is not None:
+            return await self._async_use_node(self._choices[user_input[CONF_NODE]])
+        return self.async_show_form(step_id="node", data_schema=self._node_schema())
+
+    async def _async_use_node(self, choice: NodeChoice) -> ConfigFlowResult:
+        await self.async_set_unique_id(choice.unique_id)
+        self._abort_if_unique_id_configured()
+        self._chosen = choice
+        return await self.async_step_adaptor()
+
+    async def async_step_commission_code(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Commission a new relay from its manual pairing code or QR code."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            code = str(user_input[CONF_CODE]).strip().replace("-", "").replace(" ", "")
+            if code.startswith("MT:") or (code.isdigit() and len(code) in (11, 21)):
+                self._commission_args = {"code": code}
+                return await self.async_step_commissioning()
+            errors[CONF_CODE] = "invalid_code"
+        elif self._commission_error is not None:
+            errors["base"], placeholders["error"] = self._commission_error
+            self._commission_error = None
+        return self.async_show_form(
+            step_id="commission_code",
+            data_schema=probatio.Schema({probatio.Required(CONF_CODE): TextSelector()}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_commission_ip(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Commission a new relay from its PIN (setup passcode) and, optionally, its IP."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            ip_address = (user_input.get(CONF_IP_ADDRESS) or "").strip() or None
+            if ip_address is not None:
+                try:
+                    ipaddress.ip_address(ip_address)
+                except ValueError:
+                    errors[CONF_IP_ADDRESS] = "invalid_ip"
+            if not errors:
+                self._commission_args = {"pin": int(user_input[CONF_PIN]), "ip": ip_address}
+                return await self.async_step_commissioning()
+        elif self._commission_error is not None:
+            errors["base"], placeholders["error"] = self._commission_error
+            self._commission_error = None
+        return self.async_show_form(
+            step_id="commission_ip",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_PIN): _number(None, minimum=1, maximum=99999998, step=1),
+                    probatio.Optional(CONF_IP_ADDRESS): TextSelector(),
+                }
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_commission(self) -> NodeChoice:
+        args = self._commission_args
+        async with (
+            listening_client(self.hass, self._url) as client,
+            asyncio.timeout(COMMISSION_TIMEOUT),
+        ):
+            if "code" in args:
+                data: MatterNodeData = await client.commission_with_code(
+                    args["code"], network_only=True
+                )
+            else:
+                data = await client.commission_on_network(args["pin"], args["ip"])
+            info = client.server_info
+            assert info is not None  # noqa: S101 - set by connect
+            node = MatterNode(data)
+            if not has_relay_output(node):
+                raise _ServerError(ERROR_NOT_A_RELAY)
+            return _choice(node, info.compressed_fabric_id)
+
+    async def async_step_commissioning(
+        self, _user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show progress while the server commissions the relay."""
+        if self._commission_task is None:
+            self._commission_task = self.hass.async_create_task(self._async_commission())
+        if not self._commission_task.done():
+            return self.async_show_progress(
+                step_id="commissioning",
+                progress_action="commissioning",
+                progress_task=self._commission_task,
+            )
+        task, self._commission_task = self._commission_task, None
+        back = "commission_code" if "code" in self._commission_args else "commission_ip"
+        try:
+            self._chosen = task.result()
+        except _ServerError as err:
+            self._commission_error = (err.key, "")
+            return self.async_show_progress_done(next_step_id=back)
+        except (MatterClientException, MatterError, TimeoutError, OSError) as err:
+            LOGGER.warning("Commissioning failed: %s", err)
+            self._commission_error = ("commission_failed", str(err) or type(err).__name__)
+            return self.async_show_progress_done(next_step_id=back)
+        return self.async_show_progress_done(next_step_id="commissioned")
+
+    async def async_step_commissioned(
+        self, _user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Carry on with the node that was just commissioned."""
+        assert self._chosen is not None  # noqa: S101 - set by async_step_commissioning
+        return await self._async_use_node(self._chosen)
+
+    async def async_step_adaptor(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Describe the lamp and the mains; everything else starts at CIRCUIT.md's defaults."""
+        assert self._chosen is not None  # noqa: S101 - set before this step
+        options = default_options()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"name": self._chosen.info.name, "reason": "", "key": ""}
+        if user_input is not None:
+            options |= _normalise(ADAPTOR_STEP_KEYS, user_input)
+            errors, reasons = await async_validate_options(self.hass, options)
+            placeholders |= reasons
+            if not errors:
+                return self.async_create_entry(
+                    title=self._chosen.info.name,
+                    data={CONF_URL: self._url, CONF_NODE_ID: self._chosen.node_id},
+                    options=options,
+                )
+        return self.async_show_form(
+            step_id="adaptor",
+            data_schema=_options_schema(ADAPTOR_STEP_KEYS, options),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the Matter server URL (then the node)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await self._async_server_form_submit(user_input, except_entry=entry)
+            if not errors and not self._choices:
+                errors = {"base": "no_nodes"}
+            if not errors:
+                return await self.async_step_reconfigure_node()
+        url = user_input[CONF_URL] if user_input else entry.data[CONF_URL]
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=probatio.Schema({probatio.Required(CONF_URL, default=url): str}),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure_node(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the node (the current one is preselected when the server still has it)."""
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            choice = self._choices[user_input[CONF_NODE]]
+            await self.async_set_unique_id(choice.unique_id)
+            return self.async_update_reload_and_abort(
+                entry,
+                unique_id=choice.unique_id,
+                data_updates={CONF_URL: self._url, CONF_NODE_ID: choice.node_id},
+            )
+        return self.async_show_form(
+            step_id="reconfigure_node",
+            data_schema=self._node_schema(default=str(entry.data[CONF_NODE_ID])),
+        )
+
+
+OPTIONS_FLOW_KEYS: Final = (*SCENARIO_PATHS, CONF_CAP_RATED_LIFE_H, CONF_CAP_RATED_TEMP_C)
+OPTIONS_FLOW_KEYS_ALL: Final = (*OPTIONS_FLOW_KEYS, CONF_AMBIENT_TEMP_C, CONF_AMBIENT_SENSOR)
+
+
+class NoNeutralOptionsFlow(OptionsFlowWithReload):
+    """Edit the adaptor's parts, the lamp, the mains and the ageing inputs."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show every option; the simulator's validation names the field at fault."""
+        options = default_options() | dict(self.config_entry.options)
+        errors: dict[str, str] = {}
+        placeholders = {"reason": "", "key": ""}
+        if user_input is not None:
+            options |= _normalise(OPTIONS_FLOW_KEYS_ALL, user_input)
+            errors, reasons = await async_validate_options(self.hass, options)
+            placeholders |= reasons
+            if not errors:
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=_options_schema(OPTIONS_FLOW_KEYS_ALL, options),
+            errors=errors,
+            description_placeholders=placeholders,
         )

@@ -1,0 +1,127 @@
+"""Helpers for the Matter-link tests: test nodes, a fake server for version errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MINIR4M = "minir4m_node.json"
+OTHER_PLUG = "other_plug_node.json"
+NO_ONOFF = "no_onoff_node.json"
+
+
+def node_dump(name: str) -> dict[str, Any]:
+    """Return a node dump (HA diagnostics shape) from tests/fixtures."""
+    return json.loads((FIXTURES / name).read_text())
+
+
+async def server_command(url: str, command: str, **args: Any) -> Any:
+    """Send one command to a real Matter server over its websocket; return the result."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive_json()  # server_info, sent on connect
+        await ws.send_json({"message_id": "1", "command": command, "args": args})
+        while True:
+            msg = await ws.receive_json()
+            if msg.get("message_id") == "1":
+                if "error_code" in msg:
+                    raise RuntimeError(msg)
+                return msg.get("result")
+
+
+async def import_test_node(url: str, name: str) -> int:
+    """Import a node dump into a running server; return the id the server gave it."""
+    before = {node["node_id"] for node in await server_command(url, "get_nodes")}
+    await server_command(url, "import_test_node", dump=json.dumps(node_dump(name)))
+    after = {node["node_id"] for node in await server_command(url, "get_nodes")}
+    (new,) = after - before
+    return int(new)
+
+
+async def server_fabric(url: str) -> int:
+    """Return the server's compressed fabric id (part of every unique id)."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        info = await ws.receive_json()
+    return int(info["compressed_fabric_id"])
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def fake_version_server(
+    *, schema_version: int, min_supported_schema_version: int
+) -> AsyncIterator[str]:
+    """
+    Serve a websocket that sends only a server_info message with the given schema.
+
+    A real python-matter-server cannot be made to report another schema, so the
+    version errors are tested against this real socket that speaks just the
+    first message of the protocol. Nothing of the integration is mocked.
+    """
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json(
+            {
+                "fabric_id": 1,
+                "compressed_fabric_id": 0x1234,
+                "schema_version": schema_version,
+                "min_supported_schema_version": min_supported_schema_version,
+                "sdk_version": "fake",
+                "wifi_credentials_set": False,
+                "thread_credentials_set": False,
+                "bluetooth_enabled": False,
+            }
+        )
+        with contextlib.suppress(asyncio.CancelledError):
+            async for _msg in ws:
+                pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield f"ws://127.0.0.1:{port}/ws"
+    finally:
+        await runner.cleanup()
+
+
+async def wait_for(predicate: Any, limit: float = 10.0, interval: float = 0.005) -> float:
+    """Wait until predicate() is true; return the seconds it took (fails past `limit`)."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    async with asyncio.timeout(limit):
+        # The test watches from outside, as a user would; the integration itself never polls.
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(interval)
+    return loop.time() - began
+
+
+@pytest.fixture
+def matter_url() -> str:
+    """The URL of a running real Matter server (temporary: NN_DEV_MATTER_URL)."""
+    url = os.environ.get("NN_DEV_MATTER_URL")
+    if not url:
+        pytest.skip("no Matter server")
+    return url

@@ -1,0 +1,417 @@
+"""
+Config, reconfigure and options flows, against a real python-matter-server.
+
+The server is a real process (the rig's fixture) with MINIR4M-like test nodes
+imported into it. Only the server-version errors use a fake: a real websocket
+that sends a server_info with a chosen schema (tests/link_helpers.py), because
+a real server cannot be made to report another schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant import config_entries
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.no_neutral.config_flow import default_options
+from custom_components.no_neutral.const import (
+    CONF_AMBIENT_SENSOR,
+    CONF_BLEED_RESISTANCE_OHM,
+    CONF_CAPACITANCE_UF,
+    CONF_LAMP_COUNT,
+    CONF_LAMP_POWER_W,
+    CONF_LAMP_TYPE,
+    CONF_MAINS_FREQUENCY,
+    CONF_MAINS_VOLTAGE,
+    CONF_NODE_ID,
+    CONF_URL,
+    DEFAULT_URL,
+    DOMAIN,
+    SCENARIO_PATHS,
+)
+
+from .link_helpers import (
+    MINIR4M,
+    NO_ONOFF,
+    OTHER_PLUG,
+    fake_version_server,
+    free_port,
+    import_test_node,
+    server_command,
+    server_fabric,
+)
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+    # The Matter client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+ADAPTOR_INPUT = {
+    CONF_LAMP_TYPE: "led",
+    CONF_LAMP_COUNT: 2,
+    CONF_LAMP_POWER_W: 7.5,
+    CONF_MAINS_VOLTAGE: 230,
+    CONF_MAINS_FREQUENCY: 50,
+}
+
+
+def uid(fabric: int, node_id: int) -> str:
+    return f"{fabric:016X}-{node_id:016X}"
+
+
+@pytest.fixture
+async def nodes(matter_url: str) -> dict[str, int]:
+    """Import a plug from another vendor, a MINIR4M and a sensor without OnOff."""
+    # The plug goes first, so that the MINIR4M being listed first is the sort's doing.
+    return {
+        "plug": await import_test_node(matter_url, OTHER_PLUG),
+        "minir4m": await import_test_node(matter_url, MINIR4M),
+        "sensor": await import_test_node(matter_url, NO_ONOFF),
+    }
+
+
+async def start(hass: HomeAssistant) -> dict[str, Any]:
+    return await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+
+
+async def submit(hass: HomeAssistant, result: dict[str, Any], data: dict[str, Any]) -> Any:
+    return await hass.config_entries.flow.async_configure(result["flow_id"], data)
+
+
+def node_options(result: dict[str, Any]) -> list[dict[str, str]]:
+    schema = result["data_schema"].schema
+    (selector,) = schema.values()
+    return list(selector.config["options"])
+
+
+async def test_user_form_defaults_to_the_local_server(hass: HomeAssistant) -> None:
+    result = await start(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    (marker,) = result["data_schema"].schema
+    assert marker.default() == DEFAULT_URL
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:5580/ws", "127.0.0.1:5580", "ws://", "ws://[zz/ws", "mqtt://host/ws"],
+)
+async def test_user_rejects_a_url_that_is_not_ws(hass: HomeAssistant, url: str) -> None:
+    result = await submit(hass, await start(hass), {CONF_URL: url})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+
+
+async def test_user_cannot_connect(hass: HomeAssistant) -> None:
+    # A real port on which nothing listens.
+    result = await submit(hass, await start(hass), {CONF_URL: f"ws://127.0.0.1:{free_port()}/ws"})
+    assert result["errors"] == {"base": "cannot_connect"}
+    # The form keeps what the user typed.
+    (marker,) = result["data_schema"].schema
+    assert marker.default().startswith("ws://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("schema", "minimum", "error"),
+    [(5, 5, "server_too_old"), (99, 99, "server_too_new")],
+)
+async def test_user_server_version(
+    hass: HomeAssistant, schema: int, minimum: int, error: str
+) -> None:
+    async with fake_version_server(
+        schema_version=schema, min_supported_schema_version=minimum
+    ) as url:
+        result = await submit(hass, await start(hass), {CONF_URL: url})
+    assert result["errors"] == {"base": error}
+
+
+async def test_pick_node_then_adaptor_creates_entry(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["node", "commission_code", "commission_ip"]
+
+    result = await submit(hass, result, {"next_step_id": "node"})
+    assert result["step_id"] == "node"
+    options = node_options(result)
+    values = [option["value"] for option in options]
+    # Only nodes with an OnOff cluster; a MINIR4M before any other vendor's node.
+    # (The server may hold nodes of earlier tests: only ours are checked.)
+    assert str(nodes["sensor"]) not in values
+    assert values.index(str(nodes["minir4m"])) < values.index(str(nodes["plug"]))
+    labels = {option["value"]: option["label"] for option in options}
+    assert labels[str(nodes["minir4m"])] == f"MINIR4M (SONOFF MINIR4M, node {nodes['minir4m']})"
+    assert labels[str(nodes["plug"])] == f"Desk plug (Acme Smart Plug, node {nodes['plug']})"
+
+    result = await submit(hass, result, {"node": str(nodes["minir4m"])})
+    assert result["step_id"] == "adaptor"
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    fabric = await server_fabric(matter_url)
+    assert entry.unique_id == uid(fabric, nodes["minir4m"])
+    assert entry.title == "MINIR4M"
+    assert entry.data == {CONF_URL: matter_url, CONF_NODE_ID: nodes["minir4m"]}
+    # Every scenario option is filled: the user's lamp and mains, defaults for the rest.
+    assert set(SCENARIO_PATHS) <= set(entry.options)
+    assert entry.options[CONF_LAMP_COUNT] == 2
+    assert isinstance(entry.options[CONF_LAMP_COUNT], int)
+    assert entry.options[CONF_LAMP_POWER_W] == 7.5
+    assert entry.options[CONF_CAPACITANCE_UF] == 15
+    assert entry.options[CONF_BLEED_RESISTANCE_OHM] == 220000
+    assert entry.options[CONF_AMBIENT_SENSOR] is None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_configured_nodes_are_not_offered(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    fabric = await server_fabric(matter_url)
+    MockConfigEntry(domain=DOMAIN, unique_id=uid(fabric, nodes["minir4m"])).add_to_hass(hass)
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "node"})
+    values = [option["value"] for option in node_options(result)]
+    assert str(nodes["minir4m"]) not in values
+    assert str(nodes["plug"]) in values
+
+    # With every node configured, nothing is left to pick: only commissioning.
+    for node in await server_command(matter_url, "get_nodes"):
+        if node["node_id"] != nodes["minir4m"]:
+            MockConfigEntry(domain=DOMAIN, unique_id=uid(fabric, node["node_id"])).add_to_hass(hass)
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    assert result["menu_options"] == ["commission_code", "commission_ip"]
+
+
+async def test_node_configured_meanwhile_aborts(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "node"})
+    fabric = await server_fabric(matter_url)
+    MockConfigEntry(domain=DOMAIN, unique_id=uid(fabric, nodes["minir4m"])).add_to_hass(hass)
+    result = await submit(hass, result, {"node": str(nodes["minir4m"])})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason_part"),
+    [
+        (CONF_LAMP_POWER_W, 0, "power_w"),
+        (CONF_MAINS_VOLTAGE, 5, "voltage_rms"),
+        (CONF_MAINS_FREQUENCY, 0, "frequency_hz"),
+    ],
+)
+async def test_adaptor_errors_name_the_field(
+    *,
+    hass: HomeAssistant,
+    matter_url: str,
+    nodes: dict[str, int],
+    field: str,
+    value: float,
+    reason_part: str,
+) -> None:
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "node"})
+    result = await submit(hass, result, {"node": str(nodes["minir4m"])})
+    result = await submit(hass, result, ADAPTOR_INPUT | {field: value})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: "invalid_option"}
+    assert reason_part in result["description_placeholders"]["key"]
+    assert result["description_placeholders"]["reason"]
+    # Fixing the field creates the entry.
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize("code", ["1234", "MX:ABC", "12345-6789"])
+async def test_commission_code_rejects_what_is_not_a_code(
+    hass: HomeAssistant, matter_url: str, code: str
+) -> None:
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "commission_code"})
+    assert result["step_id"] == "commission_code"
+    result = await submit(hass, result, {"code": code})
+    assert result["errors"] == {"code": "invalid_code"}
+
+
+async def _run_progress(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["progress_action"] == "commissioning"
+    # When the task ends, the flow moves on by itself (progress done).
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+async def test_commission_code_failure_shows_the_error(
+    hass: HomeAssistant, matter_url: str
+) -> None:
+    """Nothing answers this code (no relay in pairing mode): the server reports failure."""
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "commission_code"})
+    result = await _run_progress(hass, await submit(hass, result, {"code": "3497-011-2332"}))
+    assert result["step_id"] == "commission_code"
+    assert result["errors"] == {"base": "commission_failed"}
+    assert result["description_placeholders"]["error"]
+    # Shown once: the next display of the form is clean.
+    result = await submit(hass, result, {"code": "bad"})
+    assert result["errors"] == {"code": "invalid_code"}
+
+
+async def test_commission_ip_rejects_a_bad_address(hass: HomeAssistant, matter_url: str) -> None:
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "commission_ip"})
+    assert result["step_id"] == "commission_ip"
+    result = await submit(hass, result, {"pin": 20202021, "ip_address": "300.1.1.1"})
+    assert result["errors"] == {"ip_address": "invalid_ip"}
+
+
+async def test_commission_ip_failure_shows_the_error(hass: HomeAssistant, matter_url: str) -> None:
+    """No device at this address: the server reports failure and the form says so."""
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "commission_ip"})
+    result = await _run_progress(
+        hass, await submit(hass, result, {"pin": 20202021, "ip_address": "fd12::99"})
+    )
+    assert result["step_id"] == "commission_ip"
+    assert result["errors"] == {"base": "commission_failed"}
+
+
+async def _entry(hass: HomeAssistant, matter_url: str, node_id: int) -> MockConfigEntry:
+    fabric = await server_fabric(matter_url)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="MINIR4M",
+        unique_id=uid(fabric, node_id),
+        data={CONF_URL: matter_url, CONF_NODE_ID: node_id},
+        options=default_options(),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def test_reconfigure_changes_the_node(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    entry = await _entry(hass, matter_url, nodes["minir4m"])
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    (marker,) = result["data_schema"].schema
+    assert marker.default() == matter_url
+
+    result = await submit(hass, result, {CONF_URL: f"ws://127.0.0.1:{free_port()}/ws"})
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await submit(hass, result, {CONF_URL: "tcp://x"})
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+
+    result = await submit(hass, result, {CONF_URL: matter_url})
+    assert result["step_id"] == "reconfigure_node"
+    # Its own node is offered (and preselected); others' are not.
+    values = [option["value"] for option in node_options(result)]
+    assert str(nodes["minir4m"]) in values
+    assert str(nodes["plug"]) in values
+    (marker,) = result["data_schema"].schema
+    assert marker.default() == str(nodes["minir4m"])
+
+    result = await submit(hass, result, {"node": str(nodes["plug"])})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    fabric = await server_fabric(matter_url)
+    assert entry.unique_id == uid(fabric, nodes["plug"])
+    assert entry.data == {CONF_URL: matter_url, CONF_NODE_ID: nodes["plug"]}
+    # The entry was reloaded onto the new node.
+    await hass.async_block_till_done()
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+    assert entry.runtime_data.relay.node_id == nodes["plug"]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_without_free_nodes(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    entry = await _entry(hass, matter_url, 4242)  # its node is gone from the server
+    fabric = await server_fabric(matter_url)
+    for node in await server_command(matter_url, "get_nodes"):
+        MockConfigEntry(domain=DOMAIN, unique_id=uid(fabric, node["node_id"])).add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await submit(hass, result, {CONF_URL: matter_url})
+    assert result["errors"] == {"base": "no_nodes"}
+
+
+async def _options_entry(hass: HomeAssistant) -> MockConfigEntry:
+    # The options flow needs no server: a plain entry that is not set up.
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="0000000000001234-0000000000000001",
+        data={CONF_URL: f"ws://127.0.0.1:{free_port()}/ws", CONF_NODE_ID: 1},
+        options=default_options(),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
+    entry = await _options_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    shown = {str(marker) for marker in result["data_schema"].schema}
+    assert set(SCENARIO_PATHS) | {CONF_AMBIENT_SENSOR} <= shown
+
+    values = {
+        key: value
+        for key, value in default_options().items()
+        if key not in (CONF_BLEED_RESISTANCE_OHM, CONF_AMBIENT_SENSOR)
+    }
+    values[CONF_CAPACITANCE_UF] = 10
+    values[CONF_AMBIENT_SENSOR] = "sensor.ceiling_temperature"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    # Left empty: no bleed resistor.
+    assert entry.options[CONF_BLEED_RESISTANCE_OHM] is None
+    assert entry.options[CONF_CAPACITANCE_UF] == 10
+    assert entry.options[CONF_AMBIENT_SENSOR] == "sensor.ceiling_temperature"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("cap_voltage_rating_v", 200),  # below the mains peak
+        (CONF_CAPACITANCE_UF, 0),
+        ("fuse_resistance_ohm", 0),
+    ],
+)
+async def test_options_flow_errors_name_the_field(
+    hass: HomeAssistant, field: str, value: float
+) -> None:
+    entry = await _options_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = default_options()
+    del values[CONF_AMBIENT_SENSOR]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], values | {field: value}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: "invalid_option"}
+    assert result["description_placeholders"]["reason"]
+
+
+async def test_options_flow_refuses_out_of_range_ageing(hass: HomeAssistant) -> None:
+    entry = await _options_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = default_options()
+    del values[CONF_AMBIENT_SENSOR]
+    with pytest.raises(InvalidData) as err:
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], values | {"cap_rated_life_h": 0}
+        )
+    assert "cap_rated_life_h" in err.value.schema_errors
