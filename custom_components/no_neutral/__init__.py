@@ -12,16 +12,27 @@ from matter_server.client.exceptions import InvalidServerVersion, MatterClientEx
 from matter_server.common.errors import MatterError, NodeNotExists
 
 from .const import CONF_NODE_ID, CONF_URL, DOMAIN
-from .coordinator import NoNeutralConfigEntry, NoNeutralRuntimeData
+from .coordinator import (
+    AdaptorCoordinator,
+    NoNeutralConfigEntry,
+    NoNeutralRuntimeData,
+    async_remove_history,
+)
 from .relay import (
     RelayDeviceInfo,
     RelayLink,
     async_acquire_server,
     async_release_server,
 )
+from .services import async_setup_services
 
-# The adaptor engineer adds the adaptor's platforms here.
-PLATFORMS: list[Platform] = [Platform.LIGHT]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.LIGHT,
+    Platform.SENSOR,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -31,7 +42,8 @@ MATTER_DOMAIN = "matter"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
-    """Set up the integration (nothing global yet)."""
+    """Register the integration's actions."""
+    async_setup_services(hass)
     return True
 
 
@@ -81,7 +93,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
     registered = [relay.device_info]
     entry.async_on_unload(relay.async_add_listener(_follow_device_info))
 
-    entry.runtime_data = NoNeutralRuntimeData(relay=relay)
+    adaptor = AdaptorCoordinator(hass, entry, relay)
+    await adaptor.async_config_entry_first_refresh()
+    entry.runtime_data = NoNeutralRuntimeData(relay=relay, adaptor=adaptor)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -119,3 +133,8 @@ def _async_register_relay_device(
 async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
     """Unload the platforms; the relay link ends through async_on_unload."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
+    """Forget the removed adaptor's ageing history."""
+    await async_remove_history(hass, entry.entry_id)

@@ -1,18 +1,82 @@
 """
-Runtime data of a config entry.
+Runtime data of a config entry, and the adaptor's coordinator.
 
-Minimal version written with the Matter link (issue 5): only `relay`. The
-adaptor engineer extends it with `adaptor: AdaptorCoordinator` and owns this
-file from here on.
+The coordinator turns the entry's options, the relay's real state and the
+adaptor's history (capacitor wear, fusible-resistor heat, switchings) into the
+figures the entities show. It never polls: it recomputes when the relay
+changes, the options change (the entry reloads), the ambient sensor changes,
+a button resets a part, and once a minute to count time. The simulator runs
+in an executor job and only for a scenario it has not simulated yet.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    EVENT_HOMEASSISTANT_STOP,
+    UnitOfTemperature,
+)
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_time_interval,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import TemperatureConverter
 
+from .circuit import DEFAULT_SCENARIO, WARNING_CODES, ScenarioError, simulate
+from .circuit.ageing import (
+    CapacitorSpec,
+    FuseSpec,
+    History,
+    end_of_life,
+    health_pct,
+    quantize_consumed,
+    remaining_life_h,
+)
+from .const import (
+    CONF_AMBIENT_SENSOR,
+    CONF_AMBIENT_TEMP_C,
+    CONF_CAP_RATED_LIFE_H,
+    CONF_CAP_RATED_TEMP_C,
+    CONF_CAPACITANCE_UF,
+    CONF_ESR_OHM,
+    CONF_FUSE_POWER_RATING_W,
+    DEFAULT_AMBIENT_TEMP_C,
+    DEFAULT_CAP_RATED_LIFE_H,
+    DEFAULT_CAP_RATED_TEMP_C,
+    DOMAIN,
+    LOGGER,
+)
 from .relay import RelayLink
+from .repairs import async_clear_issues, async_sync_issues
+from .scenario import scenario_from_options
+
+# Warnings that come from the history, not from one simulation.
+ADAPTOR_WARNINGS: Final = ("fuse_switching", "fuse_blown", "cap_end_of_life")
+ALL_WARNINGS: Final[tuple[str, ...]] = (*WARNING_CODES, *ADAPTOR_WARNINGS)
+
+# Bus event behind the device triggers: {device_id, entry_id, code, type}.
+WARNING_EVENT: Final = f"{DOMAIN}_warning"
+
+STORAGE_VERSION: Final = 1
+# Written at most this long after a change, and at stop and unload.
+SAVE_DELAY_S: Final = 300
+AGEING_INTERVAL: Final = timedelta(minutes=1)
+# Distinct scenarios kept: the relay's two states times a few wear steps.
+CACHE_SIZE: Final = 8
 
 
 @dataclass(kw_only=True)
@@ -20,6 +84,339 @@ class NoNeutralRuntimeData:
     """Everything a loaded entry holds."""
 
     relay: RelayLink
+    adaptor: AdaptorCoordinator
 
 
 type NoNeutralConfigEntry = ConfigEntry[NoNeutralRuntimeData]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdaptorData:
+    """One coherent picture of the adaptor, as the entities show it."""
+
+    scenario: dict[str, Any]
+    figures: dict[str, Any]
+    relay_on: bool | None
+    ambient_c: float
+    core_temp_c: float
+    cap_consumed: float
+    cap_health_pct: float
+    cap_remaining_life_h: float
+    capacitance_uf: float
+    esr_ohm: float
+    fuse_stress_pct: float
+    fuse_blown: bool
+    switchings: int
+    powered_h: float
+    warnings: tuple[str, ...]
+    # Changes since the previous picture (each delivered exactly once).
+    raised: tuple[str, ...] = ()
+    cleared: tuple[str, ...] = ()
+
+
+def capacitor_spec(options: Mapping[str, Any]) -> CapacitorSpec:
+    """Return the capacitor as the options describe it (new values)."""
+    smoothing = DEFAULT_SCENARIO["smoothing"]
+    return CapacitorSpec(
+        capacitance_uf=float(options.get(CONF_CAPACITANCE_UF, smoothing["capacitance_uf"])),
+        esr_ohm=float(options.get(CONF_ESR_OHM, smoothing["esr_ohm"])),
+        rated_life_h=float(options.get(CONF_CAP_RATED_LIFE_H, DEFAULT_CAP_RATED_LIFE_H)),
+        rated_temp_c=float(options.get(CONF_CAP_RATED_TEMP_C, DEFAULT_CAP_RATED_TEMP_C)),
+    )
+
+
+def fuse_spec(options: Mapping[str, Any]) -> FuseSpec:
+    """Return the fusible resistor's rating as the options describe it."""
+    rating = options.get(
+        CONF_FUSE_POWER_RATING_W, DEFAULT_SCENARIO["smoothing"]["fuse_power_rating_w"]
+    )
+    return FuseSpec(power_rating_w=float(rating))
+
+
+def aged_scenario(options: Mapping[str, Any], history: History) -> dict[str, Any]:
+    """
+    Return the scenario of the adaptor as it is now: its parts worn, its fuse as the model has it.
+
+    The worn capacitor's values use the consumed life rounded down to
+    `CONSUMED_STEP` (0.5 % of its life), so ageing re-simulates only every
+    step, not every minute; the values are rounded to 6 digits so the cache key
+    is stable.
+
+    The relay's state is not part of it: CIRCUIT.md's figures cover both
+    states (the lamp figures with the relay closed, the off-state figures with
+    it open), and `relay.closed` changes none of them (measured), so putting
+    it in would only simulate the same circuit twice. The relay's state goes
+    into what depends on it: the core temperature, the wear and the fuse heat.
+    """
+    scenario = scenario_from_options(options)
+    cap = capacitor_spec(options)
+    wear = quantize_consumed(history.cap_consumed)
+    smoothing = scenario.setdefault("smoothing", {})
+    smoothing["capacitance_uf"] = round(cap.aged_capacitance_uf(wear), 6)
+    smoothing["esr_ohm"] = round(cap.aged_esr_ohm(wear), 6)
+    smoothing["fuse_blown"] = history.fuse_blown
+    return scenario
+
+
+def merge_scenario(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return `base` with the sections of `overrides` laid over it, key by key."""
+    merged: dict[str, Any] = {
+        section: dict(values) if isinstance(values, Mapping) else values
+        for section, values in base.items()
+    }
+    for section, values in overrides.items():
+        if isinstance(values, Mapping) and isinstance(merged.get(section, {}), dict):
+            merged.setdefault(section, {}).update(values)
+        else:
+            # Not a section: let the simulator's validation name it.
+            merged[section] = values
+    return merged
+
+
+class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
+    """Simulates the adaptor and keeps its ageing and stress history."""
+
+    config_entry: NoNeutralConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: NoNeutralConfigEntry, relay: RelayLink) -> None:
+        """Set up the coordinator; the history is loaded at the first refresh."""
+        super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} adaptor")
+        self.relay = relay
+        self.history = History()
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = asyncio.Lock()
+        self._warnings: tuple[str, ...] = ()
+        self._relay_on: bool | None = None
+        self._ambient_c = DEFAULT_AMBIENT_TEMP_C
+        self._counted_until: datetime | None = None
+        self._figures: dict[str, Any] | None = None
+        self._issues_synced = False
+        self.simulations = 0
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """Return the entry's options."""
+        return self.config_entry.options
+
+    @override
+    async def _async_setup(self) -> None:
+        stored = await self._store.async_load()
+        if stored:
+            self.history = History.from_dict(stored)
+            self._warnings = tuple(w for w in stored.get("warnings", ()) if w in ALL_WARNINGS)
+        self._relay_on = self.relay.is_on if self.relay.available else None
+        self._ambient_c = self._read_ambient()
+        self._counted_until = dt_util.utcnow()
+        entry = self.config_entry
+        entry.async_on_unload(self.relay.async_add_listener(self._on_relay))
+        entry.async_on_unload(async_track_time_interval(self.hass, self._on_tick, AGEING_INTERVAL))
+        if sensor := self.options.get(CONF_AMBIENT_SENSOR):
+            entry.async_on_unload(
+                async_track_state_change_event(self.hass, sensor, self._on_ambient)
+            )
+        entry.async_on_unload(
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._on_stop)
+        )
+        entry.async_on_unload(self._async_unload)
+
+    # Time and events -------------------------------------------------------
+
+    def _count_time(self) -> None:
+        """Add the time since the last count, in the state that held during it."""
+        now = dt_util.utcnow()
+        if self._counted_until is None:
+            return
+        seconds = (now - self._counted_until).total_seconds()
+        self._counted_until = now
+        # Unknown relay state: the adaptor may be unpowered; count nothing.
+        if self._relay_on is None or self._figures is None:
+            return
+        self.history.advance(
+            seconds=seconds,
+            closed=self._relay_on,
+            ambient_c=self._ambient_c,
+            esr_power_w=float(self._figures["cap_esr_power_w"]),
+            fuse_power_w=float(self._figures["fuse_power_w"]),
+            cap=capacitor_spec(self.options),
+            fuse=fuse_spec(self.options),
+        )
+        self._store.async_delay_save(self._stored, SAVE_DELAY_S)
+
+    @callback
+    def _on_relay(self) -> None:
+        is_on = self.relay.is_on if self.relay.available else None
+        if is_on == self._relay_on:
+            return
+        self._count_time()
+        # A real switching is a change between two known states.
+        if is_on is not None and self._relay_on is not None:
+            inrush = float(self._figures["inrush_fuse_energy_mean_j"]) if self._figures else 0.0
+            self.history.switched(closed=is_on, inrush_j=inrush, fuse=fuse_spec(self.options))
+        self._relay_on = is_on
+        self._schedule_refresh_now()
+
+    @callback
+    def _on_ambient(self, _event: Event[EventStateChangedData]) -> None:
+        self._count_time()
+        self._ambient_c = self._read_ambient()
+        self._schedule_refresh_now()
+
+    @callback
+    def _on_tick(self, _now: datetime) -> None:
+        self._count_time()
+        self._schedule_refresh_now()
+
+    async def _on_stop(self, _event: Event) -> None:
+        self._count_time()
+        # Flushed by the store at the final write.
+        self._store.async_delay_save(self._stored, 0)
+
+    async def _async_unload(self) -> None:
+        self._count_time()
+        await self._store.async_save(self._stored())
+        # Non-persistent issues of an unloaded entry would go stale.
+        async_clear_issues(self.hass, self.config_entry.entry_id, ALL_WARNINGS)
+
+    def _schedule_refresh_now(self) -> None:
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{DOMAIN} adaptor refresh"
+        )
+
+    async def async_reset_capacitor(self) -> None:
+        """Start the capacitor's life again (it was replaced)."""
+        self._count_time()
+        self.history.capacitor_replaced()
+        await self._store.async_save(self._stored())
+        await self.async_refresh()
+
+    async def async_reset_fuse(self) -> None:
+        """Start again with a new fusible resistor: cold and intact."""
+        self._count_time()
+        self.history.fuse_replaced()
+        await self._store.async_save(self._stored())
+        await self.async_refresh()
+
+    def _stored(self) -> dict[str, Any]:
+        return {**self.history.as_dict(), "warnings": list(self._warnings)}
+
+    def _read_ambient(self) -> float:
+        """Return the ambient temperature: the chosen sensor's, else the option's."""
+        fallback = float(self.options.get(CONF_AMBIENT_TEMP_C, DEFAULT_AMBIENT_TEMP_C))
+        sensor = self.options.get(CONF_AMBIENT_SENSOR)
+        if not sensor or (state := self.hass.states.get(sensor)) is None:
+            return fallback
+        try:
+            value = float(state.state)
+        except ValueError:
+            return fallback
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT, UnitOfTemperature.CELSIUS)
+        if unit not in TemperatureConverter.VALID_UNITS:
+            return fallback
+        return TemperatureConverter.convert(value, unit, UnitOfTemperature.CELSIUS)
+
+    # Simulation -------------------------------------------------------------
+
+    async def async_simulate(self, scenario: dict[str, Any]) -> dict[str, Any]:
+        """Return the figures of a scenario; simulated in the executor unless cached."""
+        key = json.dumps(scenario, sort_keys=True)
+        if (cached := self._cache.get(key)) is not None:
+            self._cache.move_to_end(key)
+            return cached
+        figures = await self.hass.async_add_executor_job(simulate, scenario)
+        self.simulations += 1
+        self._cache[key] = figures
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return figures
+
+    @override
+    async def _async_update_data(self) -> AdaptorData:
+        async with self._lock:
+            self._count_time()
+            scenario = aged_scenario(self.options, self.history)
+            try:
+                figures = await self.async_simulate(scenario)
+            except ScenarioError as err:
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="invalid_scenario",
+                    translation_placeholders={"key": err.key, "reason": err.reason},
+                ) from err
+            self._figures = figures
+            # The fuse may have opened on this very count; simulate it open.
+            if self.history.fuse_blown != scenario["smoothing"]["fuse_blown"]:
+                scenario = aged_scenario(self.options, self.history)
+                self._figures = figures = await self.async_simulate(scenario)
+            return self._picture(scenario, figures)
+
+    def _picture(self, scenario: dict[str, Any], figures: dict[str, Any]) -> AdaptorData:
+        history = self.history
+        cap = capacitor_spec(self.options)
+        fuse = fuse_spec(self.options)
+        esr_power = float(figures["cap_esr_power_w"])
+        closed_core_c = cap.core_temperature_c(self._ambient_c, esr_power)
+        active = set(figures["warnings"])
+        if history.fuse.switching_overstress(fuse) and not history.fuse_blown:
+            active.add("fuse_switching")
+        if history.fuse_blown:
+            active.add("fuse_blown")
+        if end_of_life(history.cap_consumed):
+            active.add("cap_end_of_life")
+        warnings = tuple(code for code in ALL_WARNINGS if code in active)
+        raised = tuple(code for code in warnings if code not in self._warnings)
+        cleared = tuple(code for code in self._warnings if code not in warnings)
+        self._warnings = warnings
+        if raised or cleared or not self._issues_synced:
+            entry = self.config_entry
+            async_sync_issues(self.hass, entry.entry_id, entry.title, warnings, ALL_WARNINGS)
+            self._issues_synced = True
+        if raised or cleared:
+            self._store.async_delay_save(self._stored, SAVE_DELAY_S)
+            self._fire_changes(raised, cleared)
+        return AdaptorData(
+            scenario=scenario,
+            figures=figures,
+            relay_on=self._relay_on,
+            ambient_c=self._ambient_c,
+            core_temp_c=closed_core_c if self._relay_on else self._ambient_c,
+            cap_consumed=history.cap_consumed,
+            cap_health_pct=health_pct(history.cap_consumed),
+            cap_remaining_life_h=remaining_life_h(history.cap_consumed, cap.life_h(closed_core_c)),
+            capacitance_uf=cap.aged_capacitance_uf(history.cap_consumed),
+            esr_ohm=cap.aged_esr_ohm(history.cap_consumed),
+            fuse_stress_pct=history.fuse.stress_pct(fuse),
+            fuse_blown=history.fuse_blown,
+            switchings=history.switchings,
+            powered_h=history.powered_h,
+            warnings=warnings,
+            raised=raised,
+            cleared=cleared,
+        )
+
+    def _fire_changes(self, raised: tuple[str, ...], cleared: tuple[str, ...]) -> None:
+        """Fire the bus events behind the device triggers."""
+        entry = self.config_entry
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={(DOMAIN, str(entry.unique_id))}
+        )
+        device_id = device.id if device else None
+        for change, codes in (("raised", raised), ("cleared", cleared)):
+            for code in codes:
+                LOGGER.debug("%s: %s %s", entry.title, code, change)
+                self.hass.bus.async_fire(
+                    WARNING_EVENT,
+                    {
+                        "device_id": device_id,
+                        "entry_id": entry.entry_id,
+                        "code": code,
+                        "type": f"{code}_{change}",
+                    },
+                )
+
+
+async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete an entry's stored history (the entry was removed)."""
+    await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}").async_remove()

@@ -98,7 +98,7 @@ class CapacitorSpec:
 
     def life_h(self, core_c: float) -> float:
         """Total life (hours) at a constant core temperature."""
-        return self.rated_life_h * 2.0 ** ((self.rated_temp_c - core_c) / 10.0)
+        return float(self.rated_life_h * 2.0 ** ((self.rated_temp_c - core_c) / 10.0))
 
     def aged_capacitance_uf(self, consumed: float) -> float:
         """Capacitance after that fraction of life."""
@@ -255,7 +255,7 @@ class History:
         self.cap_consumed = 0.0
 
     def fuse_replaced(self) -> None:
-        """A new, cold fusible resistor."""
+        """Start again with a new, cold fusible resistor."""
         self.fuse = FuseHeat()
         self.fuse_blown = False
 

@@ -1,0 +1,93 @@
+"""Device triggers: each warning of the adaptor, raised or cleared."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import probatio
+from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
+from homeassistant.components.device_automation.exceptions import (
+    InvalidDeviceAutomationConfig,
+)
+from homeassistant.components.homeassistant.triggers import event as event_trigger
+from homeassistant.const import (
+    CONF_DEVICE_ID,
+    CONF_DOMAIN,
+    CONF_EVENT,
+    CONF_EVENT_DATA,
+    CONF_PLATFORM,
+    CONF_TYPE,
+)
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .coordinator import ALL_WARNINGS, WARNING_EVENT
+
+TRIGGER_TYPES: Final = tuple(
+    f"{code}_{change}" for code in ALL_WARNINGS for change in ("raised", "cleared")
+)
+
+TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
+    {
+        probatio.Required(CONF_DOMAIN): DOMAIN,
+        probatio.Required(CONF_DEVICE_ID): str,
+        probatio.Required(CONF_TYPE): probatio.In(TRIGGER_TYPES),
+    }
+)
+
+
+def _is_adaptor(hass: HomeAssistant, device_id: str) -> bool:
+    """Return whether the device is an adaptor (not the relay beside it)."""
+    device = dr.async_get(hass).async_get(device_id)
+    return device is not None and any(
+        domain == DOMAIN and not ident.startswith("relay_") for domain, ident in device.identifiers
+    )
+
+
+async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, str]]:
+    """List the adaptor's warning triggers."""
+    if not _is_adaptor(hass, device_id):
+        return []
+    return [
+        {
+            CONF_PLATFORM: "device",
+            CONF_DOMAIN: DOMAIN,
+            CONF_DEVICE_ID: device_id,
+            CONF_TYPE: trigger_type,
+        }
+        for trigger_type in TRIGGER_TYPES
+    ]
+
+
+async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:
+    """Check that the trigger names an adaptor device and a known warning."""
+    config = TRIGGER_SCHEMA(config)
+    if not _is_adaptor(hass, config[CONF_DEVICE_ID]):
+        msg = f"Device {config[CONF_DEVICE_ID]} is not a no-neutral adaptor"
+        raise InvalidDeviceAutomationConfig(msg)
+    return config
+
+
+async def async_attach_trigger(
+    hass: HomeAssistant,
+    config: ConfigType,
+    action: TriggerActionType,
+    trigger_info: TriggerInfo,
+) -> CALLBACK_TYPE:
+    """Listen for the coordinator's warning events of that device and type."""
+    event_config = event_trigger.TRIGGER_SCHEMA(
+        {
+            CONF_PLATFORM: CONF_EVENT,
+            event_trigger.CONF_EVENT_TYPE: WARNING_EVENT,
+            CONF_EVENT_DATA: {
+                CONF_TYPE: config[CONF_TYPE],
+                CONF_DEVICE_ID: config[CONF_DEVICE_ID],
+            },
+        }
+    )
+    return await event_trigger.async_attach_trigger(
+        hass, event_config, action, trigger_info, platform_type="device"
+    )

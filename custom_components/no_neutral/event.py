@@ -1,0 +1,60 @@
+"""Event entity: each warning of the adaptor as it is raised and as it clears."""
+
+from __future__ import annotations
+
+from typing import Final, override
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .adaptor_entity import AdaptorEntity
+from .coordinator import ALL_WARNINGS, NoNeutralConfigEntry
+
+# The coordinator computes everything; the entity only reports its changes.
+PARALLEL_UPDATES = 0
+
+ATTR_CODE: Final = "code"
+ATTR_ACTIVE: Final = "active"
+
+EVENT_TYPES: Final = [
+    f"{code}_{change}" for code in ALL_WARNINGS for change in ("raised", "cleared")
+]
+
+DESCRIPTION = EventEntityDescription(
+    key="warning",
+    translation_key="warning",
+    event_types=EVENT_TYPES,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: NoNeutralConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the warning event entity."""
+    async_add_entities([AdaptorWarningEvent(entry)])
+
+
+class AdaptorWarningEvent(AdaptorEntity, EventEntity):
+    """Fires `<code>_raised` and `<code>_cleared` for every warning change."""
+
+    entity_description = DESCRIPTION
+
+    def __init__(self, entry: NoNeutralConfigEntry) -> None:
+        """Report the entry's warnings."""
+        super().__init__(entry, DESCRIPTION.key)
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        data = self.coordinator.data
+        # Each coordinator picture carries the changes since the previous one.
+        for change, codes in (("raised", data.raised), ("cleared", data.cleared)):
+            for code in codes:
+                self._trigger_event(
+                    f"{code}_{change}",
+                    {ATTR_CODE: code, ATTR_ACTIVE: list(data.warnings)},
+                )
+        super()._handle_coordinator_update()
