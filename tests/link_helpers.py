@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import web
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -116,12 +114,3 @@ async def wait_for(predicate: Any, limit: float = 10.0, interval: float = 0.005)
         while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(interval)
     return loop.time() - began
-
-
-@pytest.fixture
-def matter_url() -> str:
-    """The URL of a running real Matter server (temporary: NN_DEV_MATTER_URL)."""
-    url = os.environ.get("NN_DEV_MATTER_URL")
-    if not url:
-        pytest.skip("no Matter server")
-    return url

@@ -33,6 +33,7 @@ from custom_components.no_neutral.const import (
     DOMAIN,
     SCENARIO_PATHS,
 )
+from tools.rig.server import MatterServer
 
 from .link_helpers import (
     MINIR4M,
@@ -63,6 +64,12 @@ ADAPTOR_INPUT = {
 
 def uid(fabric: int, node_id: int) -> str:
     return f"{fabric:016X}-{node_id:016X}"
+
+
+@pytest.fixture
+def matter_url(matter_server: MatterServer) -> str:
+    """The rig's real Matter server (tests/rig.py), one per module."""
+    return matter_server.url
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from matter_server.common.errors import MatterError
 from matter_server.common.models import MatterNodeData
 from yarl import URL
 
-from .circuit.params import DEFAULT_SCENARIO, ScenarioError, parse_scenario
+from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
 from .const import (
     CONF_AMBIENT_SENSOR,
     CONF_AMBIENT_TEMP_C,
