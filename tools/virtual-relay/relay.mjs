@@ -7,7 +7,7 @@
  *   node relay.mjs --export-paa DIR      # write the matter.js test PAA as DIR/*.der
  *
  * stdout carries one JSON object per line and nothing else (matter.js logs go
- * to stderr), so a test can wait for events:
+ * to stderr), so a test can wait for events; each has "t", the monotonic clock:
  *   {"event":"ready", "manual_code", "qr_code", "port", "serial", "commissioned", "on"}
  *   {"event":"onoff", "on": bool, "source": "controller"|"device"}
  *   {"event":"commissioned"} / {"event":"decommissioned"}
@@ -45,8 +45,11 @@ const { values: args } = parseArgs({
     },
 });
 
+// "t" is CLOCK_MONOTONIC in seconds, the clock of Python's time.monotonic(),
+// so the rig can time events to the device's own moment.
 function emit(event) {
-    process.stdout.write(`${JSON.stringify(event)}\n`);
+    const t = Number(process.hrtime.bigint()) / 1e9;
+    process.stdout.write(`${JSON.stringify({ ...event, t })}\n`);
 }
 
 if (args["export-paa"]) {

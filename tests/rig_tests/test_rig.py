@@ -1,0 +1,202 @@
+"""The Matter test rig works: a real server, a real virtual relay, the real client.
+
+Everything here is real: python-matter-server 8.1.2 in its own venv, a matter.js
+device in its own network namespace, and the `matter_server.client` that Home
+Assistant's Matter integration uses. No Home Assistant instance is involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from chip.clusters import Objects as Clusters
+from matter_server.client import MatterClient
+from matter_server.client.exceptions import CannotConnect
+from matter_server.common.const import SCHEMA_VERSION
+from matter_server.common.models import EventType
+
+from tests.rig import RELAY_SERIAL, CommissionedRelay, TestNode, reset_relay
+from tools.rig.client import connected_client
+from tools.rig.relay_rig import RelayRig
+from tools.rig.server import MatterServer
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+    # The client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+ONOFF_PATH = "1/6/0"
+
+
+@asynccontextmanager
+async def client_for(server: MatterServer) -> AsyncIterator[MatterClient]:
+    async with connected_client(server.url) as client:
+        yield client
+
+
+def updates_of(client: MatterClient, node_id: int, path: str) -> list[tuple[float, Any]]:
+    """Collect (arrival time, value) of every attribute_updated for one attribute."""
+    seen: list[tuple[float, Any]] = []
+    client.subscribe_events(
+        lambda _event, value: seen.append((time.monotonic(), value)),
+        EventType.ATTRIBUTE_UPDATED,
+        node_filter=node_id,
+        attr_path_filter=path,
+    )
+    return seen
+
+
+async def wait_until(predicate: Any, seconds: float = 10) -> None:
+    # Polled: the client calls back from its own message handler, and several
+    # tests wait on node state that changes without a callback of its own.
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def test_server_reports_schema(matter_server: MatterServer) -> None:
+    async with client_for(matter_server) as client:
+        info = client.server_info
+        assert info is not None
+        assert info.schema_version == 11
+        assert info.min_supported_schema_version <= SCHEMA_VERSION <= info.schema_version
+        assert info.sdk_version.startswith("2025.7")
+        assert client.get_nodes() == []
+
+
+async def test_test_node_import_shows_onoff(matter_test_node: TestNode) -> None:
+    async with client_for(matter_test_node.server) as client:
+        node = client.get_node(matter_test_node.node_id)
+        assert node.node_id >= 900000
+        assert node.get_attribute_value(1, 6, 0) is False
+        assert node.has_cluster(Clusters.OnOff, endpoint=1)
+        info = node.device_info
+        assert info.vendorID == 0x1321
+        assert info.vendorName == "SONOFF"
+        assert info.productID == 0x0002
+        assert info.productName == "MINIR4M"
+        assert info.serialNumber == matter_test_node.serial
+        assert info.softwareVersionString
+        assert node.get_attribute_value(0, 51, 1) == 3  # GeneralDiagnostics RebootCount
+        assert node.get_attribute_value(0, 51, 4) == 1  # BootReason: power-on reboot
+
+
+async def test_restart_keeps_port_and_forgets_test_nodes(
+    matter_server: MatterServer, matter_test_node: TestNode
+) -> None:
+    seconds = await asyncio.to_thread(matter_server.restart)
+    assert seconds < 30
+    async with client_for(matter_server) as client:
+        assert client.server_info is not None
+        assert matter_test_node.node_id not in [n.node_id for n in client.get_nodes()]
+
+
+async def test_stopped_server_refuses_clients(matter_server: MatterServer) -> None:
+    await asyncio.to_thread(matter_server.stop)
+    with pytest.raises(CannotConnect):
+        async with client_for(matter_server):
+            pass
+    # The fixture starts it again for the next test.
+
+
+@pytest.mark.netns
+async def test_commission_by_manual_code(relay_rig: RelayRig) -> None:
+    await asyncio.to_thread(reset_relay, relay_rig)
+    relay = relay_rig.relay
+    async with client_for(relay_rig.server) as client:
+        began = time.monotonic()
+        node = await asyncio.wait_for(
+            client.commission_with_code(relay.manual_code, network_only=True), 60
+        )
+        took = time.monotonic() - began
+        assert took < 30
+        # The manual code is every matter.js sample's: the serial proves it is ours.
+        info = client.get_node(node.node_id).device_info
+        assert info.serialNumber == RELAY_SERIAL
+        assert (info.vendorID, info.productID) == (0x1321, 0x0002)
+        assert (info.vendorName, info.productName) == ("SONOFF", "MINIR4M")
+    await relay.async_wait_for(lambda e: e.kind == "commissioned")
+
+
+@pytest.mark.netns
+async def test_commission_by_pin_and_ip(relay_rig: RelayRig) -> None:
+    await asyncio.to_thread(reset_relay, relay_rig)
+    relay = relay_rig.relay
+    async with client_for(relay_rig.server) as client:
+        node = await asyncio.wait_for(client.commission_on_network(relay.passcode, relay.ip), 60)
+        assert client.get_node(node.node_id).device_info.serialNumber == RELAY_SERIAL
+        assert client.get_node(node.node_id).available
+
+
+@pytest.mark.netns
+async def test_client_command_switches_the_device(commissioned_relay: CommissionedRelay) -> None:
+    relay, node_id = commissioned_relay.relay, commissioned_relay.node_id
+    async with client_for(commissioned_relay.server) as client:
+        seen = updates_of(client, node_id, ONOFF_PATH)
+        target = not relay.is_on
+        mark = relay.mark()
+        command = Clusters.OnOff.Commands.On() if target else Clusters.OnOff.Commands.Off()
+        await client.send_device_command(node_id, 1, command)
+        event = await relay.async_wait_for(lambda e: e.kind == "onoff", since=mark)
+        assert event.data == {"event": "onoff", "on": target, "source": "controller"}
+        assert relay.is_on is target
+        # And the server's subscription reports it back.
+        await wait_until(lambda: any(value is target for _, value in seen))
+        assert client.get_node(node_id).get_attribute_value(1, 6, 0) is target
+
+
+@pytest.mark.netns
+async def test_device_press_arrives_as_attribute_update(
+    commissioned_relay: CommissionedRelay,
+) -> None:
+    relay, node_id = commissioned_relay.relay, commissioned_relay.node_id
+    async with client_for(commissioned_relay.server) as client:
+        seen = updates_of(client, node_id, ONOFF_PATH)
+        before = client.get_node(node_id).get_attribute_value(1, 6, 0)
+        assert before is relay.is_on
+        mark = relay.mark()
+        relay.press()
+        event = await relay.async_wait_for(lambda e: e.kind == "onoff", since=mark)
+        assert event.data == {"event": "onoff", "on": not before, "source": "device"}
+        await wait_until(lambda: any(value is (not before) for _, value in seen))
+        assert client.get_node(node_id).get_attribute_value(1, 6, 0) is (not before)
+
+
+@pytest.mark.netns
+async def test_server_restart_brings_the_node_back(commissioned_relay: CommissionedRelay) -> None:
+    server, relay, node_id = (
+        commissioned_relay.server,
+        commissioned_relay.relay,
+        commissioned_relay.node_id,
+    )
+    await asyncio.to_thread(server.restart)
+    began = time.monotonic()
+    async with client_for(server) as client:
+        await wait_until(lambda: client.get_node(node_id).available, seconds=60)
+        back_after = time.monotonic() - began
+        assert back_after < 30
+        assert client.get_node(node_id).device_info.serialNumber == RELAY_SERIAL
+        # And it is live, not a stale copy: a press on the device shows up.
+        seen = updates_of(client, node_id, ONOFF_PATH)
+        target = not relay.is_on
+        relay.press(on=target)
+        await wait_until(lambda: any(value is target for _, value in seen))
+
+
+@pytest.mark.netns
+async def test_stopped_device_goes_unavailable(commissioned_relay: CommissionedRelay) -> None:
+    relay, node_id = commissioned_relay.relay, commissioned_relay.node_id
+    async with client_for(commissioned_relay.server) as client:
+        assert client.get_node(node_id).available
+        # A clean stop (as the relay does on SIGTERM) shows at once.
+        await asyncio.to_thread(relay.stop)
+        await wait_until(lambda: not client.get_node(node_id).available, seconds=30)
+        await asyncio.to_thread(relay.start)
+        await wait_until(lambda: client.get_node(node_id).available, seconds=60)

@@ -1,0 +1,65 @@
+"""The whole relay rig: two network namespaces, a server and a virtual relay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.rig.netns import RELAY_ADDR, RELAY_IF, SERVER_IF, NetNamespace, VethLink
+from tools.rig.relay import VirtualRelay
+from tools.rig.server import MatterServer
+
+
+class RelayRig:
+    """
+    A matter-server and a MINIR4M-like relay that can reach each other.
+
+    The server's websocket is on 127.0.0.1:`server.port` here; commission the
+    relay with `relay.manual_code`, or `relay.passcode` and `relay.ip`.
+    """
+
+    def __init__(self, workdir: Path, *, serial: str = "RIG0001", port: int | None = None) -> None:
+        """Create the namespaces and prepare (not start) the processes."""
+        self.workdir = workdir
+        self.server_ns = NetNamespace("srv")
+        try:
+            self.relay_ns = NetNamespace("dev")
+        except OSError:
+            self.server_ns.delete()
+            raise
+        try:
+            VethLink(self.server_ns, self.relay_ns)
+        except OSError:
+            self._delete_namespaces()
+            raise
+        self.server = MatterServer(
+            workdir / "server",
+            port=port,
+            netns=self.server_ns,
+            primary_interface=SERVER_IF,
+        )
+        self.relay = VirtualRelay(
+            workdir / "relay",
+            serial=serial,
+            netns=self.relay_ns,
+            interface=RELAY_IF,
+            ip=RELAY_ADDR,
+        )
+
+    def start(self) -> None:
+        """Start the server and the relay."""
+        self.server.start()
+        self.relay.start()
+
+    def close(self) -> None:
+        """Stop everything and remove the namespaces."""
+        try:
+            self.relay.stop()
+        finally:
+            try:
+                self.server.close()
+            finally:
+                self._delete_namespaces()
+
+    def _delete_namespaces(self) -> None:
+        self.server_ns.delete()
+        self.relay_ns.delete()
