@@ -342,6 +342,8 @@ class RelayLink:
         self.device_info: RelayDeviceInfo = RelayDeviceInfo.from_node(
             self.node, server.server_info.compressed_fabric_id
         )
+        # The client signals a removal before it forgets the node.
+        self._removed = False
         # The relay's own device in the registry, set by the entry's setup; the
         # adaptor's device hangs off it (via_device_id).
         self.device_id: str | None = None
@@ -380,7 +382,7 @@ class RelayLink:
     @property
     def available(self) -> bool:
         """Return whether the server is connected and the node is reachable."""
-        if not self.server.connected:
+        if not self.server.connected or self._removed:
             return False
         try:
             return self.node.available
@@ -415,7 +417,8 @@ class RelayLink:
         self._notify()
 
     def _on_node(self, event: EventType, _data: Any) -> None:
-        if event is not EventType.NODE_REMOVED:
+        self._removed = event is EventType.NODE_REMOVED
+        if not self._removed:
             self._refresh_device_info()
         self._notify()
 

@@ -1,0 +1,278 @@
+"""
+The Matter link against a real python-matter-server with imported test nodes.
+
+Set-up errors, the relay's device in the registry (and its link to the device
+HA's own Matter integration shows), one client per server, and what happens
+when the server goes away and comes back. The version errors use the fake
+server of tests/link_helpers.py (a real socket; a real server cannot be made to
+report another schema).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.no_neutral.config_flow import default_options
+from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from custom_components.no_neutral.relay import SERVER_LINKS
+from tools.rig.server import MatterServer
+
+from .link_helpers import (
+    MINIR4M,
+    OTHER_PLUG,
+    fake_version_server,
+    free_port,
+    import_test_node,
+    node_dump,
+    server_command,
+    server_fabric,
+    wait_for,
+)
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+    # The Matter client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+LIGHT = "light.minir4m"
+
+
+def make_entry(hass: HomeAssistant, url: str, node_id: int, unique_id: str) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="MINIR4M",
+        unique_id=unique_id,
+        data={CONF_URL: url, CONF_NODE_ID: node_id},
+        options=default_options(),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def set_up(
+    hass: HomeAssistant, url: str, node_id: int, *, fabric: int | None = None
+) -> MockConfigEntry:
+    if fabric is None:
+        fabric = await server_fabric(url)
+    entry = make_entry(hass, url, node_id, f"{fabric:016X}-{node_id:016X}")
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def import_with_id(url: str, name: str, node_id: int, **changes: Any) -> None:
+    """
+    Import a node dump until the server hands out `node_id` again.
+
+    A restarted server forgets its test nodes and numbers new ones from 900000,
+    so the entry's node id comes back only by importing up to it.
+    """
+    dump = node_dump(name)
+    dump["data"]["node"]["attributes"].update(changes)
+    while True:
+        ids = {node["node_id"] for node in await server_command(url, "get_nodes")}
+        if node_id in ids:
+            return
+        assert not ids or max(ids) < node_id, "the server skipped the node id"
+        await server_command(url, "import_test_node", dump=json.dumps(dump))
+
+
+async def test_setup_reads_the_relay_and_registers_its_device(
+    hass: HomeAssistant, matter_server: MatterServer, device_registry: dr.DeviceRegistry
+) -> None:
+    node_id = await import_test_node(matter_server.url, MINIR4M)
+    entry = await set_up(hass, matter_server.url, node_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+    fabric = await server_fabric(matter_server.url)
+    matter_id = f"deviceid_{fabric:016X}-{node_id:016X}-MatterNodeDevice"
+    relay = device_registry.async_get_device_by_identifier(("matter", matter_id), entry.entry_id)
+    assert relay is not None
+    assert relay.manufacturer == "SONOFF"
+    assert relay.model == "MINIR4M"
+    assert relay.model_id == "2"
+    assert relay.serial_number == "MR4MFIXTURE01"
+    assert relay.sw_version == "1.4.2"
+    assert relay.hw_version == "1.0"
+    assert ("matter", "serial_MR4MFIXTURE01") in relay.identifiers
+    # The adaptor's device (where the lamp lives) hangs off the relay's device.
+    adaptor = device_registry.async_get_device_by_identifier(
+        (DOMAIN, str(entry.unique_id)), entry.entry_id
+    )
+    assert adaptor is not None
+    assert adaptor.via_device_id == relay.id
+    assert adaptor.name == "MINIR4M"
+
+    await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert not hass.data[SERVER_LINKS]
+
+
+async def test_relay_device_is_the_one_the_matter_integration_shows(
+    hass: HomeAssistant, matter_server: MatterServer, device_registry: dr.DeviceRegistry
+) -> None:
+    """Both integrations set up: one physical relay, the same identifiers in both."""
+    node_id = await import_test_node(matter_server.url, MINIR4M)
+    matter_entry = MockConfigEntry(
+        domain="matter", data={"url": matter_server.url, "use_addon": False}
+    )
+    matter_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(matter_entry.entry_id)
+    await hass.async_block_till_done()
+    entry = await set_up(hass, matter_server.url, node_id)
+
+    fabric = await server_fabric(matter_server.url)
+    identifier = ("matter", f"deviceid_{fabric:016X}-{node_id:016X}-MatterNodeDevice")
+    devices = device_registry.async_get_devices(identifiers={identifier})
+    owners = {device.config_entry_id: device for device in devices}
+    assert set(owners) == {matter_entry.entry_id, entry.entry_id}
+    theirs, ours = owners[matter_entry.entry_id], owners[entry.entry_id]
+    # Both carry the node's device id and its serial number, as the Matter integration keys them.
+    shared = {identifier, ("matter", "serial_MR4MFIXTURE01")}
+    assert shared <= theirs.identifiers
+    assert shared <= ours.identifiers
+    assert (ours.serial_number, ours.manufacturer, ours.model_id) == (
+        theirs.serial_number,
+        theirs.manufacturer,
+        theirs.model_id,
+    )
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(matter_entry.entry_id)
+
+
+async def test_two_entries_share_one_client(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    first = await set_up(
+        hass, matter_server.url, await import_test_node(matter_server.url, MINIR4M)
+    )
+    second = await set_up(
+        hass, matter_server.url, await import_test_node(matter_server.url, OTHER_PLUG)
+    )
+    links = hass.data[SERVER_LINKS]
+    assert list(links) == [matter_server.url]
+    link = links[matter_server.url]
+    assert link.users == 2
+    assert first.runtime_data.relay.server is second.runtime_data.relay.server
+
+    await hass.config_entries.async_unload(first.entry_id)
+    assert link.users == 1
+    assert link.connected
+    assert second.runtime_data.relay.available
+    await hass.config_entries.async_unload(second.entry_id)
+    assert not links
+    assert not link.connected
+
+
+async def test_setup_retries_when_the_server_is_unreachable(hass: HomeAssistant) -> None:
+    entry = await set_up(hass, f"ws://127.0.0.1:{free_port()}/ws", 1, fabric=0)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.data.get(SERVER_LINKS)
+
+
+async def test_setup_retries_when_the_node_is_unknown(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    entry = await set_up(hass, matter_server.url, 4242)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    # The link it opened is closed again.
+    assert not hass.data[SERVER_LINKS]
+
+
+@pytest.mark.parametrize(
+    ("schema", "minimum", "issue"),
+    [(5, 5, "server_version_too_old"), (99, 99, "server_version_too_new")],
+)
+async def test_incompatible_server_raises_a_repair_issue(
+    *,
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    matter_server: MatterServer,
+    schema: int,
+    minimum: int,
+    issue: str,
+) -> None:
+    async with fake_version_server(
+        schema_version=schema, min_supported_schema_version=minimum
+    ) as url:
+        entry = await set_up(hass, url, 1, fabric=0)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    found = issue_registry.async_get_issue(DOMAIN, issue)
+    assert found is not None
+    assert not found.is_fixable
+    assert found.severity is ir.IssueSeverity.ERROR
+    assert found.translation_placeholders == {"url": url}
+
+    # Pointed at a compatible server, the entry loads and the issue goes away.
+    node_id = await import_test_node(matter_server.url, MINIR4M)
+    hass.config_entries.async_update_entry(
+        entry, data={CONF_URL: matter_server.url, CONF_NODE_ID: node_id}
+    )
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert issue_registry.async_get_issue(DOMAIN, issue) is None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_server_loss_and_return(hass: HomeAssistant, matter_server: MatterServer) -> None:
+    """Unavailable within seconds, reconnects by itself, re-reads the node; no restart of HA."""
+    url = matter_server.url
+    node_id = await import_test_node(url, MINIR4M)
+    entry = await set_up(hass, url, node_id)
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+    stop_began = hass.loop.time()
+    await hass.async_add_executor_job(matter_server.stop)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    unavailable_after = hass.loop.time() - stop_began
+    assert unavailable_after < 5
+
+    await hass.async_add_executor_job(matter_server.start)
+    # The restarted server forgot its test nodes; the relay comes back (on, this
+    # time) once the node is there again: its state is read afresh, not remembered.
+    link = entry.runtime_data.relay.server
+    await wait_for(lambda: link.connected, limit=40)
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
+    await import_with_id(url, MINIR4M, node_id, **{"1/6/0": True})
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_ON, limit=5)
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_node_removed(hass: HomeAssistant, matter_server: MatterServer) -> None:
+    url = matter_server.url
+    node_id = await import_test_node(url, MINIR4M)
+    entry = await set_up(hass, url, node_id)
+    await server_command(url, "remove_node", node_id=node_id)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    assert not entry.runtime_data.relay.available
+    assert entry.runtime_data.relay.is_on is None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unreachable_node_is_unavailable(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    dump = node_dump(MINIR4M)
+    dump["data"]["node"]["available"] = False
+    before = {node["node_id"] for node in await server_command(matter_server.url, "get_nodes")}
+    await server_command(matter_server.url, "import_test_node", dump=json.dumps(dump))
+    after = {node["node_id"] for node in await server_command(matter_server.url, "get_nodes")}
+    (node_id,) = after - before
+    entry = await set_up(hass, matter_server.url, node_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
+    await hass.config_entries.async_unload(entry.entry_id)
