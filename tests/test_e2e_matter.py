@@ -1,0 +1,160 @@
+"""
+End to end with real parts: a real python-matter-server and the matter.js
+virtual relay (vendor 0x1321, product 0x0002, passcode 20202021) in network
+namespaces of their own (tests/rig.py). Nothing is mocked.
+
+Commission through the config flow, switch the lamp from HA and see the state
+come back, switch from the device side and see HA follow, then stop and start
+the server and see the lamp go unavailable and come back.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from homeassistant import config_entries
+from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+
+from custom_components.no_neutral.const import (
+    CONF_LAMP_COUNT,
+    CONF_LAMP_POWER_W,
+    CONF_LAMP_TYPE,
+    CONF_MAINS_FREQUENCY,
+    CONF_MAINS_VOLTAGE,
+    CONF_URL,
+    DOMAIN,
+)
+from tests.rig import RELAY_SERIAL, reset_relay
+from tools.rig.relay_rig import RelayRig
+
+from .link_helpers import wait_for
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.netns,
+    pytest.mark.usefixtures("socket_enabled"),
+    # The Matter client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+ADAPTOR_INPUT = {
+    CONF_LAMP_TYPE: "led",
+    CONF_LAMP_COUNT: 1,
+    CONF_LAMP_POWER_W: 9,
+    CONF_MAINS_VOLTAGE: 230,
+    CONF_MAINS_FREQUENCY: 50,
+}
+
+
+async def commission(
+    hass: HomeAssistant, url: str, how: str, user_input: dict[str, Any]
+) -> config_entries.ConfigEntry:
+    """Run the config flow through commissioning; return the created entry."""
+    flow = hass.config_entries.flow
+    result = await flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await flow.async_configure(result["flow_id"], {CONF_URL: url})
+    result = await flow.async_configure(result["flow_id"], {"next_step_id": how})
+    result = await flow.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await flow.async_configure(result["flow_id"])
+    assert result["step_id"] == "adaptor", result.get("errors")
+    result = await flow.async_configure(result["flow_id"], ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    return result["result"]
+
+
+def lamp_entity(hass: HomeAssistant, entry: config_entries.ConfigEntry) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        LIGHT_DOMAIN, DOMAIN, f"{entry.unique_id}_lamp"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+async def switch(hass: HomeAssistant, entity_id: str, *, on: bool) -> None:
+    await hass.services.async_call(
+        LIGHT_DOMAIN,
+        SERVICE_TURN_ON if on else SERVICE_TURN_OFF,
+        {ATTR_ENTITY_ID: entity_id},
+        blocking=True,
+    )
+
+
+async def test_commission_switch_follow_and_survive_a_server_restart(
+    hass: HomeAssistant, relay_rig: RelayRig, device_registry: dr.DeviceRegistry
+) -> None:
+    rig = relay_rig
+    await hass.async_add_executor_job(reset_relay, rig)
+    entry = await commission(
+        hass, rig.server.url, "commission_code", {"code": rig.relay.manual_code}
+    )
+    lamp = lamp_entity(hass, entry)
+    assert hass.states.get(lamp).state == STATE_OFF
+
+    # The relay's device: the virtual relay's basic information, serial included.
+    relay = device_registry.async_get(entry.runtime_data.relay.device_id)
+    assert relay is not None
+    assert relay.serial_number == RELAY_SERIAL
+    assert relay.model_id == "2"
+    assert entry.runtime_data.relay.device_info.vendor_id == 0x1321
+
+    # From HA: the device switches, and the state comes back from it.
+    mark = rig.relay.mark()
+    await switch(hass, lamp, on=True)
+    await rig.relay.async_wait_for(lambda e: e.kind == "onoff" and e.data["on"], since=mark)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=5)
+    mark = rig.relay.mark()
+    await switch(hass, lamp, on=False)
+    await rig.relay.async_wait_for(lambda e: e.kind == "onoff" and not e.data["on"], since=mark)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF, limit=5)
+
+    # From the device (the wall switch): HA follows.
+    await hass.async_add_executor_job(lambda: rig.relay.press(on=True))
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=5)
+
+    # The server goes away: unavailable within seconds; back without restarting HA.
+    began = time.monotonic()
+    await hass.async_add_executor_job(rig.server.stop)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_UNAVAILABLE, limit=5)
+    assert time.monotonic() - began < 5
+
+    await hass.async_add_executor_job(rig.server.start)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=60)
+    # And it still switches.
+    await switch(hass, lamp, on=False)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF, limit=5)
+    assert rig.relay.is_on is False
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_commission_by_pin_and_ip(hass: HomeAssistant, relay_rig: RelayRig) -> None:
+    rig = relay_rig
+    await hass.async_add_executor_job(reset_relay, rig)
+    entry = await commission(
+        hass,
+        rig.server.url,
+        "commission_ip",
+        {"pin": rig.relay.passcode, "ip_address": rig.relay.ip},
+    )
+    lamp = lamp_entity(hass, entry)
+    await hass.async_add_executor_job(lambda: rig.relay.press(on=True))
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=5)
+    await switch(hass, lamp, on=False)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF, limit=5)
+    await hass.config_entries.async_unload(entry.entry_id)
