@@ -26,6 +26,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
@@ -158,3 +159,26 @@ async def test_commission_by_pin_and_ip(hass: HomeAssistant, relay_rig: RelayRig
     await switch(hass, lamp, on=False)
     await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF, limit=5)
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_command_to_a_vanished_relay_fails_clearly(
+    hass: HomeAssistant, relay_rig: RelayRig
+) -> None:
+    """Killed hard, the relay stays "available" on the server for minutes: the command fails."""
+    rig = relay_rig
+    await hass.async_add_executor_job(reset_relay, rig)
+    entry = await commission(
+        hass, rig.server.url, "commission_code", {"code": rig.relay.manual_code}
+    )
+    lamp = lamp_entity(hass, entry)
+    await hass.async_add_executor_job(rig.relay.kill)
+    assert hass.states.get(lamp).state == STATE_OFF
+    began = time.monotonic()
+    with pytest.raises(HomeAssistantError) as err:
+        await switch(hass, lamp, on=True)
+    assert err.value.translation_key == "command_failed"
+    # Bounded by the integration's command timeout (10 s), not the SDK's minute.
+    assert time.monotonic() - began < 15
+    await hass.config_entries.async_unload(entry.entry_id)
+    # Alive again, so that the next reset can take it off the fabric quickly.
+    await hass.async_add_executor_job(rig.relay.start)

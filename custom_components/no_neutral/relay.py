@@ -50,6 +50,9 @@ LISTEN_READY_TIMEOUT: Final = 30
 # Reconnect delays: 1, 2, 4, 8, 16, 30, 30, ... seconds.
 BACKOFF_INITIAL: Final = 1.0
 BACKOFF_MAX: Final = 30.0
+# A relay on the LAN answers in about 10 ms; without a bound, a relay that
+# vanished keeps the caller waiting for the SDK's own timeout (over a minute).
+COMMAND_TIMEOUT_MS: Final = 10_000
 
 ISSUE_SERVER_TOO_OLD: Final = "server_version_too_old"
 ISSUE_SERVER_TOO_NEW: Final = "server_version_too_new"
@@ -441,11 +444,17 @@ class RelayLink:
     async def async_turn_on(self) -> None:
         """Close the relay."""
         await self.server.client.send_device_command(
-            self.node_id, RELAY_ENDPOINT, clusters.OnOff.Commands.On()
+            self.node_id,
+            RELAY_ENDPOINT,
+            clusters.OnOff.Commands.On(),
+            interaction_timeout_ms=COMMAND_TIMEOUT_MS,
         )
 
     async def async_turn_off(self) -> None:
         """Open the relay."""
         await self.server.client.send_device_command(
-            self.node_id, RELAY_ENDPOINT, clusters.OnOff.Commands.Off()
+            self.node_id,
+            RELAY_ENDPOINT,
+            clusters.OnOff.Commands.Off(),
+            interaction_timeout_ms=COMMAND_TIMEOUT_MS,
         )

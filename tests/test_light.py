@@ -1,0 +1,116 @@
+"""
+The lamp entity over a real python-matter-server with imported test nodes.
+
+Commands to test nodes change nothing (the server only logs them), so on/off
+round trips are in test_e2e_matter.py with the virtual relay; here: the state
+read from the OnOff attribute, the entity's shape and its refusals.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from homeassistant.components.light import ATTR_COLOR_MODE, ATTR_SUPPORTED_COLOR_MODES
+from homeassistant.components.light.const import DATA_COMPONENT, ColorMode
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.no_neutral.config_flow import default_options
+from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from custom_components.no_neutral.light import NoNeutralLight
+from tools.rig.server import MatterServer
+
+from .link_helpers import MINIR4M, node_dump, server_command, server_fabric, wait_for
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+    # The Matter client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+LIGHT = "light.minir4m"
+
+
+async def import_node(url: str, *, on: bool, available: bool = True) -> int:
+    dump = node_dump(MINIR4M)
+    dump["data"]["node"]["attributes"]["1/6/0"] = on
+    dump["data"]["node"]["available"] = available
+    before = {node["node_id"] for node in await server_command(url, "get_nodes")}
+    await server_command(url, "import_test_node", dump=json.dumps(dump))
+    after = {node["node_id"] for node in await server_command(url, "get_nodes")}
+    (node_id,) = after - before
+    return int(node_id)
+
+
+async def set_up(hass: HomeAssistant, url: str, node_id: int) -> MockConfigEntry:
+    fabric = await server_fabric(url)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="MINIR4M",
+        unique_id=f"{fabric:016X}-{node_id:016X}",
+        data={CONF_URL: url, CONF_NODE_ID: node_id},
+        options=default_options(),
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def lamp(hass: HomeAssistant) -> NoNeutralLight:
+    entity = hass.data[DATA_COMPONENT].get_entity(LIGHT)
+    assert isinstance(entity, NoNeutralLight)
+    return entity
+
+
+async def test_lamp_state_and_shape(
+    hass: HomeAssistant, matter_server: MatterServer, entity_registry: er.EntityRegistry
+) -> None:
+    node_id = await import_node(matter_server.url, on=True)
+    entry = await set_up(hass, matter_server.url, node_id)
+    state = hass.states.get(LIGHT)
+    assert state is not None
+    assert state.state == STATE_ON
+    assert state.attributes[ATTR_SUPPORTED_COLOR_MODES] == [ColorMode.ONOFF]
+    assert state.attributes[ATTR_COLOR_MODE] == ColorMode.ONOFF
+    # Named after the adaptor's device (the entry), keyed by the relay's stable id.
+    assert state.name == "MINIR4M"
+    registered = entity_registry.async_get(LIGHT)
+    assert registered is not None
+    assert registered.unique_id == f"{entry.unique_id}_lamp"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unreachable_relay_refuses_commands(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    node_id = await import_node(matter_server.url, on=False, available=False)
+    entry = await set_up(hass, matter_server.url, node_id)
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
+    # HA does not call services on unavailable entities; a command racing the
+    # loss still gets a clear answer instead of a hang.
+    with pytest.raises(HomeAssistantError) as err:
+        await lamp(hass).async_turn_on()
+    assert err.value.translation_key == "relay_unavailable"
+    assert err.value.translation_placeholders == {"node_id": str(node_id)}
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_lost_server_refuses_commands(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    node_id = await import_node(matter_server.url, on=False)
+    entry = await set_up(hass, matter_server.url, node_id)
+    await hass.async_add_executor_job(matter_server.stop)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    with pytest.raises(HomeAssistantError) as err:
+        await lamp(hass).async_turn_off()
+    assert err.value.translation_key == "server_unavailable"
+    assert err.value.translation_placeholders == {"url": matter_server.url}
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_add_executor_job(matter_server.start)
