@@ -1,5 +1,5 @@
 """
-Shared set-up of the adaptor tests (coordinator, platforms, actions, repairs).
+Shared set-up of the adaptor tests (a pytest plugin, loaded by tests/conftest.py).
 
 Every entry is set up through the real path: a config entry, `async_setup_entry`,
 the real python-matter-server of the rig (tests/rig.py) holding a MINIR4M-like
@@ -20,17 +20,20 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+import custom_components.no_neutral as integration
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
 from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.coordinator import AdaptorCoordinator
+from custom_components.no_neutral.relay import RelayLink
 from tests.link_helpers import server_command, server_fabric
 from tests.rig import MatterServer, minir4m_dump
 
@@ -75,6 +78,7 @@ async def make_entry(
     relay_on: bool = True,
     title: str = "Hall lamp",
     node_id: int | None = None,
+    unique_id: str | None = None,
     **options: Any,
 ) -> MockConfigEntry:
     """Add (not set up) an entry for a fresh test node with the given options."""
@@ -84,7 +88,7 @@ async def make_entry(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=title,
-        unique_id=f"{fabric:016X}-{node_id:016X}",
+        unique_id=unique_id or f"{fabric:016X}-{node_id:016X}",
         data={CONF_URL: server.url, CONF_NODE_ID: node_id},
         options={**default_options(), **options},
     )
@@ -101,7 +105,9 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> AdaptorCoo
 
 def adaptor_device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     """Return the registry id of the entry's adaptor device."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, str(entry.unique_id))})
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, str(entry.unique_id)), entry.entry_id
+    )
     assert device is not None
     return device.id
 
@@ -125,3 +131,63 @@ async def entry_factory(
         if entry.state is ConfigEntryState.LOADED:
             await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+class SwitchableRelay(RelayLink):
+    """
+    The real RelayLink on the real server and test node, with a settable OnOff state.
+
+    A test double, for the adaptor's own logic only: test nodes ignore commands
+    (the server just logs them) and a real relay reports at most one change a
+    second, so tests of fast switching (fuse stress) set the state here.
+    Availability, device info and the server link stay real. Tests of real
+    switchings use the matter.js virtual relay instead.
+    """
+
+    forced: bool | None = None
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return the state the test set (the node's own before that)."""
+        if self.forced is None or not self.available:
+            return super().is_on
+        return self.forced
+
+    def switch(self, on: bool) -> None:
+        """Switch as a relay event would, and tell the listeners."""
+        self.forced = on
+        self._notify()
+
+
+@pytest.fixture
+def switchable_relay(monkeypatch: pytest.MonkeyPatch) -> Callable[[MockConfigEntry], Any]:
+    """Set entries up with SwitchableRelay; return a getter for an entry's relay."""
+    monkeypatch.setattr(integration, "RelayLink", SwitchableRelay)
+    return lambda entry: entry.runtime_data.relay
+
+
+def storage_key(entry: MockConfigEntry) -> str:
+    """Return the key of an entry's history in the store."""
+    return f"{DOMAIN}.{entry.entry_id}"
+
+
+def seed_history(hass_storage: dict[str, Any], entry: MockConfigEntry, **history: Any) -> None:
+    """Put a history in the store, as a previous run of Home Assistant left it."""
+    hass_storage[storage_key(entry)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": storage_key(entry),
+        "data": history,
+    }
+
+
+@pytest.fixture
+def no_ws_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Turn off the websocket heartbeat of the Matter client, for time-travel tests.
+
+    Ticking the frozen clock by minutes fires the pong timeout before the real
+    pong, which takes milliseconds, can be read: the link would drop for
+    nothing. Nothing else of the client changes.
+    """
+    monkeypatch.setattr(aiohttp.ClientWebSocketResponse, "_reset_heartbeat", lambda _self: None)

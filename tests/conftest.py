@@ -8,7 +8,7 @@ import pytest
 # this project's custom_components rather than the harness's own.
 import custom_components.no_neutral  # noqa: F401
 
-pytest_plugins = ["tests.rig"]
+pytest_plugins = ["tests.rig", "tests.adaptor_common"]
 
 
 @pytest.fixture(autouse=True)

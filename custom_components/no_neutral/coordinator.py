@@ -25,9 +25,16 @@ from homeassistant.const import (
     EVENT_HOMEASSISTANT_STOP,
     UnitOfTemperature,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import (
+    async_call_later,
     async_track_state_change_event,
     async_track_time_interval,
 )
@@ -75,8 +82,9 @@ STORAGE_VERSION: Final = 1
 # Written at most this long after a change, and at stop and unload.
 SAVE_DELAY_S: Final = 300
 AGEING_INTERVAL: Final = timedelta(minutes=1)
-# Distinct scenarios kept: the relay's two states times a few wear steps.
-CACHE_SIZE: Final = 8
+# Distinct scenarios kept: the entry's own (a few wear steps, fuse intact or
+# not) and a few of the simulate action's what-ifs.
+CACHE_SIZE = 8
 
 
 @dataclass(kw_only=True)
@@ -191,9 +199,12 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._warnings: tuple[str, ...] = ()
         self._relay_on: bool | None = None
         self._ambient_c = DEFAULT_AMBIENT_TEMP_C
-        self._counted_until: datetime | None = None
-        self._figures: dict[str, Any] | None = None
+        self._counted_until = dt_util.utcnow()
+        self._save_timer: CALLBACK_TYPE | None = None
+        self._unloaded = False
+        self._figures: dict[str, Any] = {}
         self._issues_synced = False
+        self.cache_size = CACHE_SIZE
         self.simulations = 0
 
     @property
@@ -218,7 +229,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
                 async_track_state_change_event(self.hass, sensor, self._on_ambient)
             )
         entry.async_on_unload(
-            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._on_stop)
+            # Not listen_once: removing a fired once-listener at unload logs an error.
+            self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._on_stop)
         )
         entry.async_on_unload(self._async_unload)
 
@@ -227,12 +239,10 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
     def _count_time(self) -> None:
         """Add the time since the last count, in the state that held during it."""
         now = dt_util.utcnow()
-        if self._counted_until is None:
-            return
         seconds = (now - self._counted_until).total_seconds()
         self._counted_until = now
         # Unknown relay state: the adaptor may be unpowered; count nothing.
-        if self._relay_on is None or self._figures is None:
+        if self._relay_on is None or not self._figures:
             return
         self.history.advance(
             seconds=seconds,
@@ -243,7 +253,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             cap=capacitor_spec(self.options),
             fuse=fuse_spec(self.options),
         )
-        self._store.async_delay_save(self._stored, SAVE_DELAY_S)
+        self._request_save()
 
     @callback
     def _on_relay(self) -> None:
@@ -253,7 +263,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._count_time()
         # A real switching is a change between two known states.
         if is_on is not None and self._relay_on is not None:
-            inrush = float(self._figures["inrush_fuse_energy_mean_j"]) if self._figures else 0.0
+            inrush = float(self._figures.get("inrush_fuse_energy_mean_j", 0.0))
             self.history.switched(closed=is_on, inrush_j=inrush, fuse=fuse_spec(self.options))
         self._relay_on = is_on
         self._schedule_refresh_now()
@@ -276,12 +286,17 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     async def _async_unload(self) -> None:
         self._count_time()
+        self._unloaded = True
+        if self._save_timer is not None:
+            self._save_timer()
+            self._save_timer = None
         await self._store.async_save(self._stored())
         # Non-persistent issues of an unloaded entry would go stale.
         async_clear_issues(self.hass, self.config_entry.entry_id, ALL_WARNINGS)
 
     def _schedule_refresh_now(self) -> None:
-        self.config_entry.async_create_background_task(
+        # A tracked task: unloading the entry waits for it.
+        self.config_entry.async_create_task(
             self.hass, self.async_refresh(), f"{DOMAIN} adaptor refresh"
         )
 
@@ -298,6 +313,25 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self.history.fuse_replaced()
         await self._store.async_save(self._stored())
         await self.async_refresh()
+
+    def _request_save(self) -> None:
+        """
+        Have the history written within SAVE_DELAY_S.
+
+        Not the store's own delayed save alone: that one debounces (every call
+        moves the write to the call's time plus the delay), so asking every
+        minute would never write before stop.
+        """
+        # After unload the history is written already; no timer may outlive the entry.
+        if self._save_timer is None and not self._unloaded:
+            self._save_timer = async_call_later(self.hass, SAVE_DELAY_S, self._save_due)
+
+    @callback
+    def _save_due(self, _now: datetime) -> None:
+        self._save_timer = None
+        self.config_entry.async_create_task(
+            self.hass, self._store.async_save(self._stored()), f"{DOMAIN} history save"
+        )
 
     def _stored(self) -> dict[str, Any]:
         return {**self.history.as_dict(), "warnings": list(self._warnings)}
@@ -328,7 +362,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         figures = await self.hass.async_add_executor_job(simulate, scenario)
         self.simulations += 1
         self._cache[key] = figures
-        while len(self._cache) > CACHE_SIZE:
+        while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return figures
 
@@ -374,7 +408,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             async_sync_issues(self.hass, entry.entry_id, entry.title, warnings, ALL_WARNINGS)
             self._issues_synced = True
         if raised or cleared:
-            self._store.async_delay_save(self._stored, SAVE_DELAY_S)
+            self._request_save()
             self._fire_changes(raised, cleared)
         return AdaptorData(
             scenario=scenario,
@@ -399,8 +433,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
     def _fire_changes(self, raised: tuple[str, ...], cleared: tuple[str, ...]) -> None:
         """Fire the bus events behind the device triggers."""
         entry = self.config_entry
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, str(entry.unique_id))}
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, str(entry.unique_id)), entry.entry_id
         )
         device_id = device.id if device else None
         for change, codes in (("raised", raised), ("cleared", cleared)):
