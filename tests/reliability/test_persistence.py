@@ -1,0 +1,345 @@
+"""
+The adaptor's history survives Home Assistant restarts: nothing lost, nothing
+jumps, a damaged store file costs the history but never the integration.
+
+Each "restart" is a real Home Assistant instance (the harness's own), stopped
+with `async_stop` (the stop event, the store's final write) and started again
+on the same configuration folder, with the real storage on disk (not the
+harness's in-memory storage), the real Matter server and a MINIR4M test node.
+Time is frozen and moved by hand: an hour of powered time in each run, a day
+with Home Assistant down between runs. The relay's switchings are made with
+the SwitchableRelay double of tests/adaptor_common.py (test nodes ignore
+commands; real switching is covered by the server-fault tests).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant import loader
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_test_home_assistant,
+)
+
+import custom_components.no_neutral as integration
+from custom_components.no_neutral.config_flow import default_options
+from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from tests.adaptor_common import SwitchableRelay, _shared_simulations, import_node  # noqa: F401
+from tests.link_helpers import server_fabric
+from tests.rig import MatterServer
+
+from .common import watch_logs
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+ENTRY_ID = "01RELIABILITYPERSISTENCE0"
+RUN_POWERED = timedelta(hours=1)
+DOWN_BETWEEN_RUNS = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    cap_consumed: float
+    switchings: int
+    powered_h: float
+    health_state: str
+    switchings_state: str
+
+
+@asynccontextmanager
+async def home_assistant(config_dir: Path) -> AsyncIterator[HomeAssistant]:
+    """One run of Home Assistant on `config_dir`, stopped as a restart stops it."""
+    async with async_test_home_assistant(config_dir=str(config_dir)) as hass:
+        # Load integrations from this project's custom_components.
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        try:
+            yield hass
+        finally:
+            await hass.async_stop()
+
+
+async def start_entry(
+    hass: HomeAssistant, url: str, node_id: int, unique_id: str
+) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title="Hall lamp",
+        unique_id=unique_id,
+        data={CONF_URL: url, CONF_NODE_ID: node_id},
+        options=default_options(),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+def snapshot(hass: HomeAssistant, entry: MockConfigEntry) -> Snapshot:
+    history = entry.runtime_data.adaptor.history
+    health = hass.states.get("sensor.hall_lamp_capacitor_health")
+    count = hass.states.get("sensor.hall_lamp_switchings")
+    return Snapshot(
+        cap_consumed=history.cap_consumed,
+        switchings=history.switchings,
+        powered_h=history.powered_h,
+        health_state=health.state if health else "missing",
+        switchings_state=count.state if count else "missing",
+    )
+
+
+async def one_run(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> Snapshot:
+    """
+    An hour of powered time with two switchings (off, then on again).
+
+    Time is moved with the frozen clock only: firing the harness's
+    time-changed event would also run the Matter client's websocket heartbeat
+    timers early and drop the connection. The coordinator counts time at each
+    switching and each refresh, so a refresh at the end counts the last part.
+    """
+    relay: SwitchableRelay = entry.runtime_data.relay
+    third = RUN_POWERED / 3
+    for on in (False, True):
+        freezer.tick(third)
+        relay.switch(on)
+        await hass.async_block_till_done()
+    freezer.tick(third)
+    await entry.runtime_data.adaptor.async_refresh()
+    await hass.async_block_till_done()
+    return snapshot(hass, entry)
+
+
+async def _restarts(
+    tmp_path: Path, freezer: FrozenDateTimeFactory, matter_server: MatterServer, runs: int
+) -> None:
+    node_id = await import_node(matter_server.url, relay_on=True)
+    fabric = await server_fabric(matter_server.url)
+    unique_id = f"{fabric:016X}-{node_id:016X}"
+    store_file = tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}"
+    previous_end: Snapshot | None = None
+    gains: list[float] = []
+    with watch_logs("custom_components.no_neutral", "homeassistant") as logs:
+        for run in range(runs):
+            async with home_assistant(tmp_path) as hass:
+                entry = await start_entry(hass, matter_server.url, node_id, unique_id)
+                start = snapshot(hass, entry)
+                if previous_end is None:
+                    assert start.cap_consumed == 0.0
+                    assert start.switchings == 0
+                else:
+                    # Exactly where the last run stopped: nothing lost, nothing added.
+                    assert start.cap_consumed == previous_end.cap_consumed, run
+                    assert start.switchings == previous_end.switchings, run
+                    assert start.powered_h == pytest.approx(previous_end.powered_h), run
+                    assert start.health_state == previous_end.health_state, run
+                    assert start.switchings_state == previous_end.switchings_state, run
+                end = await one_run(hass, freezer, entry)
+                assert end.switchings == start.switchings + 2, run
+                assert end.switchings_state == str(end.switchings)
+                gains.append(end.cap_consumed - start.cap_consumed)
+                # Stopping counts no time (the clock stands still), so the stored
+                # value is the last one shown.
+            previous_end = end
+            stored = json.loads(store_file.read_text())["data"]
+            assert stored["cap_consumed"] == end.cap_consumed
+            assert stored["switchings"] == end.switchings
+            freezer.tick(DOWN_BETWEEN_RUNS)
+    # Every run added the same hour at the same temperature: the same wear.
+    assert all(gain > 0 for gain in gains)
+    assert max(gains) <= min(gains) * 1.000001, gains
+    assert previous_end is not None
+    assert previous_end.switchings == 2 * runs
+    assert previous_end.powered_h == pytest.approx(runs * RUN_POWERED.total_seconds() / 3600)
+    assert math.isclose(previous_end.cap_consumed, sum(gains), rel_tol=1e-9)
+    assert not logs.errors("custom_components.no_neutral"), logs.errors()
+    print(
+        f"{runs} restarts: consumed life {previous_end.cap_consumed:.6g} after "
+        f"{previous_end.powered_h:.0f} h, {previous_end.switchings} switchings"
+    )
+
+
+async def test_restarts_keep_the_history(
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+    matter_server: MatterServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(integration, "RelayLink", SwitchableRelay)
+    await _restarts(tmp_path, freezer, matter_server, 4)
+
+
+@pytest.mark.long
+async def test_50_restarts_keep_the_history(
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+    matter_server: MatterServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(integration, "RelayLink", SwitchableRelay)
+    await _restarts(tmp_path, freezer, matter_server, 50)
+
+
+async def _start_on_damaged_store(
+    tmp_path: Path, matter_server: MatterServer, content: str
+) -> tuple[MockConfigEntry, list[ir.IssueEntry], list[str]]:
+    node_id = await import_node(matter_server.url, relay_on=True)
+    fabric = await server_fabric(matter_server.url)
+    store_file = tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}"
+    store_file.parent.mkdir(parents=True, exist_ok=True)
+    store_file.write_text(content)
+    with watch_logs("custom_components.no_neutral") as logs:
+        async with home_assistant(tmp_path) as hass:
+            entry = MockConfigEntry(
+                domain=DOMAIN,
+                entry_id=ENTRY_ID,
+                title="Hall lamp",
+                unique_id=f"{fabric:016X}-{node_id:016X}",
+                data={CONF_URL: matter_server.url, CONF_NODE_ID: node_id},
+                options=default_options(),
+            )
+            entry.add_to_hass(hass)
+            await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            state = entry.state
+            history = (
+                entry.runtime_data.adaptor.history if state is ConfigEntryState.LOADED else None
+            )
+            issues = [
+                issue
+                for issue in ir.async_get(hass).issues.values()
+                if DOMAIN in (issue.domain, issue.issue_domain)
+            ]
+    assert state is ConfigEntryState.LOADED, "the entry must load with a fresh history"
+    assert history is not None
+    # Fresh: only the seconds of this run (the clock runs here).
+    assert history.cap_consumed < 1e-6
+    assert history.switchings == 0
+    return entry, issues, logs.errors()
+
+
+async def test_truncated_store_gives_a_repair_issue_and_a_fresh_history(
+    tmp_path: Path, matter_server: MatterServer
+) -> None:
+    """HA's Store renames an undecodable file aside and raises its storage_corruption issue."""
+    good = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{ENTRY_ID}",
+        "data": {"cap_consumed": 0.25, "switchings": 1234},
+    }
+    _entry, issues, errors = await _start_on_damaged_store(
+        tmp_path, matter_server, json.dumps(good)[:40]
+    )
+    assert any(issue.translation_key == "storage_corruption" for issue in issues), issues
+    assert list((tmp_path / ".storage").glob(f"{DOMAIN}.{ENTRY_ID}.corrupt.*"))
+    assert not errors
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG coordinator/ageing: a store file that is valid JSON with bad values "
+        "(History.from_dict does float('garbage') / int(None)) makes the first refresh "
+        "raise ValueError/TypeError: the entry fails to set up instead of starting "
+        "afresh with a repair issue"
+    ),
+)
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"cap_consumed": "garbage", "switchings": 3},
+        {"cap_consumed": 0.1, "switchings": None},
+        ["not", "an", "object"],
+    ],
+    ids=["text-number", "null-count", "list"],
+)
+async def test_store_with_bad_values_gives_a_repair_issue_and_a_fresh_history(
+    tmp_path: Path, matter_server: MatterServer, data: Any
+) -> None:
+    content = {"version": 1, "minor_version": 1, "key": f"{DOMAIN}.{ENTRY_ID}", "data": data}
+    _entry, issues, _errors = await _start_on_damaged_store(
+        tmp_path, matter_server, json.dumps(content)
+    )
+    assert issues, "no repair issue says the history was lost"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG coordinator/ageing: a stored consumed life of NaN (hand edit, old bug) is "
+        "taken as is by History.from_dict; the first refresh then raises 'cannot convert "
+        "float NaN to integer' and the entry retries setup forever; expected: a fresh "
+        "history and a repair issue"
+    ),
+)
+async def test_store_with_nan_history_is_not_shown(
+    tmp_path: Path, matter_server: MatterServer
+) -> None:
+    content = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{ENTRY_ID}",
+        "data": {"cap_consumed": "NaN", "switchings": 7},
+    }
+    _entry, issues, _errors = await _start_on_damaged_store(
+        tmp_path, matter_server, json.dumps(content)
+    )
+    assert issues
+
+
+async def test_store_is_written_by_home_assistants_store(
+    tmp_path: Path, matter_server: MatterServer
+) -> None:
+    """The history goes through HA's Store (write to a temporary file, then rename)."""
+    node_id = await import_node(matter_server.url, relay_on=True)
+    fabric = await server_fabric(matter_server.url)
+    async with home_assistant(tmp_path) as hass:
+        entry = await start_entry(hass, matter_server.url, node_id, f"{fabric:016X}-{node_id:016X}")
+        store = entry.runtime_data.adaptor._store
+        assert isinstance(store, Store)
+        assert store.path == str(tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}")
+    data = json.loads((tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}").read_text())
+    assert data["key"] == f"{DOMAIN}.{ENTRY_ID}"
+    assert "cap_consumed" in data["data"]
+    # No temporary file left behind.
+    assert sorted(p.name for p in (tmp_path / ".storage").iterdir() if DOMAIN in p.name) == [
+        f"{DOMAIN}.{ENTRY_ID}"
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "GAP coordinator: Store(...) without atomic_writes=True: HA's default write is "
+        "temp-file + rename but never fsync'd, so a power cut right after a save can "
+        "leave an empty or old file (HA's own registries use atomic_writes=True)"
+    ),
+)
+async def test_store_writes_are_durable(tmp_path: Path, matter_server: MatterServer) -> None:
+    node_id = await import_node(matter_server.url, relay_on=True)
+    fabric = await server_fabric(matter_server.url)
+    async with home_assistant(tmp_path) as hass:
+        entry = await start_entry(hass, matter_server.url, node_id, f"{fabric:016X}-{node_id:016X}")
+        assert entry.runtime_data.adaptor._store._atomic_writes
