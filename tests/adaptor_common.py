@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import aiohttp
 import pytest
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -191,3 +193,49 @@ def no_ws_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
     nothing. Nothing else of the client changes.
     """
     monkeypatch.setattr(aiohttp.ClientWebSocketResponse, "_reset_heartbeat", lambda _self: None)
+
+
+# The scenarios the platform snapshots cover: options, and the history a
+# previous run left in the store.
+SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "led": (LED, {}),
+    "halogen_500w": (HALOGEN_500, {}),
+    "no_lamp": (NO_LAMP, {}),
+    "dropper_bulb": (DROPPER, {}),
+    "blown_fuse": (LED, {"fuse_blown": True, "switchings": 412, "powered_h": 1500.0}),
+    "worn_capacitor": (LED, {"cap_consumed": 0.8, "switchings": 9000, "powered_h": 40000.0}),
+}
+# Snapshots need the same unique id every run (the rig's fabric id is random).
+SNAPSHOT_UNIQUE_ID = "00000000CAFE0001-00000000000DBBA0"
+
+
+@pytest.fixture
+def platform_scenario(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    entry_factory: Callable[..., Any],
+) -> Callable[[str, Platform], Any]:
+    """Set up one scenario's entry with only one platform (for snapshot_platform)."""
+
+    async def setup(name: str, platform: Platform) -> MockConfigEntry:
+        options, history = SCENARIOS[name]
+        monkeypatch.setattr(integration, "PLATFORMS", [platform])
+        entry = await entry_factory(setup=False, unique_id=SNAPSHOT_UNIQUE_ID, **options)
+        if history:
+            seed_history(hass_storage, entry, **history)
+        await setup_entry(hass, entry)
+        return entry
+
+    return setup
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Enable the entities that are disabled by default (as Home Assistant core's tests do)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield

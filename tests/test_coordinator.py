@@ -182,6 +182,10 @@ async def test_switching_faster_than_the_fuse_sheds_inrush(
         await tick(hass, freezer, timedelta(seconds=10))
     assert "fuse_switching" not in coordinator.data.warnings
     assert hass.states.get("sensor.hall_lamp_switchings").state == "20"
+    # A report of the state it already has is no switching.
+    relay.switch(True)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.hall_lamp_switchings").state == "20"
     # Once a second is not.
     for _ in range(60):
         relay.switch(False)

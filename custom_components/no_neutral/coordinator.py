@@ -380,10 +380,6 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
                     translation_placeholders={"key": err.key, "reason": err.reason},
                 ) from err
             self._figures = figures
-            # The fuse may have opened on this very count; simulate it open.
-            if self.history.fuse_blown != scenario["smoothing"]["fuse_blown"]:
-                scenario = aged_scenario(self.options, self.history)
-                self._figures = figures = await self.async_simulate(scenario)
             return self._picture(scenario, figures)
 
     def _picture(self, scenario: dict[str, Any], figures: dict[str, Any]) -> AdaptorData:

@@ -1,0 +1,77 @@
+"""Binary sensors: every fault's state and attributes per scenario, and which are on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from tests.adaptor_common import SCENARIOS
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled", "entity_registry_enabled_by_default"),
+    # The Matter client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+async def test_binary_sensors(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    platform_scenario: Callable[..., Any],
+    scenario: str,
+) -> None:
+    entry = await platform_scenario(scenario, Platform.BINARY_SENSOR)
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+def on(hass: HomeAssistant) -> set[str]:
+    return {
+        state.entity_id.removeprefix("binary_sensor.hall_lamp_")
+        for state in hass.states.async_all("binary_sensor")
+        if state.state == "on"
+    }
+
+
+@pytest.mark.parametrize(
+    ("scenario", "faults"),
+    [
+        ("led", set()),
+        ("halogen_500w", {"fuse_overstress"}),
+        ("no_lamp", {"no_load_risk", "slow_discharge"}),
+        ("dropper_bulb", {"no_load_risk", "incompatible_lamp", "slow_discharge"}),
+        # Without the capacitor the LED driver drops out every cycle.
+        ("blown_fuse", {"fuse_blown", "flicker"}),
+        ("worn_capacitor", set()),
+    ],
+)
+async def test_faults_per_scenario(
+    hass: HomeAssistant, platform_scenario: Callable[..., Any], scenario: str, faults: set[str]
+) -> None:
+    await platform_scenario(scenario, Platform.BINARY_SENSOR)
+    assert on(hass) == faults
+
+
+async def test_slow_discharge_is_a_safety_sensor(
+    hass: HomeAssistant, platform_scenario: Callable[..., Any]
+) -> None:
+    await platform_scenario("no_lamp", Platform.BINARY_SENSOR)
+    state = hass.states.get("binary_sensor.hall_lamp_slow_discharge")
+    assert state.attributes["device_class"] == "safety"
+    assert state.state == "on"
+    assert (
+        hass.states.get("binary_sensor.hall_lamp_no_load_risk").attributes["device_class"]
+        == "problem"
+    )
+    # No LED, so no LED-only faults.
+    assert hass.states.get("binary_sensor.hall_lamp_flicker") is None
+    assert hass.states.get("binary_sensor.hall_lamp_ghost_flashing") is None
