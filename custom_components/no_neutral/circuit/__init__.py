@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .figures import RESULT_KEYS, WARNING_CODES, simulate
 from .params import DEFAULT_SCENARIO, Scenario, ScenarioError, parse_scenario
+from .waveforms import waveforms
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -13,4 +14,5 @@ __all__ = [
     "ScenarioError",
     "parse_scenario",
     "simulate",
+    "waveforms",
 ]

@@ -14,24 +14,24 @@ def main(argv: list[str] | None = None) -> int:
     """Read a scenario (FILE, or standard input for '-' or none), print the figures."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1:
-        print("usage: python -m custom_components.no_neutral.circuit [FILE]", file=sys.stderr)
+        sys.stderr.write("usage: python -m custom_components.no_neutral.circuit [FILE]\n")
         return 2
     try:
         text = sys.stdin.read() if not args or args[0] == "-" else Path(args[0]).read_text()
     except OSError as err:
-        print(f"cannot read {args[0]}: {err.strerror}", file=sys.stderr)
+        sys.stderr.write(f"{args[0]}: cannot read: {err.strerror}\n")
         return 2
     try:
         scenario = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as err:
-        print(f": not valid JSON: {err}", file=sys.stderr)
+        sys.stderr.write(f": not valid JSON: {err}\n")
         return 2
     try:
         result = simulate(scenario)
     except ScenarioError as err:
-        print(err, file=sys.stderr)
+        sys.stderr.write(f"{err}\n")
         return 2
-    print(json.dumps(result, indent=2))
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The runs behind the figures: closed steady cycle, open state, inrush, discharge.
+"""
+The runs behind the figures: closed steady cycle, open state, inrush, discharge.
 
 The open state is solved on its slow manifold: with the relay open the lamp
 side (smoothing and LED input capacitors) changes by a fraction of a volt per
@@ -23,12 +24,12 @@ from .solver import (
     CAP_LED,
     CAP_SMOOTH,
     F64,
-    P,
     REC_ICAP,
     REC_LEDON,
     REC_VLAMP,
     Circuit,
     Controls,
+    P,
     Solver,
     State,
     Tally,
@@ -42,19 +43,22 @@ MAX_SETTLE_CYCLES: Final = 60
 # fraction of the mains peak.
 SETTLE_TOL: Final = 2e-6
 ENVELOPE_POINTS: Final = 14
-ENVELOPE_CYCLES: Final = 3
-# Inrush: 0.5 us steps for 20 us after the closing, then growing by 1.25 per
-# step back to the normal step.
-FINE_STEP_S: Final = 0.5e-6
-FINE_STEPS: Final = 40
-GROWTH: Final = 1.25
+ENVELOPE_CYCLES: Final = 2
+# Inrush: 1 us steps for 10 us after the closing (the LED input capacitor
+# charges in about a microsecond), then growing by 1.4 per step back to the
+# normal step; the smoothing capacitor's charging (some 100 us) is resolved
+# by the trapezoid-integrated energy on that growing grid.
+FINE_STEP_S: Final = 1e-6
+FINE_STEPS: Final = 10
+GROWTH: Final = 1.4
 INRUSH_CYCLES: Final = 10
 DISCHARGE_V: Final = 50.0
 DISCHARGE_LIMIT_S: Final = 30.0
 MAX_DIRECT_DISCHARGE_CYCLES: Final = 60
 
 
-def _flags(batch: int, *, closed: bool, hold: bool = False) -> Controls:
+def flags(batch: int, *, closed: bool, hold: bool = False) -> Controls:
+    """Give every member the same relay state and lamp hold."""
     return Controls(np.full(batch, closed), np.full(batch, hold))
 
 
@@ -71,7 +75,7 @@ def closed_steady(solver: Solver, steps: int = STEPS_PER_CYCLE) -> SteadyCycle:
     """Step cycles from all-zero until two consecutive cycles agree."""
     c = solver.c
     state = zero_state(1)
-    ctl = _flags(1, closed=True)
+    ctl = flags(1, closed=True)
     tol = SETTLE_TOL * c.v_peak
     rec = None
     for k in range(MAX_SETTLE_CYCLES):
@@ -80,8 +84,10 @@ def closed_steady(solver: Solver, steps: int = STEPS_PER_CYCLE) -> SteadyCycle:
         state, rec = solver.run(state, grid(0.0, c.period, steps), ctl, record=True)
         # With the relay closed every capacitor is recharged at each peak, so
         # cycle-to-cycle stepping converges in a few cycles here.
-        if k >= 1 and np.all(np.abs(state.caps - start) < tol) and bool(
-            np.all(state.led_on == led_start)
+        if (
+            k >= 1
+            and np.all(np.abs(state.caps - start) < tol)
+            and bool(np.all(state.led_on == led_start))
         ):
             break
     assert rec is not None  # noqa: S101 - the loop runs at least once
@@ -97,7 +103,8 @@ def _lamp_side(c: Circuit, caps: F64) -> F64:
     return (c.c_led * caps[:, CAP_LED] - c_s * caps[:, CAP_SMOOTH]) / total
 
 
-def _lamp_state(batch_v: F64, bulk: float) -> State:
+def lamp_state(batch_v: F64, bulk: float) -> State:
+    """Members with the lamp side charged to batch_v and the bulk capacitor to bulk."""
     st = zero_state(len(batch_v))
     st.x[:, P] = -batch_v
     st.caps[:, CAP_LED] = batch_v
@@ -138,7 +145,7 @@ def envelope(solver: Solver, v_top: float, bulk: float, extra: F64 | None = None
     if extra is not None:
         v = np.sort(np.concatenate((v, extra)))
     batch = len(v) + 1
-    state = _lamp_state(np.concatenate((v, [0.0])), bulk)
+    state = lamp_state(np.concatenate((v, [0.0])), bulk)
     ctl = Controls(np.zeros(batch, dtype=bool), np.arange(batch) == batch - 1)
     times = grid(0.0, c.period, STEPS_PER_CYCLE)
     rec = None
@@ -181,7 +188,7 @@ def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | 
     c = solver.c
     state = closed_end.take(np.array([0]))
     state.caps_prev = None
-    ctl = _flags(1, closed=False)
+    ctl = flags(1, closed=False)
     t0 = 0.0
     for k in range(MAX_DIRECT_DISCHARGE_CYCLES):
         times = grid(t0, t0 + c.period, STEPS_PER_CYCLE)
@@ -217,8 +224,8 @@ def ghost_cycle(solver: Solver, env: Envelope, bulk: float) -> GhostCycle:
     d_start = float(env.rate(np.array([c.led_start]))[0])
     # Start half a cycle's rise below the threshold, so the driver starts
     # within the first cycle, as it would at a random phase.
-    state = _lamp_state(np.array([c.led_start - 0.5 * max(d_start, 0.0)]), bulk)
-    ctl = _flags(1, closed=False)
+    state = lamp_state(np.array([c.led_start - 0.5 * max(d_start, 0.0)]), bulk)
+    ctl = flags(1, closed=False)
     started: float | None = None
     peak = 0.0
     t0 = 0.0
@@ -273,7 +280,8 @@ class Inrush:
 
 
 def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
-    """Close at each phase after two open cycles from zero; follow 10 cycles.
+    """
+    Close at each phase after two open cycles from zero; follow 10 cycles.
 
     A member whose capacitor voltages are back on the closed steady state at a
     cycle boundary contributes exactly the steady energy from then on, so the
@@ -282,7 +290,7 @@ def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
     c = solver.c
     period = c.period
     steps = STEPS_PER_CYCLE
-    state, _ = solver.run(zero_state(1), grid(0.0, 2 * period, 2 * steps), _flags(1, closed=False))
+    state, _ = solver.run(zero_state(1), grid(0.0, 2 * period, 2 * steps), flags(1, closed=False))
     batch = len(phases)
     state = state.take(np.zeros(batch, dtype=np.intp))
     closings = phases / 360.0 * period
@@ -294,11 +302,14 @@ def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
     # Steady energy in Rf from phase 0 to each time of the cycle.
     i_steady = steady.rec[:, REC_ICAP]
     t_steady = grid(0.0, period, len(i_steady) - 1)
-    e_cum = np.concatenate(
-        ([0.0], np.cumsum(0.5 * (i_steady[1:] ** 2 + i_steady[:-1] ** 2) * np.diff(t_steady)))
-    ) * c.r_fuse
+    e_cum = (
+        np.concatenate(
+            ([0.0], np.cumsum(0.5 * (i_steady[1:] ** 2 + i_steady[:-1] ** 2) * np.diff(t_steady)))
+        )
+        * c.r_fuse
+    )
     e_cycle = float(e_cum[-1])
-    ctl_closed = _flags(batch, closed=True)
+    ctl_closed = flags(batch, closed=True)
     uniform = grid(0.0, period, steps)
     done = 1
     tol = 1e-4 * c.v_peak

@@ -67,6 +67,7 @@ WARNING_CODES: Final = (
 MEAN_PHASES: Final = tuple(float(p) for p in range(0, 360, 10))
 NO_LOAD_W: Final = 3.0
 SLOW_DISCHARGE_S: Final = 5.0
+MIN_MEAN_V: Final = 1e-9
 
 
 def _mean(values: np.ndarray[Any, np.dtype[np.float64]], period: float) -> float:
@@ -83,7 +84,7 @@ def _closed_figures(sc: Scenario, c: Circuit, rec: np.ndarray[Any, Any]) -> dict
     out["lamp_v_max"] = float(v.max())
     # A lamp node that sits at 0 V has no ripple worth a percentage.
     out["lamp_ripple_pct"] = (
-        (out["lamp_v_max"] - out["lamp_v_min"]) / mean * 100.0 if mean > 1e-9 else 0.0
+        (out["lamp_v_max"] - out["lamp_v_min"]) / mean * 100.0 if mean > MIN_MEAN_V else 0.0
     )
     power = _mean(rec[:, REC_PLAMP], c.period)
     out["lamp_power_w"] = power
@@ -118,13 +119,13 @@ def _open_figures(solver: Solver, sc: Scenario, env: Envelope, bulk: float) -> d
 
 def _open_mean(solver: Solver, v_root: float, bulk: float) -> float:
     """Mean lamp voltage over one cycle started on the periodic state."""
-    from .analysis import STEPS_PER_CYCLE, _flags, _lamp_state  # noqa: PLC0415
+    from .analysis import STEPS_PER_CYCLE, flags, lamp_state  # noqa: PLC0415
 
     c = solver.c
-    state = _lamp_state(np.array([v_root]), bulk)
+    state = lamp_state(np.array([v_root]), bulk)
     times = grid(0.0, c.period, STEPS_PER_CYCLE)
-    state, _ = solver.run(state, times, _flags(1, closed=False), led_enabled=False)
-    _, rec = solver.run(state, times, _flags(1, closed=False), record=True, led_enabled=False)
+    state, _ = solver.run(state, times, flags(1, closed=False), led_enabled=False)
+    _, rec = solver.run(state, times, flags(1, closed=False), record=True, led_enabled=False)
     assert rec is not None  # noqa: S101
     return _mean(rec[:, 0, REC_VLAMP], c.period)
 

@@ -92,6 +92,10 @@ _NUMBER_RANGES: Final[dict[str, tuple[float, bool, float]]] = {
 _NULLABLE: Final = frozenset({"smoothing.bleed_resistance_ohm"})
 _BOOLEANS: Final = frozenset({"smoothing.fuse_blown", "relay.closed"})
 _MAX_LAMP_COUNT: Final = 100
+_UNKNOWN: Final = "unknown key"
+_TOP: Final = ""
+_RATING: Final = "smoothing.voltage_rating_v"
+_STOP: Final = "lamp.led_stop_v"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +241,18 @@ def _value(key: str, value: object) -> object:
     return _number(key, value)
 
 
-def parse_scenario(mapping: Mapping[str, Any]) -> Scenario:
-    """Validate a scenario mapping and fill in the defaults; raise ScenarioError."""
+def parse_scenario(mapping: object) -> Scenario:
+    """
+    Validate a scenario mapping and fill in the defaults; raise ScenarioError.
+
+    Typed as object because callers hand in parsed JSON, which may be anything.
+    """
     if not isinstance(mapping, Mapping):
-        raise ScenarioError("", f"the scenario must be an object, not {type(mapping).__name__}")
+        reason = f"the scenario must be an object, not {type(mapping).__name__}"
+        raise ScenarioError(_TOP, reason)
     for name in mapping:
         if name not in _SECTIONS:
-            raise ScenarioError(str(name), "unknown key")
+            raise ScenarioError(str(name), _UNKNOWN)
     sections: dict[str, object] = {}
     for name, cls in _SECTIONS.items():
         given = mapping.get(name, {})
@@ -252,7 +261,8 @@ def parse_scenario(mapping: Mapping[str, Any]) -> Scenario:
         defaults = DEFAULT_SCENARIO[name]
         for field in given:
             if field not in defaults:
-                raise ScenarioError(f"{name}.{field}", "unknown key")
+                key = f"{name}.{field}"
+                raise ScenarioError(key, _UNKNOWN)
         values = {
             field: _value(f"{name}.{field}", given.get(field, default))
             for field, default in defaults.items()
@@ -266,12 +276,11 @@ def parse_scenario(mapping: Mapping[str, Any]) -> Scenario:
 def _check_relations(scenario: Scenario) -> None:
     peak = math.sqrt(2.0) * scenario.mains.voltage_rms
     if scenario.smoothing.voltage_rating_v < peak:
-        raise ScenarioError(
-            "smoothing.voltage_rating_v",
-            f"below the mains peak of {peak:.0f} V",
-        )
+        reason = f"below the mains peak of {peak:.0f} V"
+        raise ScenarioError(_RATING, reason)
     if scenario.lamp.led_stop_v >= scenario.lamp.led_start_v:
-        raise ScenarioError("lamp.led_stop_v", "must be below lamp.led_start_v")
+        reason = "must be below lamp.led_start_v"
+        raise ScenarioError(_STOP, reason)
 
 
 def default_scenario() -> dict[str, dict[str, Any]]:

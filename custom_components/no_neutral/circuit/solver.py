@@ -30,9 +30,10 @@ RELAY_CLOSED_OHM: Final = 0.01
 GMIN: Final = 1e-12
 # A lamp node "held at 0 V" for the off-leakage figure.
 HOLD_SIEMENS: Final = 1e4
-NEWTON_TOL_V: Final = 1e-4
+NEWTON_TOL_V: Final = 1e-3
 NEWTON_MAX: Final = 60
-LAMBERT_ITERATIONS: Final = 3
+FORWARD_V: Final = 0.3
+LAMBERT_ITERATIONS: Final = 2
 
 # Node numbers (N is ground and has none).
 L, LO, DN, SWS, SWL, P, BP, BM = range(8)
@@ -58,7 +59,9 @@ CAPS: Final = 4
 
 # Quantities recorded per time point.
 REC_VLAMP, REC_ICAP, REC_VCAP, REC_VBULK, REC_PLAMP, REC_LEDON, REC_IDC, REC_PSRC = range(8)
-RECORDS: Final = 8
+# Followed by the eight node voltages (for energy checks and waveforms).
+REC_NODES: Final = 8
+RECORDS: Final = REC_NODES + NODES
 
 
 def _incidence(pos: int, neg: int) -> F64:
@@ -179,6 +182,7 @@ class State:
     led_on: BOOL
     caps_prev: F64 | None = None
     h_prev: float = 0.0
+    i_cap: F64 | None = None
 
     def take(self, index: npt.NDArray[np.intp]) -> State:
         """Return the members picked by index (copies)."""
@@ -188,6 +192,7 @@ class State:
             self.led_on[index].copy(),
             None if self.caps_prev is None else self.caps_prev[index].copy(),
             self.h_prev,
+            None if self.i_cap is None else self.i_cap[index].copy(),
         )
 
 
@@ -215,13 +220,17 @@ class Tally:
     peak: F64
 
 
+def _solve_wrapped(a: F64, b: F64) -> F64:  # pragma: no cover - fallback only
+    return np.asarray(np.linalg.solve(a, b[..., None])[..., 0], dtype=np.float64)
+
+
 def _solve_batched() -> Callable[[F64, F64], F64]:
     # numpy's batched LAPACK gufunc without np.linalg.solve's Python wrapper,
     # which costs three times the solve itself for an 8x8 system.
     try:
         from numpy.linalg import _umath_linalg  # noqa: PLC0415
     except ImportError:  # pragma: no cover - older or newer numpy layouts
-        return lambda a, b: np.linalg.solve(a, b[..., None])[..., 0]
+        return _solve_wrapped
     solve1: Callable[[F64, F64], F64] = _umath_linalg.solve1
     return solve1
 
@@ -238,6 +247,7 @@ class Solver:
         self._cache: dict[tuple[float, float], tuple[F64, F64, F64, float]] = {}
         c = circuit
         self._y0 = math.log(c.i_sat * c.r_series / c.n_vt) + c.i_sat * c.r_series / c.n_vt
+        self._v_crit = c.n_vt * math.log(c.n_vt / (math.sqrt(2.0) * c.i_sat))
         self._s_start = 1.0
 
     def _matrices(self, h: float, a0: float) -> tuple[F64, F64, F64, float]:
@@ -271,7 +281,8 @@ class Solver:
         return found
 
     def _elements(self, v: F64, p_nl: F64) -> tuple[F64, F64]:
-        """Currents and conductances of the ten nonlinear elements at voltages v.
+        """
+        Currents and conductances of the ten nonlinear elements at voltages v.
 
         Diode with series resistance, solved exactly: with u = i + Is, the
         quantity s = ln(u*Rs/(n*Vt)) solves s + exp(s) = y (Lambert W in log
@@ -283,9 +294,10 @@ class Solver:
         # Start from Winitzki's approximation W(z) ~ L*(1 - ln(1+L)/(2+L)),
         # L = ln(1+z), within a few per cent everywhere, so that three Newton
         # steps reach machine precision.
-        # Far in reverse, W(z) = z to double precision, so s = y.
+        # Where L underflows (far reverse bias) the first Newton step lands on
+        # s = y, which is exact there (W(z) = z).
         big_l = np.maximum(np.logaddexp(0.0, y), 1e-300)
-        s = np.where(y < -30.0, y, np.log(big_l * (1.0 - np.log1p(big_l) / (2.0 + big_l))))
+        s = np.log(big_l) + np.log1p(-np.log1p(big_l) / (2.0 + big_l))
         for _ in range(LAMBERT_ITERATIONS):
             e = np.exp(s)
             s -= (s + e - y) / (1.0 + e)
@@ -301,7 +313,7 @@ class Solver:
         g_e[:, DIODES:] = np.where(vp > 1.0, -i_p / vv, 0.0)
         return i_e, g_e
 
-    def run(  # noqa: PLR0915, C901
+    def run(  # noqa: PLR0915
         self,
         state: State,
         times: F64,
@@ -326,7 +338,7 @@ class Solver:
         steps = len(times) - 1
         out = np.empty((steps + 1, batch, RECORDS)) if record else None
         x_prev = x.copy()
-        i_cap = np.zeros(batch)
+        i_cap = np.zeros(batch) if state.i_cap is None else state.i_cap.copy()
         p_nl = np.empty((batch, 2))
         led_active = led_enabled and c.p_led > 0.0
         if out is not None:
@@ -356,9 +368,10 @@ class Solver:
             b[:, L] += c.g_source * c.v_peak * math.sin(c.omega * t1)
             p_nl[:, 0] = np.where(relay_now, c.p_dev_on, c.p_dev_off)
             p_nl[:, 1] = np.where(led_on, c.p_led, 0.0) if led_active else 0.0
-            guess = x + (x - x_prev) * (h / h_prev) if h_prev > 0.0 else x
+            guess = self._predict(x, x_prev, h / h_prev if h_prev > 0.0 else 0.0, a_t)
             x_prev = x
             x = self._newton(guess, g, b, p_nl, a_t)
+            i_cap_prev = i_cap
             i_cap = g_rc * (x[:, P] + hist[:, CAP_SMOOTH] / a0)
             caps_prev = caps
             caps = np.empty_like(caps)
@@ -372,27 +385,75 @@ class Solver:
                 led_on = np.where(led_on, v_lamp >= c.led_stop, v_lamp > c.led_start)
             if tally is not None:
                 inside = (times[n] >= tally.start) & (t1 <= tally.stop + 1e-12)
-                tally.energy += np.where(inside, i_cap * i_cap * (c.r_fuse * h), 0.0)
+                # Trapezoid rule: the charging current decays over a few steps.
+                i2 = 0.5 * (i_cap * i_cap + i_cap_prev * i_cap_prev)
+                tally.energy += np.where(inside, i2 * (c.r_fuse * h), 0.0)
                 tally.peak = np.where(inside, np.maximum(tally.peak, np.abs(i_cap)), tally.peak)
             if out is not None:
                 out[n + 1] = self._record(x, caps, led_on & led_enabled, i_cap, t1)
-        return State(x, caps, led_on, caps_prev, h_prev), out
+        return State(x, caps, led_on, caps_prev, h_prev, i_cap), out
+
+    def _predict(self, x: F64, x_prev: F64, ratio: float, a_t: F64) -> F64:
+        """
+        Linear extrapolation, except where it drives a diode further forward.
+
+        Newton walks down an exponential by only n*Vt per iteration, so a
+        guess that overshoots a conducting junction by half a volt costs ten
+        iterations; those members start from the last point instead.
+        """
+        if ratio == 0.0:
+            return x
+        guess = x + (x - x_prev) * ratio
+        v_new = (guess @ a_t)[:, :DIODES]
+        v_old = (x @ a_t)[:, :DIODES]
+        bad = ((v_new > FORWARD_V) & (v_new > v_old + 2.0 * self.c.n_vt)).any(axis=1)
+        if bad.any():
+            guess[bad] = x[bad]
+        return guess
 
     def _newton(self, guess: F64, g: F64, b: F64, p_nl: F64, a_t: F64) -> F64:
-        outer = self.c.outer
-        a_m = self.c.a_matrix
+        """
+        Newton with SPICE's junction limiting (pnjlim) on the eight diodes.
+
+        Elements are linearised at the limited voltages v_eval; a step that
+        would push a junction far up its exponential is shortened to a
+        logarithmic one, so Newton never has to walk back down by n*Vt per
+        iteration.
+        """
+        c = self.c
+        outer = c.outer
+        a_m = c.a_matrix
         x = guess
         batch = x.shape[0]
+        a = c.n_vt
+        v_eval = x @ a_t
         for _ in range(NEWTON_MAX):
-            i_e, g_e = self._elements(x @ a_t, p_nl)
+            v = x @ a_t
+            vd, vo = v[:, :DIODES], v_eval[:, :DIODES]
+            jump = vd - vo
+            limit = (vd > self._v_crit) & (jump > 2.0 * a)
+            limited = bool(limit.any())
+            if limited:
+                soft = np.where(
+                    vo > 0.0,
+                    vo + a * np.log1p(np.maximum(jump, 0.0) / a),
+                    a * np.log(np.maximum(vd, a) / a),
+                )
+                v_eval = v.copy()
+                v_eval[:, :DIODES] = np.where(limit, soft, vd)
+                i_e, g_e = self._elements(v_eval, p_nl)
+                i_e = i_e + g_e * (v - v_eval)
+            else:
+                v_eval = v
+                i_e, g_e = self._elements(v, p_nl)
             f = (g @ x[..., None])[..., 0] - b + i_e @ a_m
             jac = g + (g_e @ outer).reshape(batch, NODES, NODES)
             dx = _SOLVE(jac, f)
             x = x - dx
             step = float(np.max(np.abs(dx)))
-            # Newton converges quadratically here: after a correction this
-            # small the remaining error is below a microvolt.
-            if step < NEWTON_TOL_V:
+            # Newton converges quadratically here: after a millivolt
+            # correction the remaining error is some ten microvolts.
+            if step < NEWTON_TOL_V and not limited:
                 return x
             if not math.isfinite(step):
                 break
@@ -418,6 +479,7 @@ class Solver:
         rec[:, REC_LEDON] = led
         rec[:, REC_IDC] = i_dc
         rec[:, REC_PSRC] = v_src * i_src
+        rec[:, REC_NODES:] = x
         return rec
 
 

@@ -1,4 +1,5 @@
-"""The CIRCUIT.md netlist for ngspice, and the same figures computed from its runs.
+"""
+The CIRCUIT.md netlist for ngspice, and the same figures computed from its runs.
 
 This is the independent reference the simulator is tested and benchmarked
 against: ngspice integrates the same element models with its own adaptive
@@ -8,7 +9,9 @@ figures are read off its waveforms by the CIRCUIT.md definitions.
 Numerical aids, stated in the netlist's comments too: ngspice needed no tiny
 capacitances across the diodes; the LED driver's hysteresis is a latch node
 (a 1 nF capacitor driven through a behavioural current source with a 1 us time
-constant), and the relay is a voltage-controlled switch driven by a PWL source.
+constant); the relay is a voltage-controlled switch driven by a PWL source
+that ramps over 1 us centred on the closing instant (a 1 ns ramp made ngspice
+stop with "timestep too small" at some closing phases).
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ _K_OVER_Q: Final = 1.380649e-23 / 1.602176634e-19
 TEMP_C: Final = VT / _K_OVER_Q - 273.15
 VECTORS: Final = ("lampv", "ledon", "irf", "idc", "ilamp", "vxc", "vbulk", "isrc", "vsrc")
 DISCHARGE_LIMIT_S: Final = 30.0
+# Junction capacitance: none, as in CIRCUIT.md (ngspice needed none).
+DIODE_CJO_F: Final = 0.0
+# Numerical aid: the relay's control voltage ramps over 1 us centred on the
+# closing instant (the switch itself still flips at once, at the ramp's
+# middle); a 1 ns step gave "timestep too small" at some closing phases.
+SWITCH_RAMP_S: Final = 1e-6
+OPTIONS: Final = [".options method=gear maxord=2 reltol=1e-4 abstol=1e-10 vntol=1e-7 itl4=100"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +63,7 @@ def _g(value: float) -> str:
     return f"{value:.12g}"
 
 
-def netlist(sc: Scenario, run: Run, raw_path: str) -> str:  # noqa: PLR0915
+def netlist(sc: Scenario, run: Run, raw_path: str) -> str:
     """Write the CIRCUIT.md circuit as an ngspice deck for one transient run."""
     f = sc.mains.frequency_hz
     r_wire = sc.cable.length_m * RHO_CU / sc.cable.conductor_mm2
@@ -63,8 +73,8 @@ def netlist(sc: Scenario, run: Run, raw_path: str) -> str:  # noqa: PLR0915
     on0, on1 = (1, 0) if run.relay_closed_at_start else (0, 1)
     lines = [
         "* no-neutral adaptor, CIRCUIT.md topology (N is node 0)",
-        f".options temp={_g(TEMP_C)} tnom={_g(TEMP_C)} method=gear maxord=2",
-        ".options reltol=1e-4 abstol=1e-10 vntol=1e-7 itl4=100",
+        f".options temp={_g(TEMP_C)} tnom={_g(TEMP_C)}",
+        *OPTIONS,
         f"VS src 0 SIN(0 {_g(math.sqrt(2.0) * sc.mains.voltage_rms)} {_g(f)} 0 0 0)",
         "* source resistance plus the L conductor; VPS measures the source current",
         f"RS src srcr {_g(sc.mains.source_resistance_ohm + r_wire)}",
@@ -75,12 +85,15 @@ def netlist(sc: Scenario, run: Run, raw_path: str) -> str:  # noqa: PLR0915
         lines.append(f"VCTL ctl 0 {on0}")
     else:
         t = run.switch_at
-        lines.append(f"VCTL ctl 0 PWL(0 {on0} {_g(t)} {on0} {_g(t + 1e-9)} {on1})")
+        t0, t1 = t - SWITCH_RAMP_S / 2, t + SWITCH_RAMP_S / 2
+        lines.append(f"VCTL ctl 0 PWL(0 {on0} {_g(t0)} {on0} {_g(t1)} {on1})")
     lines += [
         f".model SREL SW(VT=0.5 VH=0 RON=0.01 ROFF={_g(sc.relay.open_resistance_ohm)})",
         "SREL L LO ctl 0 SREL",
-        f".model DX D(IS={_g(sc.diode.saturation_current_a)} N={_g(sc.diode.ideality)} "
-        f"RS={_g(sc.diode.series_resistance_ohm)})",
+        (
+            f".model DX D(IS={_g(sc.diode.saturation_current_a)} N={_g(sc.diode.ideality)} "
+            f"RS={_g(sc.diode.series_resistance_ohm)} CJO={_g(DIODE_CJO_F)})"
+        ),
         "* relay supply: full bridge L/DN -> BP/BM, bulk capacitor, constant power",
     ]
     diodes = [
@@ -128,9 +141,11 @@ def netlist(sc: Scenario, run: Run, raw_path: str) -> str:  # noqa: PLR0915
             f"CLED 0 P {_g(lamp.count * lamp.led_input_capacitance_uf * 1e-6)}",
             "* LED driver hysteresis: latch node ledon (0 or 1), 1 nF driven with 1 us",
             "* time constant towards 1 above the start voltage, 0 below the stop voltage",
-            "BLAT 0 ledon I=1e-3*(((V(0,P) > "
-            f"{_g(start)}) ? 1 : ((V(0,P) < {_g(stop)}) ? 0 : ((V(ledon) > 0.5) ? 1 : 0)))"
-            " - V(ledon))",
+            (
+                "BLAT 0 ledon I=1e-3*(((V(0,P) > "
+                f"{_g(start)}) ? 1 : ((V(0,P) < {_g(stop)}) ? 0 : ((V(ledon) > 0.5) ? 1 : 0)))"
+                " - V(ledon))"
+            ),
             "CLAT ledon 0 1n",
             f"BLED NL P I=(V(ledon) > 0.5) ? {_g(rated)} / max(V(0,P), 1) : 0",
         ]
@@ -171,7 +186,9 @@ def _read_raw(path: Path) -> dict[str, F64]:
     return {name: table[:, k].copy() for k, name in enumerate(names)}
 
 
-def ngspice_run(sc: Scenario, run: Run, ngspice: str = "ngspice") -> dict[str, F64]:
+def ngspice_run(
+    sc: Scenario, run: Run, ngspice: str = "ngspice", timeout_s: float = 600.0
+) -> dict[str, F64]:
     """Run one transient in ngspice (batch mode) and return its vectors."""
     exe = shutil.which(ngspice)
     if exe is None:
@@ -182,13 +199,17 @@ def ngspice_run(sc: Scenario, run: Run, ngspice: str = "ngspice") -> dict[str, F
         raw = Path(tmp) / "out.raw"
         deck.write_text(netlist(sc, run, str(raw)))
         proc = subprocess.run(  # noqa: S603
-            [exe, "-b", str(deck)], capture_output=True, text=True, check=False, cwd=tmp
+            [exe, "-b", str(deck)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp,
+            timeout=timeout_s,
         )
         if proc.returncode != 0 or not raw.exists():
             msg = f"ngspice failed ({proc.returncode}): {proc.stderr[-2000:]}{proc.stdout[-2000:]}"
             raise RuntimeError(msg)
-        vectors = _read_raw(raw)
-    return vectors
+        return _read_raw(raw)
 
 
 def _window(v: dict[str, F64], t0: float, t1: float) -> dict[str, F64]:
@@ -227,7 +248,9 @@ def reference(sc: Scenario, plan: Plan | None = None, workers: int = 2) -> dict[
     phases = sorted({*plan.phases, sc.relay.close_phase_deg})
     for phase in phases:
         t_close = (2.0 + phase / 360.0) * period
-        runs.append(Run(t_close + 10 * period, tmax, relay_closed_at_start=False, switch_at=t_close))
+        runs.append(
+            Run(t_close + 10 * period, tmax, relay_closed_at_start=False, switch_at=t_close)
+        )
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda r: ngspice_run(sc, r), runs))
     main, leak = results[0], results[1]
@@ -239,7 +262,10 @@ def reference(sc: Scenario, plan: Plan | None = None, workers: int = 2) -> dict[
         t_close = (2.0 + phase / 360.0) * period
         w = _window(res, t_close, t_close + 10 * period)
         energy = float(np.trapezoid(w["irf"] ** 2, w["time"])) * sc.smoothing.fuse_resistance_ohm
-        inrush[phase] = (float(np.max(np.abs(w["irf"]))), energy - 10 * period * out["fuse_power_w"])
+        inrush[phase] = (
+            float(np.max(np.abs(w["irf"]))),
+            energy - 10 * period * out["fuse_power_w"],
+        )
     blown = sc.smoothing.fuse_blown
     peak, energy = inrush[sc.relay.close_phase_deg]
     out["inrush_peak_a"] = 0.0 if blown else peak

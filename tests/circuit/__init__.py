@@ -1,0 +1,1 @@
+"""Tests of the circuit simulator (plain pytest, no Home Assistant)."""

@@ -1,0 +1,223 @@
+"""simulate(), the command line, and the physics of the steady cycle."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+from custom_components.no_neutral.circuit import (
+    RESULT_KEYS,
+    WARNING_CODES,
+    ScenarioError,
+    parse_scenario,
+    simulate,
+    waveforms,
+)
+from custom_components.no_neutral.circuit.analysis import closed_steady
+from custom_components.no_neutral.circuit.figures import _closed_figures
+from custom_components.no_neutral.circuit.solver import (
+    BM,
+    BP,
+    DIODES,
+    DN,
+    ELEMENTS,
+    LO,
+    NODES,
+    REC_ICAP,
+    REC_NODES,
+    REC_PLAMP,
+    REC_PSRC,
+    REC_VLAMP,
+    SWL,
+    SWS,
+    Circuit,
+    L,
+    Solver,
+)
+
+MODULE = "custom_components.no_neutral.circuit"
+
+
+@pytest.fixture(scope="module")
+def default_result() -> dict[str, Any]:
+    return simulate({})
+
+
+def test_keys_types_and_order(default_result: dict[str, Any]) -> None:
+    assert tuple(default_result) == RESULT_KEYS
+    for key, value in default_result.items():
+        if key == "warnings":
+            assert isinstance(value, list)
+            assert all(code in WARNING_CODES for code in value)
+        elif key in {"led_dropout", "device_supply_ok", "ghost_flash"}:
+            assert type(value) is bool
+        elif value is not None:
+            assert type(value) is float, key
+            assert math.isfinite(value)
+    json.dumps(default_result)
+
+
+def test_default_figures_plausible(default_result: dict[str, Any]) -> None:
+    r = default_result
+    assert 280 < r["lamp_v_mean"] < 325
+    assert r["lamp_v_min"] < r["lamp_v_mean"] < r["lamp_v_max"]
+    assert r["lamp_power_ratio"] == pytest.approx(1.0, abs=1e-6)
+    assert r["ghost_flash"] is False
+    assert r["ghost_flash_period_s"] is None
+    assert r["inrush_peak_a"] > 10
+    assert 0.5 < r["discharge_time_s"] < 5
+    assert r["warnings"] == []
+
+
+def test_deterministic(default_result: dict[str, Any]) -> None:
+    assert simulate({}) == default_result
+
+
+def test_fuse_blown_zeroes_branch_figures() -> None:
+    r = simulate({"smoothing": {"fuse_blown": True}, "lamp": {"type": "resistive"}})
+    for key in (
+        "cap_ripple_current_rms_a",
+        "cap_esr_power_w",
+        "cap_voltage_max_v",
+        "fuse_power_w",
+        "inrush_peak_a",
+        "inrush_fuse_energy_j",
+        "inrush_fuse_energy_mean_j",
+    ):
+        assert r[key] == 0.0
+
+
+def test_invalid_raises_scenario_error() -> None:
+    with pytest.raises(ScenarioError, match=r"^smoothing\.capacitance_uf: "):
+        simulate({"smoothing": {"capacitance_uf": -1}})
+
+
+def _cli(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", MODULE, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_invalid_exits_2() -> None:
+    proc = _cli('{"smoothing": {"capacitance_uf": 0}}')
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "smoothing.capacitance_uf" in proc.stderr
+    proc = _cli("not json", "-")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+
+
+def test_cli_file(tmp_path: Any, default_result: dict[str, Any]) -> None:
+    path = tmp_path / "s.json"
+    path.write_text("{}")
+    proc = _cli("", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == default_result
+
+
+def test_waveforms_shapes() -> None:
+    w = waveforms({})
+    n = len(w["time_s"])
+    assert all(len(v) == n for v in w.values())
+    assert w["closed_lamp_v"].min() > 250
+    assert w["open_lamp_v"].max() < 20
+
+
+def _steady(scenario: dict[str, Any]) -> tuple[Circuit, Solver, np.ndarray[Any, Any]]:
+    c = Circuit.from_scenario(parse_scenario(scenario))
+    solver = Solver(c)
+    return c, solver, closed_steady(solver).rec
+
+
+def _cycle_mean(c: Circuit, values: np.ndarray[Any, Any]) -> float:
+    t = np.linspace(0.0, c.period, len(values))
+    return float(np.trapezoid(values, t) / c.period)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [{}, {"lamp": {"type": "resistive", "power_w": 60}}, {"mains": {"voltage_rms": 120}}],
+)
+def test_energy_balance(scenario: dict[str, Any]) -> None:
+    """Source energy over a steady cycle = lamp + every loss (stored energy returns)."""
+    c, solver, rec = _steady(scenario)
+    x = rec[:, REC_NODES : REC_NODES + NODES]
+    v_src = c.v_peak * np.sin(c.omega * np.linspace(0.0, c.period, len(rec)))
+    i_src = (v_src - x[:, L]) * c.g_source
+    v_el = x @ c.a_matrix.T
+    i_el, _ = solver._elements(v_el, np.zeros((len(x), 2)))
+    diode_loss = (v_el[:, :DIODES] * (i_el[:, :DIODES] + c.g_leak * v_el[:, :DIODES])).sum(axis=1)
+    v_bulk = x[:, BP] - x[:, BM]
+    device = np.where(v_bulk > 1.0, c.p_dev_on, c.p_dev_on * v_bulk)
+    v_lamp = rec[:, REC_VLAMP]
+    losses = (
+        i_src**2 / c.g_source
+        + (x[:, L] - x[:, LO]) ** 2 * 100.0
+        + (x[:, SWS] - x[:, SWL]) ** 2 / c.r_wire
+        + diode_loss
+        + device
+        + v_lamp**2 * c.g_bleed
+        + rec[:, REC_PLAMP]
+        + rec[:, REC_ICAP] ** 2 * c.r_branch
+    )
+    source = _cycle_mean(c, rec[:, REC_PSRC])
+    assert _cycle_mean(c, v_src * i_src) == pytest.approx(source)
+    assert _cycle_mean(c, losses) == pytest.approx(source, rel=5e-3)
+    assert ELEMENTS[0] == (L, BP)
+    assert DN != SWS
+
+
+def test_capacitor_charge_balance() -> None:
+    c, _, rec = _steady({})
+    i = rec[:, REC_ICAP]
+    net = _cycle_mean(c, i)
+    assert abs(net) < 1e-3 * _cycle_mean(c, np.abs(i))
+
+
+def _figures(scenario: dict[str, Any]) -> dict[str, Any]:
+    sc = parse_scenario(scenario)
+    c, _, rec = _steady(scenario)
+    return _closed_figures(sc, c, rec)
+
+
+def test_120v_scaling() -> None:
+    """A resistive lamp rated for its mains: voltages scale with the mains."""
+    f230 = _figures({"lamp": {"type": "resistive", "power_w": 40}})
+    f120 = _figures(
+        {
+            "mains": {"voltage_rms": 120, "frequency_hz": 60},
+            "lamp": {"type": "resistive", "power_w": 40, "rated_voltage_v": 120},
+            "smoothing": {"voltage_rating_v": 200},
+        }
+    )
+    ratio = f120["lamp_v_mean"] / f230["lamp_v_mean"]
+    assert ratio == pytest.approx(120 / 230, rel=0.03)
+    assert f120["lamp_v_max"] < math.sqrt(2) * 120
+    # Same rated power, same relative load: the power ratio stays close.
+    assert f120["lamp_power_ratio"] == pytest.approx(f230["lamp_power_ratio"], rel=0.1)
+
+
+def test_more_load_more_ripple() -> None:
+    ripple = [
+        _figures({"lamp": {"type": "resistive", "power_w": p}})["lamp_ripple_pct"]
+        for p in (10, 40, 100)
+    ]
+    assert ripple[0] < ripple[1] < ripple[2]
+
+
+def test_larger_capacitor_less_ripple() -> None:
+    ripple = [
+        _figures({"smoothing": {"capacitance_uf": cap}})["lamp_ripple_pct"] for cap in (4.7, 10, 22)
+    ]
+    assert ripple[0] > ripple[1] > ripple[2]
