@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
@@ -27,7 +28,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 import custom_components.no_neutral as integration
 from custom_components.no_neutral import coordinator as coordinator_module
@@ -239,3 +240,29 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
         return_value=True,
     ):
         yield
+
+
+# Consumed life a minute short of its end at 85 C ambient (about 6600 h of life).
+NEARLY_WORN = 1.0 - 1e-7
+
+
+@pytest.fixture
+def nearly_worn(
+    hass: HomeAssistant, hass_storage: dict[str, Any], entry_factory: Callable[..., Any]
+) -> Callable[..., Any]:
+    """Set up an LED adaptor whose capacitor reaches its end of life within a minute."""
+
+    async def setup(**options: Any) -> MockConfigEntry:
+        entry = await entry_factory(setup=False, ambient_temp_c=85.0, **options)
+        seed_history(hass_storage, entry, cap_consumed=NEARLY_WORN)
+        await setup_entry(hass, entry)
+        return entry
+
+    return setup
+
+
+async def tick(hass: HomeAssistant, freezer: Any, delta: timedelta) -> None:
+    """Move the frozen clock and run what became due."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
