@@ -1,0 +1,102 @@
+"""Device triggers: listed per warning, and a real automation runs on the no-load trigger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.components.device_automation.exceptions import (
+    InvalidDeviceAutomationConfig,
+)
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    async_get_device_automations,
+    async_mock_service,
+)
+
+from custom_components.no_neutral import device_trigger
+from custom_components.no_neutral.const import CONF_LAMP_TYPE, DOMAIN
+from custom_components.no_neutral.coordinator import ALL_WARNINGS
+from tests.adaptor_common import adaptor_device_id
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+    # The Matter client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+
+async def test_triggers_listed_for_the_adaptor_only(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    entry = await entry_factory()
+    device_id = adaptor_device_id(hass, entry)
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device_id)
+    ours = {t["type"] for t in triggers if t["domain"] == DOMAIN}
+    assert ours == {f"{code}_{change}" for code in ALL_WARNINGS for change in ("raised", "cleared")}
+    assert "no_load_raised" in ours
+    # The relay's own device has none of them.
+    relay_device = dr.async_get(hass).async_get(entry.runtime_data.relay.device_id)
+    assert await device_trigger.async_get_triggers(hass, relay_device.id) == []
+    with pytest.raises(InvalidDeviceAutomationConfig):
+        await device_trigger.async_validate_trigger_config(
+            hass,
+            {
+                "platform": "device",
+                "domain": DOMAIN,
+                "device_id": relay_device.id,
+                "type": "no_load_raised",
+            },
+        )
+
+
+async def test_automation_runs_on_no_load_risk(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    entry = await entry_factory(lamp_type="led")
+    device_id = adaptor_device_id(hass, entry)
+    calls: list[ServiceCall] = async_mock_service(hass, "test", "automation")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": [
+                {
+                    "triggers": [
+                        {
+                            "trigger": "device",
+                            "domain": DOMAIN,
+                            "device_id": device_id,
+                            "type": change,
+                        }
+                    ],
+                    "actions": [
+                        {
+                            "action": "test.automation",
+                            "data_template": {"what": "{{ trigger.event.data.type }}"},
+                        }
+                    ],
+                }
+                for change in ("no_load_raised", "no_load_cleared")
+            ]
+        },
+    )
+    assert calls == []
+
+    # The user takes the lamp out and says so in the options (the entry reloads).
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "none"})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.hall_lamp_no_load_risk").state == "on"
+    assert [call.data["what"] for call in calls] == ["no_load_raised"]
+
+    # A lamp again: cleared.
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "led"})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert [call.data["what"] for call in calls] == ["no_load_raised", "no_load_cleared"]
