@@ -1,78 +1,166 @@
-"""scripts/develop (the README's first command) serves Home Assistant."""
+"""scripts/develop (the README's first command) and the browser check.
+
+The real stack: a python-matter-server, the matter.js virtual MINIR4M in its own
+network namespace, and Home Assistant with this integration, onboarded and set
+up by the script through HA's own API and the integration's config flow. Then
+headless Chromium logs in, opens the device page and the dashboard, and
+switches the light with a click.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import time
-import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from homeassistant.const import UnitOfElectricCurrent
+
+from tools.devstack.browser import CHROMIUM, run_check
+from tools.devstack.ha_api import HomeAssistantAPI
+from tools.rig.sockets import free_port
+
+from .rig import require_netns
 
 ROOT = Path(__file__).parent.parent
-START_TIMEOUT_S = 120
+START_TIMEOUT_S = 420
+SCREENSHOTS = ROOT / "build" / "screenshots"
+
+pytestmark = [pytest.mark.matter, pytest.mark.netns, pytest.mark.usefixtures("socket_enabled")]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@dataclass
+class DevelopStack:
+    """A running scripts/develop and what it printed."""
+
+    proc: subprocess.Popen[bytes]
+    facts: dict[str, Any]
+    output: Path
+    config: Path
+
+    def log(self) -> str:
+        """What scripts/develop and HA wrote, for failure messages."""
+        text = self.output.read_text(errors="replace")
+        ha_log = self.config / "home-assistant.log"
+        if ha_log.exists():
+            text += "\n--- home-assistant.log ---\n" + ha_log.read_text(errors="replace")[-6000:]
+        return text[-12000:]
 
 
-def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback)
-        return response.status, response.read()
-
-
-@pytest.mark.usefixtures("socket_enabled")
-def test_develop_serves_onboarding(tmp_path: Path) -> None:
-    """A fresh config folder: HA starts and offers its onboarding page."""
-    port = _free_port()
-    log = tmp_path / "hass.log"
-    with log.open("wb") as out:
+def _start(tmp_path: Path, *extra: str) -> DevelopStack:
+    config = tmp_path / "config"
+    ready = tmp_path / "ready.json"
+    output = tmp_path / "develop.out"
+    command = [
+        str(ROOT / "scripts" / "develop"),
+        "--port",
+        str(free_port()),
+        "--matter-port",
+        str(free_port()),
+        "--config",
+        str(config),
+        "--ready-file",
+        str(ready),
+        *extra,
+    ]
+    with output.open("wb") as out:
         proc = subprocess.Popen(
-            [ROOT / "scripts" / "develop", "--port", str(port), "--config", tmp_path / "config"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            command, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy()
         )
+    stack = DevelopStack(proc, {}, output, config)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not ready.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"scripts/develop exited with {proc.returncode}:\n{stack.log()}")
+        if time.monotonic() > deadline:
+            _stop(stack)
+            pytest.fail(f"scripts/develop not ready in {START_TIMEOUT_S} s:\n{stack.log()}")
+        time.sleep(0.5)
+    stack.facts = json.loads(ready.read_text())
+    return stack
+
+
+def _stop(stack: DevelopStack) -> int:
+    """Stop it as Ctrl-C would, and return its exit status."""
+    stack.proc.send_signal(signal.SIGINT)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, f"HA exited early:\n{log.read_text()[-3000:]}"
-            try:
-                status, page = _get(f"http://127.0.0.1:{port}/onboarding.html")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, f"no answer:\n{log.read_text()[-3000:]}"
-                time.sleep(0.5)
-        assert status == 200
-        assert b"<title>Home Assistant</title>" in page
-        _, body = _get(f"http://127.0.0.1:{port}/api/onboarding")
-        steps = {step["step"]: step["done"] for step in json.loads(body)}
-        assert steps["user"] is False
-        # The integration is there to be set up from the working tree.
-        linked = tmp_path / "config" / "custom_components" / "no_neutral"
-        assert linked.resolve() == (ROOT / "custom_components" / "no_neutral").resolve()
-        # Stop only once start-up is over: HA installs its signal handlers then.
-        while "Home Assistant initialized in" not in log.read_text():
-            assert time.monotonic() < deadline, f"never started:\n{log.read_text()[-3000:]}"
-            time.sleep(0.5)
+        return stack.proc.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        stack.proc.kill()
+        stack.proc.wait()
+        pytest.fail(f"scripts/develop did not stop on Ctrl-C:\n{stack.log()}")
+
+
+@pytest.fixture
+def develop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DevelopStack]:
+    """The develop stack, started with the test's extra arguments."""
+    require_netns()
+    stack = _start(tmp_path, *getattr(request, "param", ()))
+    try:
+        yield stack
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, log.read_text()[-3000:]
+        if stack.proc.poll() is None:
+            _stop(stack)
+
+
+def test_develop_runs_the_whole_integration(develop: DevelopStack) -> None:
+    """One command: HA onboarded, the relay commissioned, the adaptor set up."""
+    facts = develop.facts
+    api = HomeAssistantAPI(facts["url"])
+    api.login()  # the documented development login works
+    # The frontend is served.
+    page = api.request("GET", "/manifest.json")
+    assert page["name"] == "Home Assistant"
+    steps = api.request("GET", "/api/onboarding")  # served until HA restarts
+    assert all(step["done"] for step in steps), steps
+    (entry,) = api.config_entries("no_neutral")
+    assert entry["state"] == "loaded"
+    light = api.state(facts["entities"]["light"])
+    assert light["state"] in {"on", "off"}
+    leakage = api.state(facts["entities"]["off_leakage_current"])
+    assert float(leakage["state"]) > 0
+    assert leakage["attributes"]["unit_of_measurement"] == UnitOfElectricCurrent.MICROAMPERE
+    no_load = api.state(facts["entities"]["no_load_risk"])
+    assert no_load["state"] == "off"  # a 10 W LED bulb is a proper load
+    dashboard = (develop.config / "dashboards" / "no_neutral.yaml").read_text()
+    assert facts["entities"]["light"] in dashboard
+    assert facts["entities"]["no_load_risk"] in dashboard
+
+    assert _stop(develop) == 0
     errors = [
         line
-        for line in log.read_text().splitlines()
-        if " ERROR " in line and "no_neutral" in line
+        for line in (develop.config / "home-assistant.log").read_text().splitlines()
+        if "ERROR" in line and "no_neutral" in line
     ]
     assert not errors
+
+
+@pytest.mark.parametrize("develop", [("--lamp", "none")], indirect=True)
+def test_develop_lamp_option_shows_the_warning(develop: DevelopStack) -> None:
+    """--lamp none: the no-load risk is on, as a person choosing it expects."""
+    api = HomeAssistantAPI(develop.facts["url"])
+    api.login()
+    assert develop.facts["lamp"] == "none"
+    assert api.state(develop.facts["entities"]["no_load_risk"])["state"] == "on"
+
+
+@pytest.mark.browser
+async def test_browser_switches_the_light(develop: DevelopStack) -> None:
+    """Log in with Chromium, open the device page and dashboard, click the light."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")  # pragma: no cover
+    result = await run_check(develop.facts, SCREENSHOTS)
+    assert result.light_after != result.light_before
+    api = HomeAssistantAPI(develop.facts["url"])
+    api.login()
+    # The state HA shows came back from the relay (Matter attribute report).
+    assert api.state(develop.facts["entities"]["light"])["state"] == result.light_after
+    for shot in result.screenshots:
+        assert shot.stat().st_size > 10_000, shot

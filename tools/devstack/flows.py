@@ -1,0 +1,96 @@
+"""
+Drive the integration's config and options flows through HA's REST API.
+
+This is what the frontend does when a person adds the integration, so the
+develop stack sets itself up through the same code paths a user goes through.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tools.devstack.ha_api import HomeAssistantAPI, HomeAssistantAPIError
+
+DOMAIN = "no_neutral"
+FLOW = "/api/config/config_entries/flow"
+OPTIONS_FLOW = "/api/config/config_entries/options/flow"
+
+
+def form_values(step: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """
+    Fill a form as a person who accepts every default would, plus overrides.
+
+    A key whose override is None is left out (an empty optional field).
+    """
+    values: dict[str, Any] = {}
+    for field in step.get("data_schema", []):
+        name = field["name"]
+        if "default" in field:
+            values[name] = field["default"]
+        suggested = (field.get("description") or {}).get("suggested_value")
+        if suggested is not None:
+            values[name] = suggested
+    for name, value in overrides.items():
+        if value is None:
+            values.pop(name, None)
+        else:
+            values[name] = value
+    return values
+
+
+def _expect(step: dict[str, Any], kind: str, step_id: str | None = None) -> None:
+    if step.get("type") != kind or (step_id is not None and step.get("step_id") != step_id):
+        msg = f"expected {kind} {step_id or ''}, got {step}"
+        raise HomeAssistantAPIError(msg)
+    if step.get("errors"):
+        msg = f"the form {step.get('step_id')} reported errors: {step['errors']}"
+        raise HomeAssistantAPIError(msg)
+
+
+def _wait_for_progress(
+    api: HomeAssistantAPI, step: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while step.get("type") == "progress":
+        if time.monotonic() > deadline:
+            msg = f"commissioning did not finish within {timeout} s"
+            raise HomeAssistantAPIError(msg)
+        time.sleep(0.5)
+        step = api.request("GET", f"{FLOW}/{step['flow_id']}")
+    if step.get("type") == "progress_done":
+        step = api.request("POST", f"{FLOW}/{step['flow_id']}", {})
+    return step
+
+
+def add_entry(
+    api: HomeAssistantAPI, *, url: str, manual_code: str, adaptor: dict[str, Any]
+) -> dict[str, Any]:
+    """Add the adaptor: pick the server's relay if it has one, else commission it."""
+    step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
+    flow = f"{FLOW}/{step['flow_id']}"
+    _expect(step, "form", "user")
+    step = api.request("POST", flow, {"url": url})
+    _expect(step, "menu", "pick")
+    if "node" in step["menu_options"]:
+        step = api.request("POST", flow, {"next_step_id": "node"})
+        _expect(step, "form", "node")
+        step = api.request("POST", flow, form_values(step, {}))
+    else:
+        step = api.request("POST", flow, {"next_step_id": "commission_code"})
+        _expect(step, "form", "commission_code")
+        step = api.request("POST", flow, {"code": manual_code})
+        step = _wait_for_progress(api, step, timeout=120)
+    _expect(step, "form", "adaptor")
+    step = api.request("POST", flow, form_values(step, adaptor))
+    _expect(step, "create_entry")
+    entry: dict[str, Any] = step["result"]
+    return entry
+
+
+def set_options(api: HomeAssistantAPI, entry_id: str, overrides: dict[str, Any]) -> None:
+    """Change an entry's options through its options flow."""
+    step = api.request("POST", OPTIONS_FLOW, {"handler": entry_id})
+    _expect(step, "form", "init")
+    step = api.request("POST", f"{OPTIONS_FLOW}/{step['flow_id']}", form_values(step, overrides))
+    _expect(step, "create_entry")
