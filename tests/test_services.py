@@ -1,0 +1,111 @@
+"""The `no_neutral.simulate` action: figures for what-ifs, translated errors naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from custom_components.no_neutral.const import DOMAIN
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+    # The Matter client's websocket heartbeat timer outlives disconnect().
+    pytest.mark.parametrize("expected_lingering_timers", [True]),
+]
+
+
+async def simulate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    return await hass.services.async_call(  # type: ignore[return-value]
+        DOMAIN, "simulate", data, blocking=True, return_response=True
+    )
+
+
+async def test_no_overrides_gives_the_entry_figures(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    entry = await entry_factory()
+    adaptor = entry.runtime_data.adaptor
+    response = await simulate(hass, config_entry_id=entry.entry_id)
+    assert response["figures"] == adaptor.data.figures
+    assert response["scenario"] == adaptor.data.scenario
+    # The entry's own scenario is cached: no second simulation.
+    assert adaptor.simulations == 1
+    # With one entry, the entry may be left out.
+    assert await simulate(hass) == response
+
+
+async def test_what_if_a_big_halogen(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    entry = await entry_factory()
+    response = await simulate(
+        hass,
+        config_entry_id=entry.entry_id,
+        lamp_type="resistive",
+        lamp_power_w=500,
+        scenario={"cable": {"conductor_mm2": 2.5}},
+    )
+    assert response["scenario"]["lamp"] == {"type": "resistive", "count": 1, "power_w": 500}
+    assert response["scenario"]["cable"] == {"length_m": 8, "conductor_mm2": 2.5}
+    figures = response["figures"]
+    assert "fuse_overstress" in figures["warnings"]
+    assert 0.4 < figures["lamp_power_ratio"] < 0.6
+    # A what-if changes nothing of the entry.
+    assert entry.runtime_data.adaptor.data.scenario["lamp"]["type"] == "led"
+    assert hass.states.get("binary_sensor.hall_lamp_fuse_overstress").state == "off"
+
+
+async def test_what_if_the_fuse_blew(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    await entry_factory()
+    response = await simulate(hass, fuse_blown=True, relay_closed=True)
+    assert response["figures"]["fuse_power_w"] == 0.0
+    assert "led_dropout" in response["figures"]["warnings"]
+
+
+async def test_no_bleed_resistor_is_null(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    await entry_factory(lamp_type="resistive", lamp_power_w=500)
+    response = await simulate(hass, bleed_resistance_ohm=None)
+    assert response["scenario"]["smoothing"]["bleed_resistance_ohm"] is None
+    assert "warnings" in response["figures"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"lamp_power_w": 0}, "lamp_power_w"),
+        ({"lamp_power_w": "bright"}, "lamp_power_w"),
+        ({"lamp_type": "neon"}, "lamp_type"),
+        ({"cap_voltage_rating_v": 200}, "cap_voltage_rating_v"),
+        ({"relay_closed": "yes"}, "relay_closed"),
+        ({"scenario": {"lamp": {"colour": "red"}}}, "scenario.lamp.colour"),
+        ({"scenario": {"lamp": 5}}, "scenario.lamp"),
+        ({"scenario": "hot"}, "scenario"),
+    ],
+)
+async def test_bad_input_names_the_field(
+    hass: HomeAssistant, entry_factory: Callable[..., Any], data: dict[str, Any], field: str
+) -> None:
+    await entry_factory()
+    with pytest.raises(ServiceValidationError) as err:
+        await simulate(hass, **data)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "invalid_field"
+    assert err.value.translation_placeholders["field"] == field
+    assert str(err.value).startswith(f"Invalid value for {field}: ")
+
+
+async def test_unknown_entry_is_refused(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    await entry_factory()
+    with pytest.raises(ServiceValidationError):
+        await simulate(hass, config_entry_id="no-such-entry")
