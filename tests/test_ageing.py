@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -13,6 +14,7 @@ from custom_components.no_neutral.circuit.ageing import (
     CapacitorSpec,
     FuseHeat,
     FuseSpec,
+    History,
     consume,
     end_of_life,
     health_pct,
@@ -155,3 +157,81 @@ def test_fuse_opens_at_twenty_times_rating_within_a_minute() -> None:
     brief = FuseHeat().advance(FUSE, 5.0, 5 * 2.0)
     assert brief.total_j < 0.1 * FUSE.opening_heat_j
     assert FUSE.opening_heat_j == pytest.approx(20 * 2.0 * 30 * (1 - math.exp(-2)))
+
+
+def test_history_counts_closed_time_with_ripple_heat() -> None:
+    history = History()
+    history.advance(
+        seconds=3600,
+        closed=True,
+        ambient_c=85.0,
+        esr_power_w=0.27,  # 20 K of self-heating: 105 C core
+        fuse_power_w=1.0,
+        cap=CAP,
+        fuse=FUSE,
+    )
+    assert CAP.core_temperature_c(85.0, 0.27) == pytest.approx(105.0)
+    assert history.cap_consumed == pytest.approx(1 / 2000)
+    assert history.powered_h == pytest.approx(1.0)
+    assert history.fuse.stress_pct(FUSE) == pytest.approx(50.0)
+    # Open: bias only (core at ambient), and the resistor cools.
+    history.advance(
+        seconds=3600,
+        closed=False,
+        ambient_c=85.0,
+        esr_power_w=0.27,
+        fuse_power_w=1.0,
+        cap=CAP,
+        fuse=FUSE,
+    )
+    assert history.cap_consumed == pytest.approx(1 / 2000 + 1 / 8000)
+    assert history.fuse.total_j == pytest.approx(0.0, abs=1e-9)
+    history.advance(
+        seconds=-5, closed=True, ambient_c=85, esr_power_w=1, fuse_power_w=1, cap=CAP, fuse=FUSE
+    )
+    assert history.powered_h == pytest.approx(2.0)
+
+
+def test_history_switchings_and_a_blown_fuse() -> None:
+    history = History()
+    history.switched(closed=True, inrush_j=0.5, fuse=FUSE)
+    history.switched(closed=False, inrush_j=0.5, fuse=FUSE)
+    assert history.switchings == 2
+    # Only the closing puts inrush energy into the resistor.
+    assert history.fuse.switching_j == 0.5
+    history.switched(closed=True, inrush_j=FUSE.opening_heat_j, fuse=FUSE)
+    assert history.fuse_blown
+    # Blown, it carries nothing: no heat from steady power or inrush.
+    history.switched(closed=True, inrush_j=5.0, fuse=FUSE)
+    history.advance(
+        seconds=1e5, closed=True, ambient_c=25, esr_power_w=0, fuse_power_w=3, cap=CAP, fuse=FUSE
+    )
+    assert history.fuse.total_j == pytest.approx(0.0, abs=1e-9)
+    assert history.fuse_blown
+    history.fuse_replaced()
+    assert not history.fuse_blown
+    assert history.fuse == FuseHeat()
+
+
+def test_history_opens_the_fuse_on_steady_overload() -> None:
+    history = History()
+    history.advance(
+        seconds=120, closed=True, ambient_c=25, esr_power_w=0, fuse_power_w=50, cap=CAP, fuse=FUSE
+    )
+    assert history.fuse_blown
+
+
+def test_history_round_trips_through_json() -> None:
+    history = History(
+        cap_consumed=0.3,
+        powered_h=12.5,
+        fuse=FuseHeat(steady_j=4.0, switching_j=1.5),
+        fuse_blown=True,
+        switchings=42,
+    )
+    data = json.loads(json.dumps(history.as_dict()))
+    assert History.from_dict(data) == history
+    assert History.from_dict({}) == History()
+    history.capacitor_replaced()
+    assert history.cap_consumed == 0.0
+    assert history.switchings == 42
