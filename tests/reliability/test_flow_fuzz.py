@@ -77,7 +77,7 @@ def _without_known_bugs(user_input: dict[str, Any]) -> bool:
         try:
             if math.isnan(float(value)):
                 return False
-        except (TypeError, ValueError, OverflowError):
+        except TypeError, ValueError, OverflowError:
             pass
     count = user_input.get(CONF_LAMP_COUNT)
     return not (isinstance(count, float | str) and _fractional(count))
@@ -86,7 +86,7 @@ def _without_known_bugs(user_input: dict[str, Any]) -> bool:
 def _fractional(value: float | str) -> bool:
     try:
         number = float(value)
-    except (ValueError, OverflowError):
+    except ValueError, OverflowError:
         return False
     return math.isfinite(number) and not number.is_integer()
 
@@ -117,7 +117,9 @@ async def _options_entry(hass: HomeAssistant) -> MockConfigEntry:
     return entry
 
 
-async def _submit_options(hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, Any]) -> None:
+async def _submit_options(
+    hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, Any]
+) -> None:
     """Submit one options form; assert the outcome is clean."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     flow_id = result["flow_id"]
@@ -174,9 +176,7 @@ async def test_options_flow_refuses_nan_ageing_option(hass: HomeAssistant, key: 
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     try:
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {key: "nan"}
-        )
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {key: "nan"})
     except InvalidData as err:
         assert key in err.schema_errors
         return

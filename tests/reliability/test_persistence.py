@@ -15,7 +15,6 @@ commands; real switching is covered by the server-fault tests).
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

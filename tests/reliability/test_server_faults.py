@@ -98,7 +98,7 @@ class Switcher:
                 if err.translation_domain != DOMAIN:
                     self.unexpected.append(repr(err))
                 self.refused += 1
-            except Exception as err:  # noqa: BLE001 - collected for the assertion
+            except Exception as err:
                 self.unexpected.append(repr(err))
             await asyncio.sleep(SWITCH_EVERY_S)
 
@@ -280,4 +280,3 @@ async def test_node_removed_raises_a_repair_issue(
     issues = [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
     await hass.config_entries.async_unload(entry.entry_id)
     assert issues, "no repair issue for the removed node"
-

@@ -26,7 +26,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custom_components.no_neutral.circuit import __main__ as cli
 from custom_components.no_neutral.circuit import (
     DEFAULT_SCENARIO,
     RESULT_KEYS,
@@ -34,6 +33,7 @@ from custom_components.no_neutral.circuit import (
     ScenarioError,
     parse_scenario,
 )
+from custom_components.no_neutral.circuit import __main__ as cli
 
 from .strategies import ALL_PATHS, garbage_scenarios, one_fault, valid_scenarios
 
