@@ -38,6 +38,7 @@ from .solver import (
 )
 
 STEPS_PER_CYCLE: Final = 400
+OPEN_STEPS_PER_CYCLE: Final = 100
 MAX_SETTLE_CYCLES: Final = 60
 # Closed steady state: cycle-to-cycle change of every capacitor voltage, as a
 # fraction of the mains peak.
@@ -55,6 +56,9 @@ INRUSH_CYCLES: Final = 10
 DISCHARGE_V: Final = 50.0
 DISCHARGE_LIMIT_S: Final = 30.0
 MAX_DIRECT_DISCHARGE_CYCLES: Final = 60
+# Discharge: once the driver is off and the lamp side moves by less than this
+# fraction per cycle, D(V) takes over from stepping.
+SLOW_FRACTION: Final = 0.1
 
 
 def flags(batch: int, *, closed: bool, hold: bool = False) -> Controls:
@@ -121,6 +125,11 @@ class Envelope:
     v: F64
     d: F64
     leakage_a: float
+    mean_v: F64
+
+    def mean_at(self, v: float) -> float:
+        """Mean lamp voltage over the cycle that starts with the lamp side at v."""
+        return float(np.interp(v, self.v, self.mean_v))
 
     def rate(self, v: F64) -> F64:
         """D at v, by piecewise-linear interpolation of the table."""
@@ -159,7 +168,8 @@ def envelope(solver: Solver, v_top: float, bulk: float, extra: F64 | None = None
     i_dc = np.abs(rec[:, -1, 6])
     leakage = float(np.trapezoid(i_dc, times) / c.period)
     order = np.argsort(v_start[:-1])
-    return Envelope(v_start[:-1][order], (v_end - v_start)[:-1][order], leakage)
+    mean_v: F64 = np.asarray(np.trapezoid(rec[:, :-1, REC_VLAMP], times, axis=0)) / c.period
+    return Envelope(v_start[:-1][order], (v_end - v_start)[:-1][order], leakage, mean_v[order])
 
 
 def integrate_time(env: Envelope, v_from: float, v_to: float, period: float) -> float:
@@ -200,7 +210,7 @@ def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | 
             return hit if hit <= DISCHARGE_LIMIT_S else None
         t0 += c.period
         v_now = float(_lamp_side(c, state.caps)[0])
-        slow = abs(v_now - v_before) < 0.01 * v_now and not bool(state.led_on[0])
+        slow = abs(v_now - v_before) < SLOW_FRACTION * v_now and not bool(state.led_on[0])
         if slow and k >= 2:  # noqa: PLR2004
             break
     v_now = float(_lamp_side(c, state.caps)[0])
@@ -290,14 +300,21 @@ def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
     c = solver.c
     period = c.period
     steps = STEPS_PER_CYCLE
-    state, _ = solver.run(zero_state(1), grid(0.0, 2 * period, 2 * steps), flags(1, closed=False))
+    # Only the state at the closing matters here (a volt or so on the lamp
+    # side), so the two open cycles take coarse steps.
+    state, _ = solver.run(
+        zero_state(1), grid(0.0, 2 * period, 2 * OPEN_STEPS_PER_CYCLE), flags(1, closed=False)
+    )
     batch = len(phases)
     state = state.take(np.zeros(batch, dtype=np.intp))
     closings = phases / 360.0 * period
     times = _inrush_grid(period, closings, steps)
     close_index = np.searchsorted(times, closings)
     ctl = Controls(np.zeros(batch, dtype=bool), np.zeros(batch, dtype=bool), close_index)
-    tally = Tally(closings, closings + INRUSH_CYCLES * period, np.zeros(batch), np.zeros(batch))
+    # The window moves back by a period per cycle run; keep closings intact.
+    tally = Tally(
+        closings.copy(), closings + INRUSH_CYCLES * period, np.zeros(batch), np.zeros(batch)
+    )
     state, _ = solver.run(state, times, ctl, tally=tally)
     # Steady energy in Rf from phase 0 to each time of the cycle.
     i_steady = steady.rec[:, REC_ICAP]

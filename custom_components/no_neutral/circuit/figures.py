@@ -112,22 +112,8 @@ def _open_figures(solver: Solver, sc: Scenario, env: Envelope, bulk: float) -> d
         out["off_lamp_v"] = cycle.peak_v
         out["ghost_flash_period_s"] = cycle.period_s
     else:
-        v_root = 0.0 if root is None else root
-        out["off_lamp_v"] = _open_mean(solver, v_root, bulk)
+        out["off_lamp_v"] = env.mean_at(0.0 if root is None else root)
     return out
-
-
-def _open_mean(solver: Solver, v_root: float, bulk: float) -> float:
-    """Mean lamp voltage over one cycle started on the periodic state."""
-    from .analysis import STEPS_PER_CYCLE, flags, lamp_state  # noqa: PLC0415
-
-    c = solver.c
-    state = lamp_state(np.array([v_root]), bulk)
-    times = grid(0.0, c.period, STEPS_PER_CYCLE)
-    state, _ = solver.run(state, times, flags(1, closed=False), led_enabled=False)
-    _, rec = solver.run(state, times, flags(1, closed=False), record=True, led_enabled=False)
-    assert rec is not None  # noqa: S101
-    return _mean(rec[:, 0, REC_VLAMP], c.period)
 
 
 def _warnings(sc: Scenario, out: Mapping[str, Any]) -> list[str]:

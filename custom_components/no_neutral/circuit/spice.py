@@ -46,6 +46,12 @@ DIODE_CJO_F: Final = 0.0
 # middle); a 1 ns step gave "timestep too small" at some closing phases.
 SWITCH_RAMP_S: Final = 1e-6
 OPTIONS: Final = [".options method=gear maxord=2 reltol=1e-4 abstol=1e-10 vntol=1e-7 itl4=100"]
+# Numerical aid: when ngspice still stops with "timestep too small" (seen at a
+# few closing phases), the run is repeated with these settings, in order.
+FALLBACK_OPTIONS: Final = (
+    ".options method=trap reltol=1e-4 abstol=1e-10 vntol=1e-7 itl4=100",
+    ".options method=gear maxord=2 reltol=1e-4 abstol=1e-9 vntol=1e-6 itl4=200 gmin=1e-10",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ def _g(value: float) -> str:
     return f"{value:.12g}"
 
 
-def netlist(sc: Scenario, run: Run, raw_path: str) -> str:
+def netlist(sc: Scenario, run: Run, raw_path: str, options: str | None = None) -> str:
     """Write the CIRCUIT.md circuit as an ngspice deck for one transient run."""
     f = sc.mains.frequency_hz
     r_wire = sc.cable.length_m * RHO_CU / sc.cable.conductor_mm2
@@ -74,7 +80,7 @@ def netlist(sc: Scenario, run: Run, raw_path: str) -> str:
     lines = [
         "* no-neutral adaptor, CIRCUIT.md topology (N is node 0)",
         f".options temp={_g(TEMP_C)} tnom={_g(TEMP_C)}",
-        *OPTIONS,
+        options or OPTIONS[0],
         f"VS src 0 SIN(0 {_g(math.sqrt(2.0) * sc.mains.voltage_rms)} {_g(f)} 0 0 0)",
         "* source resistance plus the L conductor; VPS measures the source current",
         f"RS src srcr {_g(sc.mains.source_resistance_ohm + r_wire)}",
@@ -194,22 +200,27 @@ def ngspice_run(
     if exe is None:
         msg = f"{ngspice} is not installed"
         raise FileNotFoundError(msg)
-    with tempfile.TemporaryDirectory(prefix="no_neutral_spice_") as tmp:
-        deck = Path(tmp) / "deck.cir"
-        raw = Path(tmp) / "out.raw"
-        deck.write_text(netlist(sc, run, str(raw)))
-        proc = subprocess.run(  # noqa: S603
-            [exe, "-b", str(deck)],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=tmp,
-            timeout=timeout_s,
-        )
-        if proc.returncode != 0 or not raw.exists():
-            msg = f"ngspice failed ({proc.returncode}): {proc.stderr[-2000:]}{proc.stdout[-2000:]}"
-            raise RuntimeError(msg)
-        return _read_raw(raw)
+    errors = []
+    for options in (OPTIONS[0], *FALLBACK_OPTIONS):
+        with tempfile.TemporaryDirectory(prefix="no_neutral_spice_") as tmp:
+            deck = Path(tmp) / "deck.cir"
+            raw = Path(tmp) / "out.raw"
+            deck.write_text(netlist(sc, run, str(raw), options))
+            proc = subprocess.run(  # noqa: S603
+                [exe, "-b", str(deck)],
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=tmp,
+                timeout=timeout_s,
+            )
+            if proc.returncode == 0 and raw.exists():
+                return _read_raw(raw)
+            errors.append(f"{options}: {proc.returncode}: {proc.stderr[-600:]}")
+            if "Timestep too small" not in proc.stderr + proc.stdout:
+                break
+    msg = "ngspice failed: " + "\n".join(errors)
+    raise RuntimeError(msg)
 
 
 def _window(v: dict[str, F64], t0: float, t1: float) -> dict[str, F64]:
@@ -245,7 +256,8 @@ def reference(sc: Scenario, plan: Plan | None = None, workers: int = 2) -> dict[
         Run(t_open + plan.open_seconds, tmax, relay_closed_at_start=True, switch_at=t_open),
         Run(10 * period, tmax, relay_closed_at_start=False, hold_lamp=True),
     ]
-    phases = sorted({*plan.phases, sc.relay.close_phase_deg})
+    # With the fuse blown the inrush figures are 0 by definition.
+    phases = [] if sc.smoothing.fuse_blown else sorted({*plan.phases, sc.relay.close_phase_deg})
     for phase in phases:
         t_close = (2.0 + phase / 360.0) * period
         runs.append(
@@ -267,11 +279,11 @@ def reference(sc: Scenario, plan: Plan | None = None, workers: int = 2) -> dict[
             energy - 10 * period * out["fuse_power_w"],
         )
     blown = sc.smoothing.fuse_blown
-    peak, energy = inrush[sc.relay.close_phase_deg]
+    peak, energy = inrush.get(sc.relay.close_phase_deg, (0.0, 0.0))
     out["inrush_peak_a"] = 0.0 if blown else peak
     out["inrush_fuse_energy_j"] = 0.0 if blown else energy
-    mean = float(np.mean([inrush[p][1] for p in plan.phases]))
-    out["inrush_fuse_energy_mean_j"] = 0.0 if blown else mean
+    mean = 0.0 if blown else float(np.mean([inrush[p][1] for p in plan.phases]))
+    out["inrush_fuse_energy_mean_j"] = mean
     out["_raw"] = {"main": main, "t_open": t_open}
     return out
 
