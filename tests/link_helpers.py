@@ -62,14 +62,20 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def fake_version_server(
-    *, schema_version: int, min_supported_schema_version: int
+    *,
+    schema_version: int,
+    min_supported_schema_version: int,
+    port: int | None = None,
+    commission_node: dict[str, Any] | None = None,
 ) -> AsyncIterator[str]:
     """
-    Serve a websocket that sends only a server_info message with the given schema.
+    Serve a websocket that speaks just enough of the Matter server's protocol.
 
-    A real python-matter-server cannot be made to report another schema, so the
-    version errors are tested against this real socket that speaks just the
-    first message of the protocol. Nothing of the integration is mocked.
+    It sends a server_info with the given schema, answers start_listening with
+    no nodes, and commissioning with `commission_node`. For what a real
+    python-matter-server cannot be made to do: report another schema, or
+    commission a device without an OnOff cluster (the rig has none). It is a
+    real socket; nothing of the integration is mocked.
     """
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
@@ -88,15 +94,23 @@ async def fake_version_server(
             }
         )
         with contextlib.suppress(asyncio.CancelledError):
-            async for _msg in ws:
-                pass
+            async for msg in ws:
+                command = json.loads(msg.data)
+                reply: dict[str, Any] = {"message_id": command["message_id"]}
+                if command["command"] == "start_listening":
+                    reply["result"] = []
+                elif command["command"].startswith("commission") and commission_node:
+                    reply["result"] = commission_node
+                else:
+                    reply |= {"error_code": 0, "details": "not offered by the fake server"}
+                await ws.send_json(reply)
         return ws
 
     app = web.Application()
     app.router.add_get("/ws", handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
+    port = port or free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     try:

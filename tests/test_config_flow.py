@@ -42,6 +42,7 @@ from .link_helpers import (
     fake_version_server,
     free_port,
     import_test_node,
+    node_dump,
     server_command,
     server_fabric,
 )
@@ -422,3 +423,33 @@ async def test_options_flow_refuses_out_of_range_ageing(hass: HomeAssistant) -> 
             result["flow_id"], values | {"cap_rated_life_h": 0}
         )
     assert "cap_rated_life_h" in err.value.schema_errors
+
+
+@pytest.mark.parametrize(
+    ("step", "user_input"),
+    [
+        ("commission_code", {"code": "MT:Y.K9042C00KA0648G00"}),
+        # By PIN alone (no IP address: the server discovers the device).
+        ("commission_ip", {"pin": 20202021}),
+    ],
+)
+async def test_commissioned_device_without_onoff_is_refused(
+    hass: HomeAssistant, step: str, user_input: dict[str, Any]
+) -> None:
+    """
+    A device that cannot switch the lamp is refused with a clear error.
+
+    The rig's only device is a relay, so this runs against the fake server of
+    tests/link_helpers.py, which "commissions" a contact sensor.
+    """
+    sensor = node_dump(NO_ONOFF)["data"]["node"]
+    async with fake_version_server(
+        schema_version=11, min_supported_schema_version=9, commission_node=sensor
+    ) as url:
+        result = await submit(hass, await start(hass), {CONF_URL: url})
+        # No node to pick on this server: only commissioning is offered.
+        assert result["menu_options"] == ["commission_code", "commission_ip"]
+        result = await submit(hass, result, {"next_step_id": step})
+        result = await _run_progress(hass, await submit(hass, result, user_input))
+    assert result["step_id"] == step
+    assert result["errors"] == {"base": "not_a_relay"}

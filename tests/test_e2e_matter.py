@@ -10,6 +10,7 @@ the server and see the lamp go unavailable and come back.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -179,6 +180,16 @@ async def test_command_to_a_vanished_relay_fails_clearly(
     assert err.value.translation_key == "command_failed"
     # Bounded by the integration's command timeout (10 s), not the SDK's minute.
     assert time.monotonic() - began < 15
+
+    # A command still in flight when the server goes away fails the same way
+    # (the client cancels it; the caller is not cancelled).
+    pending = hass.async_create_task(switch(hass, lamp, on=True))
+    await asyncio.sleep(0.5)
+    await hass.async_add_executor_job(rig.server.stop)
+    with pytest.raises(HomeAssistantError) as err:
+        await pending
+    assert err.value.translation_key == "command_failed"
     await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_add_executor_job(rig.server.start)
     # Alive again, so that the next reset can take it off the fabric quickly.
     await hass.async_add_executor_job(rig.relay.start)

@@ -15,15 +15,21 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import (
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.no_neutral import relay_identifiers
 from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
-from custom_components.no_neutral.relay import SERVER_LINKS
+from custom_components.no_neutral.relay import SERVER_LINKS, RelayDeviceInfo
 from tools.rig.server import MatterServer
 
 from .link_helpers import (
@@ -227,7 +233,9 @@ async def test_incompatible_server_raises_a_repair_issue(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_server_loss_and_return(hass: HomeAssistant, matter_server: MatterServer) -> None:
+async def test_server_loss_and_return(
+    hass: HomeAssistant, matter_server: MatterServer, device_registry: dr.DeviceRegistry
+) -> None:
     """Unavailable within seconds, reconnects by itself, re-reads the node; no restart of HA."""
     url = matter_server.url
     node_id = await import_test_node(url, MINIR4M)
@@ -246,9 +254,55 @@ async def test_server_loss_and_return(hass: HomeAssistant, matter_server: Matter
     link = entry.runtime_data.relay.server
     await wait_for(lambda: link.connected, limit=40)
     assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
-    await import_with_id(url, MINIR4M, node_id, **{"1/6/0": True})
+    # The relay came back on, with new firmware: both are read afresh.
+    await import_with_id(url, MINIR4M, node_id, **{"1/6/0": True, "0/40/10": "1.5.0"})
     await wait_for(lambda: hass.states.get(LIGHT).state == STATE_ON, limit=5)
     assert entry.state is ConfigEntryState.LOADED
+    relay = device_registry.async_get(str(entry.runtime_data.relay.device_id))
+    assert relay is not None
+    assert relay.sw_version == "1.5.0"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_server_replaced_by_an_incompatible_one(
+    hass: HomeAssistant, matter_server: MatterServer, issue_registry: ir.IssueRegistry
+) -> None:
+    """
+    The server comes back with a schema the client cannot speak: a repair issue.
+
+    The real server is stopped and the fake one of tests/link_helpers.py takes
+    its port; then the real one returns and the issue is cleared.
+    """
+    url = matter_server.url
+    node_id = await import_test_node(url, MINIR4M)
+    entry = await set_up(hass, url, node_id)
+    await hass.async_add_executor_job(matter_server.stop)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    async with fake_version_server(
+        schema_version=99, min_supported_schema_version=99, port=matter_server.port
+    ):
+        await wait_for(
+            lambda: issue_registry.async_get_issue(DOMAIN, "server_version_too_new") is not None,
+            limit=40,
+        )
+    await hass.async_add_executor_job(matter_server.start)
+    link = entry.runtime_data.relay.server
+    await wait_for(lambda: link.connected, limit=60)
+    assert issue_registry.async_get_issue(DOMAIN, "server_version_too_new") is None
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_home_assistant_stop_closes_the_link(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    node_id = await import_test_node(matter_server.url, MINIR4M)
+    entry = await set_up(hass, matter_server.url, node_id)
+    link = entry.runtime_data.relay.server
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not link.connected
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -276,3 +330,24 @@ async def test_unreachable_node_is_unavailable(
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_test_serial_numbers_are_not_identifiers() -> None:
+    """As HA's Matter integration does: a serial saying "test" identifies nothing."""
+    info = RelayDeviceInfo(
+        unique_id="0000000000001234-0000000000000001",
+        matter_device_id="0000000000001234-0000000000000001",
+        vendor_id=0xFFF1,
+        vendor_name="Acme",
+        product_id=0x8000,
+        product_name="Plug",
+        node_label=None,
+        serial_number="TEST_SN",
+        sw_version=None,
+        hw_version=None,
+    )
+    assert relay_identifiers(info) == {
+        (DOMAIN, "relay_0000000000001234-0000000000000001"),
+        ("matter", "deviceid_0000000000001234-0000000000000001-MatterNodeDevice"),
+    }
+    assert info.name == "Plug"

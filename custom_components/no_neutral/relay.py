@@ -29,6 +29,7 @@ from matter_server.client import MatterClient
 from matter_server.client.exceptions import (
     InvalidServerVersion,
     MatterClientException,
+    NotConnected,
     ServerVersionTooNew,
     ServerVersionTooOld,
 )
@@ -261,6 +262,9 @@ class MatterServerLink:
             watcher = asyncio.ensure_future(self._mark_connected(ready, connected_here))
             try:
                 if not self.client.connection.connected:
+                    # A version mismatch leaves the closed socket in place, and
+                    # connect() refuses to run while it is there.
+                    await self.client.connection.disconnect()
                     async with asyncio.timeout(CONNECT_TIMEOUT):
                         await self.client.connect()
                 await self.client.start_listening(ready)
@@ -443,18 +447,25 @@ class RelayLink:
 
     async def async_turn_on(self) -> None:
         """Close the relay."""
-        await self.server.client.send_device_command(
-            self.node_id,
-            RELAY_ENDPOINT,
-            clusters.OnOff.Commands.On(),
-            interaction_timeout_ms=COMMAND_TIMEOUT_MS,
-        )
+        await self._async_command(clusters.OnOff.Commands.On())
 
     async def async_turn_off(self) -> None:
         """Open the relay."""
-        await self.server.client.send_device_command(
-            self.node_id,
-            RELAY_ENDPOINT,
-            clusters.OnOff.Commands.Off(),
-            interaction_timeout_ms=COMMAND_TIMEOUT_MS,
-        )
+        await self._async_command(clusters.OnOff.Commands.Off())
+
+    async def _async_command(self, command: clusters.ClusterCommand) -> None:
+        try:
+            await self.server.client.send_device_command(
+                self.node_id,
+                RELAY_ENDPOINT,
+                command,
+                interaction_timeout_ms=COMMAND_TIMEOUT_MS,
+            )
+        except asyncio.CancelledError:
+            # The client cancels the commands in flight when the server goes
+            # away; that is a failed command, not a cancelled caller.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            msg = "the Matter server went away before the relay answered"
+            raise NotConnected(msg) from None
