@@ -33,6 +33,7 @@ HOLD_SIEMENS: Final = 1e4
 NEWTON_TOL_V: Final = 1e-3
 NEWTON_MAX: Final = 60
 FORWARD_V: Final = 0.3
+SUBSTEPS: Final = 20
 LAMBERT_ITERATIONS: Final = 2
 
 # Node numbers (N is ground and has none).
@@ -202,6 +203,39 @@ def zero_state(batch: int) -> State:
 
 
 @dataclass(slots=True)
+class _Walk:
+    """Everything a run carries from one step to the next."""
+
+    x: F64
+    x_prev: F64
+    caps: F64
+    caps_prev: F64 | None
+    h_prev: float
+    i_cap: F64
+    i_dc: F64
+    led_on: BOOL
+    relay: BOOL
+    hold: F64 | None
+    led_active: bool
+
+    def copy(self) -> _Walk:
+        """Return a snapshot to step again from (arrays are replaced, not mutated)."""
+        return _Walk(
+            self.x,
+            self.x_prev,
+            self.caps,
+            self.caps_prev,
+            self.h_prev,
+            self.i_cap,
+            self.i_dc,
+            self.led_on,
+            self.relay.copy(),
+            self.hold,
+            self.led_active,
+        )
+
+
+@dataclass(slots=True)
 class Controls:
     """Per-member switches: relay, lamp node held at 0 V, closing instant."""
 
@@ -313,7 +347,7 @@ class Solver:
         g_e[:, DIODES:] = np.where(vp > 1.0, -i_p / vv, 0.0)
         return i_e, g_e
 
-    def run(  # noqa: PLR0915
+    def run(
         self,
         state: State,
         times: F64,
@@ -326,73 +360,98 @@ class Solver:
         """Advance state over times[0] -> times[-1]; optionally record each point."""
         c = self.c
         batch = state.x.shape[0]
-        a_t = c.a_matrix.T
-        x = state.x.copy()
-        caps = state.caps.copy()
-        caps_prev = None if state.caps_prev is None else state.caps_prev.copy()
-        h_prev = state.h_prev
-        led_on = state.led_on.copy()
-        relay_now = ctl.relay_closed.copy()
-        hold = np.where(ctl.hold, HOLD_SIEMENS, 0.0)
-        any_hold = bool(ctl.hold.any())
+        walk = _Walk(
+            x=state.x.copy(),
+            x_prev=state.x.copy(),
+            caps=state.caps.copy(),
+            caps_prev=None if state.caps_prev is None else state.caps_prev.copy(),
+            h_prev=state.h_prev,
+            i_cap=np.zeros(batch) if state.i_cap is None else state.i_cap.copy(),
+            i_dc=np.zeros(batch),
+            led_on=state.led_on.copy(),
+            relay=ctl.relay_closed.copy(),
+            hold=np.where(ctl.hold, HOLD_SIEMENS, 0.0) if ctl.hold.any() else None,
+            led_active=led_enabled and c.p_led > 0.0,
+        )
         steps = len(times) - 1
         out = np.empty((steps + 1, batch, RECORDS)) if record else None
-        x_prev = x.copy()
-        i_cap = np.zeros(batch) if state.i_cap is None else state.i_cap.copy()
-        p_nl = np.empty((batch, 2))
-        led_active = led_enabled and c.p_led > 0.0
         if out is not None:
-            i_dc0 = self._elements(x @ a_t, np.zeros((batch, 2)))[0][:, DC]
-            out[0] = self._record(x, caps, led_on & led_enabled, i_cap, i_dc0, times[0])
+            walk.i_dc = self._elements(walk.x @ c.a_matrix.T, np.zeros((batch, 2)))[0][:, DC]
+            out[0] = self._record(walk, led_enabled, float(times[0]))
         for n in range(steps):
             if ctl.close_index is not None:
-                relay_now |= ctl.close_index == n
-            t1 = float(times[n + 1])
-            h = t1 - float(times[n])
-            if caps_prev is None:
-                a0 = 1.0
-                hist = -caps
-            else:
-                w = h / h_prev
-                a0 = (1.0 + 2.0 * w) / (1.0 + w)
-                hist = -(1.0 + w) * caps + (w * w / (1.0 + w)) * caps_prev
-            g_open, g_closed, hmap, g_rc = self._matrices(h, a0)
-            if relay_now.all():
-                g = g_closed
-            elif not relay_now.any():
-                g = g_open
-            else:
-                g = np.where(relay_now[:, None, None], g_closed, g_open)
-            if any_hold:
-                g = g + hold[:, None, None] * _HOLD_STAMP
-            b = hist @ hmap
-            b[:, L] += c.g_source * c.v_peak * math.sin(c.omega * t1)
-            p_nl[:, 0] = np.where(relay_now, c.p_dev_on, c.p_dev_off)
-            p_nl[:, 1] = np.where(led_on, c.p_led, 0.0) if led_active else 0.0
-            guess = self._predict(x, x_prev, h / h_prev if h_prev > 0.0 else 0.0, a_t)
-            x_prev = x
-            x, i_dc = self._newton(guess, g, b, p_nl, a_t)
-            i_cap_prev = i_cap
-            i_cap = g_rc * (x[:, P] + hist[:, CAP_SMOOTH] / a0)
-            caps_prev = caps
-            caps = np.empty_like(caps)
-            caps[:, CAP_CABLE] = x[:, L] - x[:, SWS]
-            caps[:, CAP_BULK] = x[:, BP] - x[:, BM]
-            caps[:, CAP_LED] = -x[:, P]
-            caps[:, CAP_SMOOTH] = x[:, P] - c.r_branch * i_cap
-            h_prev = h
-            if led_active:
-                v_lamp = -x[:, P]
-                led_on = np.where(led_on, v_lamp >= c.led_stop, v_lamp > c.led_start)
-            if tally is not None:
-                inside = (times[n] >= tally.start) & (t1 <= tally.stop + 1e-12)
-                # Trapezoid rule: the charging current decays over a few steps.
-                i2 = 0.5 * (i_cap * i_cap + i_cap_prev * i_cap_prev)
-                tally.energy += np.where(inside, i2 * (c.r_fuse * h), 0.0)
-                tally.peak = np.where(inside, np.maximum(tally.peak, np.abs(i_cap)), tally.peak)
+                walk.relay |= ctl.close_index == n
+            t0, t1 = float(times[n]), float(times[n + 1])
+            saved = walk.copy() if walk.led_active else None
+            self._step(walk, t0, t1, tally)
+            if saved is not None and bool(np.any(walk.led_on != saved.led_on)):
+                # The LED driver started or stopped inside this step: redo it
+                # in sub-steps so that the switching lags by h/SUBSTEPS only
+                # (the driver's power dominates the lamp node's slope).
+                walk = saved
+                for k in range(SUBSTEPS):
+                    self._step(
+                        walk,
+                        t0 + (t1 - t0) * k / SUBSTEPS,
+                        t0 + (t1 - t0) * (k + 1) / SUBSTEPS,
+                        tally,
+                    )
+                # Back to the full step: one backward-Euler step restarts BDF2.
+                walk.caps_prev = None
+                walk.x_prev = walk.x
             if out is not None:
-                out[n + 1] = self._record(x, caps, led_on & led_enabled, i_cap, i_dc, t1)
-        return State(x, caps, led_on, caps_prev, h_prev, i_cap), out
+                out[n + 1] = self._record(walk, led_enabled, t1)
+        final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
+        return final, out
+
+    def _step(self, w: _Walk, t0: float, t1: float, tally: Tally | None) -> None:
+        """One implicit step of every member from t0 to t1, in place."""
+        c = self.c
+        a_t = c.a_matrix.T
+        h = t1 - t0
+        if w.caps_prev is None:
+            a0 = 1.0
+            hist = -w.caps
+        else:
+            r = h / w.h_prev
+            a0 = (1.0 + 2.0 * r) / (1.0 + r)
+            hist = -(1.0 + r) * w.caps + (r * r / (1.0 + r)) * w.caps_prev
+        g_open, g_closed, hmap, g_rc = self._matrices(h, a0)
+        if w.relay.all():
+            g = g_closed
+        elif not w.relay.any():
+            g = g_open
+        else:
+            g = np.where(w.relay[:, None, None], g_closed, g_open)
+        if w.hold is not None:
+            g = g + w.hold[:, None, None] * _HOLD_STAMP
+        b = hist @ hmap
+        b[:, L] += c.g_source * c.v_peak * math.sin(c.omega * t1)
+        p_nl = np.empty((len(w.x), 2))
+        p_nl[:, 0] = np.where(w.relay, c.p_dev_on, c.p_dev_off)
+        p_nl[:, 1] = np.where(w.led_on, c.p_led, 0.0) if w.led_active else 0.0
+        guess = self._predict(w.x, w.x_prev, h / w.h_prev if w.h_prev > 0.0 else 0.0, a_t)
+        w.x_prev = w.x
+        w.x, w.i_dc = self._newton(guess, g, b, p_nl, a_t)
+        i_cap_prev = w.i_cap
+        w.i_cap = g_rc * (w.x[:, P] + hist[:, CAP_SMOOTH] / a0)
+        w.caps_prev = w.caps
+        caps = np.empty_like(w.caps)
+        caps[:, CAP_CABLE] = w.x[:, L] - w.x[:, SWS]
+        caps[:, CAP_BULK] = w.x[:, BP] - w.x[:, BM]
+        caps[:, CAP_LED] = -w.x[:, P]
+        caps[:, CAP_SMOOTH] = w.x[:, P] - c.r_branch * w.i_cap
+        w.caps = caps
+        w.h_prev = h
+        if w.led_active:
+            v_lamp = -w.x[:, P]
+            w.led_on = np.where(w.led_on, v_lamp >= c.led_stop, v_lamp > c.led_start)
+        if tally is not None:
+            inside = (t0 >= tally.start) & (t1 <= tally.stop + 1e-12)
+            # Trapezoid rule: the charging current decays over a few steps.
+            i2 = 0.5 * (w.i_cap * w.i_cap + i_cap_prev * i_cap_prev)
+            tally.energy += np.where(inside, i2 * (c.r_fuse * h), 0.0)
+            tally.peak = np.where(inside, np.maximum(tally.peak, np.abs(w.i_cap)), tally.peak)
 
     def _predict(self, x: F64, x_prev: F64, ratio: float, a_t: F64) -> F64:
         """
@@ -463,9 +522,9 @@ class Solver:
         msg = "the circuit equations did not converge"
         raise ArithmeticError(msg)
 
-    def _record(  # noqa: PLR0917
-        self, x: F64, caps: F64, led: BOOL, i_cap: F64, i_dc_junction: F64, t: float
-    ) -> F64:
+    def _record(self, w: _Walk, led_enabled: bool, t: float) -> F64:  # noqa: FBT001
+        x, caps, i_cap, i_dc_junction = w.x, w.caps, w.i_cap, w.i_dc
+        led = w.led_on & led_enabled
         c = self.c
         batch = x.shape[0]
         v_lamp = -x[:, P]

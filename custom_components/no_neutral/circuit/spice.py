@@ -8,8 +8,10 @@ figures are read off its waveforms by the CIRCUIT.md definitions.
 
 Numerical aids, stated in the netlist's comments too: ngspice needed no tiny
 capacitances across the diodes; the LED driver's hysteresis is a latch node
-(a 1 nF capacitor driven through a behavioural current source with a 1 us time
-constant); the relay is a voltage-controlled switch driven by a PWL source
+(a 1 nF capacitor set and reset through a behavioural current source with a
+1 us time constant, holding its charge in between; a latch that fed its own
+state back into the comparator flipped during Newton iterations, 2 to 3 V
+early); the relay is a voltage-controlled switch driven by a PWL source
 that ramps over 1 us centred on the closing instant (a 1 ns ramp made ngspice
 stop with "timestep too small" at some closing phases).
 """
@@ -145,12 +147,12 @@ def netlist(sc: Scenario, run: Run, raw_path: str, options: str | None = None) -
         start, stop = lamp.led_start_v, lamp.led_stop_v
         lines += [
             f"CLED 0 P {_g(lamp.count * lamp.led_input_capacitance_uf * 1e-6)}",
-            "* LED driver hysteresis: latch node ledon (0 or 1), 1 nF driven with 1 us",
-            "* time constant towards 1 above the start voltage, 0 below the stop voltage",
+            "* LED driver hysteresis: latch node ledon (0 or 1) on a 1 nF capacitor, set",
+            "* above the start voltage and reset below the stop voltage through 1 mS (1 us",
+            "* time constant), held in between: no self-reference, so Newton cannot flip it",
             (
-                "BLAT 0 ledon I=1e-3*(((V(0,P) > "
-                f"{_g(start)}) ? 1 : ((V(0,P) < {_g(stop)}) ? 0 : ((V(ledon) > 0.5) ? 1 : 0)))"
-                " - V(ledon))"
+                f"BLAT 0 ledon I=1e-3*((V(0,P) > {_g(start)}) ? (1 - V(ledon)) : "
+                f"((V(0,P) < {_g(stop)}) ? (0 - V(ledon)) : 0))"
             ),
             "CLAT ledon 0 1n",
             f"BLED NL P I=(V(ledon) > 0.5) ? {_g(rated)} / max(V(0,P), 1) : 0",
