@@ -67,6 +67,7 @@ async def fake_version_server(
     min_supported_schema_version: int,
     port: int | None = None,
     commission_node: dict[str, Any] | None = None,
+    close_on_listen: bool = False,
 ) -> AsyncIterator[str]:
     """
     Serve a websocket that speaks just enough of the Matter server's protocol.
@@ -74,7 +75,8 @@ async def fake_version_server(
     It sends a server_info with the given schema, answers start_listening with
     no nodes, and commissioning with `commission_node`. For what a real
     python-matter-server cannot be made to do: report another schema, or
-    commission a device without an OnOff cluster (the rig has none). It is a
+    commission a device without an OnOff cluster (the rig has none), or hang
+    up before sending its nodes (`close_on_listen`). It is a
     real socket; nothing of the integration is mocked.
     """
 
@@ -96,6 +98,9 @@ async def fake_version_server(
         with contextlib.suppress(asyncio.CancelledError):
             async for msg in ws:
                 command = json.loads(msg.data)
+                if close_on_listen and command["command"] == "start_listening":
+                    await ws.close()
+                    break
                 reply: dict[str, Any] = {"message_id": command["message_id"]}
                 if command["command"] == "start_listening":
                     reply["result"] = []

@@ -453,3 +453,12 @@ async def test_commissioned_device_without_onoff_is_refused(
         result = await _run_progress(hass, await submit(hass, result, user_input))
     assert result["step_id"] == step
     assert result["errors"] == {"base": "not_a_relay"}
+
+
+async def test_user_server_hangs_up_before_its_nodes(hass: HomeAssistant) -> None:
+    """A server that closes before sending its nodes cannot be used."""
+    async with fake_version_server(
+        schema_version=11, min_supported_schema_version=9, close_on_listen=True
+    ) as url:
+        result = await submit(hass, await start(hass), {CONF_URL: url})
+    assert result["errors"] == {"base": "cannot_connect"}

@@ -351,3 +351,15 @@ def test_test_serial_numbers_are_not_identifiers() -> None:
         ("matter", "deviceid_0000000000001234-0000000000000001-MatterNodeDevice"),
     }
     assert info.name == "Plug"
+
+
+async def test_server_that_hangs_up_before_its_nodes(hass: HomeAssistant) -> None:
+    """Set-up fails at once (and retries later) instead of waiting out the timeout."""
+    async with fake_version_server(
+        schema_version=11, min_supported_schema_version=9, close_on_listen=True
+    ) as url:
+        began = hass.loop.time()
+        entry = await set_up(hass, url, 1, fabric=0)
+        assert hass.loop.time() - began < 5
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.data[SERVER_LINKS]

@@ -258,8 +258,7 @@ class MatterServerLink:
         delay = BACKOFF_INITIAL
         ready = init_ready
         while not self._stop.is_set():
-            connected_here = asyncio.Event()
-            watcher = asyncio.ensure_future(self._mark_connected(ready, connected_here))
+            watcher = asyncio.ensure_future(self._mark_connected(ready))
             try:
                 if not self.client.connection.connected:
                     # A version mismatch leaves the closed socket in place, and
@@ -278,16 +277,19 @@ class MatterServerLink:
             self._set_connected(connected=False)
             if self._stop.is_set():
                 break
-            if connected_here.is_set():
+            if ready is init_ready and not ready.is_set():
+                # The first listen ended before the node dump: async_start
+                # reports it (the entry retries) instead of waiting it out.
+                return
+            if ready.is_set():
                 LOGGER.warning("Lost the Matter server %s; reconnecting", self.url)
                 delay = BACKOFF_INITIAL
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
             ready = asyncio.Event()
 
-    async def _mark_connected(self, ready: asyncio.Event, connected_here: asyncio.Event) -> None:
+    async def _mark_connected(self, ready: asyncio.Event) -> None:
         await ready.wait()
-        connected_here.set()
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_OLD)
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_NEW)
         LOGGER.info("Connected to the Matter server %s", self.url)
