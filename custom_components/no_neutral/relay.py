@@ -48,9 +48,11 @@ from .const import (
 
 CONNECT_TIMEOUT: Final = 10
 LISTEN_READY_TIMEOUT: Final = 30
-# Reconnect delays: 1, 2, 4, 8, 16, 30, 30, ... seconds.
+# Reconnect delays: 1, 2, 4, 8, 10, 10, ... seconds. A refused local connection
+# costs nothing, and the cap bounds how long the lamp stays unavailable after
+# the server is back (an add-on restart takes a few seconds).
 BACKOFF_INITIAL: Final = 1.0
-BACKOFF_MAX: Final = 30.0
+BACKOFF_MAX: Final = 10.0
 # A relay on the LAN answers in about 10 ms; without a bound, a relay that
 # vanished keeps the caller waiting for the SDK's own timeout (over a minute).
 COMMAND_TIMEOUT_MS: Final = 10_000
