@@ -26,11 +26,14 @@ from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TOGGLE, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
+from custom_components.no_neutral.config_flow import default_options
+from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from tests.adaptor_common import import_node, memo_simulate
-from tests.link_helpers import server_command, wait_for
+from tests.link_helpers import server_command, server_fabric, wait_for
 from tests.rig import CommissionedRelay, MatterServer
 
 from .test_server_faults import lamp, set_up
@@ -163,12 +166,25 @@ async def test_loop_blocking(
 
 async def _entries(
     hass: HomeAssistant, server: MatterServer, count: int
-) -> tuple[list[object], float]:
+) -> tuple[list[MockConfigEntry], float]:
+    """Import `count` nodes, then time the set-up of one entry each (setup only)."""
     nodes = [await import_node(server.url, relay_on=True) for _ in range(count)]
-    began = time.monotonic()
+    fabric = await server_fabric(server.url)
     entries = []
     for node_id in nodes:
-        entries.append(await set_up(hass, server.url, node_id))
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Lamp {node_id}",
+            unique_id=f"{fabric:016X}-{node_id:016X}",
+            data={CONF_URL: server.url, CONF_NODE_ID: node_id},
+            options=default_options(),
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+    began = time.monotonic()
+    for entry in entries:
+        await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
     return entries, time.monotonic() - began
 
 
@@ -183,13 +199,13 @@ async def test_memory_of_10_entries(
     await hass.async_block_till_done()
     gc.collect()
     after = rss_mb()
-    assert all(e.state is ConfigEntryState.LOADED for e in entries)  # type: ignore[attr-defined]
+    assert all(e.state is ConfigEntryState.LOADED for e in entries)
     print(
         f"[memory] 10 entries: RSS {before:.0f} MB -> {after:.0f} MB (+{after - before:.1f} MB, "
         f"target < {TARGET_MEMORY_MB} MB); set up in {took:.1f} s with real simulations"
     )
     for entry in entries:
-        await hass.config_entries.async_unload(entry.entry_id)  # type: ignore[attr-defined]
+        await hass.config_entries.async_unload(entry.entry_id)
     assert after - before < TARGET_MEMORY_MB
 
 
@@ -230,8 +246,8 @@ async def test_50_entries_on_one_server(
     await hass.async_block_till_done()
     gc.collect()
     after = rss_mb()
-    assert all(e.state is ConfigEntryState.LOADED for e in entries)  # type: ignore[attr-defined]
-    lights = [lamp(hass, e) for e in entries]  # type: ignore[arg-type]
+    assert all(e.state is ConfigEntryState.LOADED for e in entries)
+    lights = [lamp(hass, e) for e in entries]
     states = {light: hass.states.get(light).state for light in lights}
     assert STATE_UNAVAILABLE not in states.values()
     print(
@@ -241,17 +257,17 @@ async def test_50_entries_on_one_server(
     )
     # One relay's fault: its node leaves the server.
     victim = entries[17]
-    await server_command(matter_server.url, "remove_node", node_id=victim.data["node_id"])  # type: ignore[attr-defined]
+    await server_command(matter_server.url, "remove_node", node_id=victim.data["node_id"])
     await wait_for(lambda: hass.states.get(lights[17]).state == STATE_UNAVAILABLE, limit=5)
     await asyncio.sleep(1)
     await hass.async_block_till_done()
     for light in lights:
         if light != lights[17]:
             assert hass.states.get(light).state == states[light], light
-    assert all(e.state is ConfigEntryState.LOADED for e in entries)  # type: ignore[attr-defined]
+    assert all(e.state is ConfigEntryState.LOADED for e in entries)
     began = time.monotonic()
     for entry in entries:
-        await hass.config_entries.async_unload(entry.entry_id)  # type: ignore[attr-defined]
+        await hass.config_entries.async_unload(entry.entry_id)
     print(
         f"[50 entries] unloaded in {time.monotonic() - began:.1f} s; others unaffected by the fault"
     )
