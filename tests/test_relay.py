@@ -24,6 +24,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.no_neutral import relay_identifiers
@@ -362,4 +363,32 @@ async def test_server_that_hangs_up_before_its_nodes(hass: HomeAssistant) -> Non
         entry = await set_up(hass, url, 1, fabric=0)
         assert hass.loop.time() - began < 5
     assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.data[SERVER_LINKS]
+
+
+async def test_entries_set_up_together_share_the_start(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    """At HA start entries are set up concurrently: the second waits for the first's link."""
+    url = matter_server.url
+    fabric = await server_fabric(url)
+    entries = []
+    for dump in (MINIR4M, OTHER_PLUG):
+        node_id = await import_test_node(url, dump)
+        entries.append(make_entry(hass, url, node_id, f"{fabric:016X}-{node_id:016X}"))
+    # As at HA start: the integration sets up all its entries concurrently.
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert [e.state for e in entries] == [ConfigEntryState.LOADED] * 2
+    assert hass.data[SERVER_LINKS][url].users == 2
+    for entry in entries:
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_entries_set_up_together_on_a_dead_server(hass: HomeAssistant) -> None:
+    url = f"ws://127.0.0.1:{free_port()}/ws"
+    entries = [make_entry(hass, url, node_id, f"dead-{node_id}") for node_id in (1, 2)]
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert [e.state for e in entries] == [ConfigEntryState.SETUP_RETRY] * 2
     assert not hass.data[SERVER_LINKS]

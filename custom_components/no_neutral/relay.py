@@ -175,6 +175,8 @@ class MatterServerLink:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._unsub_stop: CALLBACK_TYPE | None = None
+        # Done when async_start has connected (or failed).
+        self.started: asyncio.Future[None] = hass.loop.create_future()
 
     @property
     def server_info(self) -> ServerInfoMessage:
@@ -321,9 +323,16 @@ async def async_acquire_server(hass: HomeAssistant, url: str) -> MatterServerLin
         links[url] = link
         try:
             await link.async_start()
-        except BaseException:
+        except BaseException as err:
             del links[url]
+            link.started.set_exception(err)
+            # Entries waiting on the same start hear of it; this caller raises.
+            link.started.exception()
             raise
+        link.started.set_result(None)
+    else:
+        # Entries set up at the same time share the first one's start.
+        await asyncio.shield(link.started)
     link.users += 1
     return link
 
