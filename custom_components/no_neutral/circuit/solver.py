@@ -31,7 +31,7 @@ GMIN: Final = 1e-12
 # A lamp node "held at 0 V" for the off-leakage figure.
 HOLD_SIEMENS: Final = 1e4
 NEWTON_TOL_V: Final = 1e-3
-NEWTON_MAX: Final = 60
+NEWTON_MAX: Final = 100
 FORWARD_V: Final = 0.3
 SUBSTEPS: Final = 20
 LAMBERT_ITERATIONS: Final = 2
@@ -208,9 +208,11 @@ class _Walk:
 
     x: F64
     x_prev: F64
+    x_prev2: F64
     caps: F64
     caps_prev: F64 | None
     h_prev: float
+    h_prev2: float
     i_cap: F64
     i_dc: F64
     led_on: BOOL
@@ -223,9 +225,11 @@ class _Walk:
         return _Walk(
             self.x,
             self.x_prev,
+            self.x_prev2,
             self.caps,
             self.caps_prev,
             self.h_prev,
+            self.h_prev2,
             self.i_cap,
             self.i_dc,
             self.led_on,
@@ -363,9 +367,11 @@ class Solver:
         walk = _Walk(
             x=state.x.copy(),
             x_prev=state.x.copy(),
+            x_prev2=state.x.copy(),
             caps=state.caps.copy(),
             caps_prev=None if state.caps_prev is None else state.caps_prev.copy(),
             h_prev=state.h_prev,
+            h_prev2=0.0,
             i_cap=np.zeros(batch) if state.i_cap is None else state.i_cap.copy(),
             i_dc=np.zeros(batch),
             led_on=state.led_on.copy(),
@@ -398,7 +404,8 @@ class Solver:
                     )
                 # Back to the full step: one backward-Euler step restarts BDF2.
                 walk.caps_prev = None
-                walk.x_prev = walk.x
+                walk.x_prev = walk.x_prev2 = walk.x
+                walk.h_prev2 = 0.0
             if out is not None:
                 out[n + 1] = self._record(walk, led_enabled, t1)
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
@@ -430,9 +437,18 @@ class Solver:
         p_nl = np.empty((len(w.x), 2))
         p_nl[:, 0] = np.where(w.relay, c.p_dev_on, c.p_dev_off)
         p_nl[:, 1] = np.where(w.led_on, c.p_led, 0.0) if w.led_active else 0.0
-        guess = self._predict(w.x, w.x_prev, h / w.h_prev if w.h_prev > 0.0 else 0.0, a_t)
-        w.x_prev = w.x
-        w.x, w.i_dc = self._newton(guess, g, b, p_nl, a_t)
+        guess = self._predict(w, h, a_t)
+        x_last = w.x
+        try:
+            x_new, i_dc = self._newton(guess, g, b, p_nl, a_t)
+        except ArithmeticError:
+            # An extrapolation across a switching (relay, driver) can start
+            # Newton too far away; the last point is always a safe start.
+            x_new, i_dc = self._newton(w.x, g, b, p_nl, a_t)
+        w.x_prev2 = w.x_prev
+        w.h_prev2 = w.h_prev
+        w.x_prev = x_last
+        w.x, w.i_dc = x_new, i_dc
         i_cap_prev = w.i_cap
         w.i_cap = g_rc * (w.x[:, P] + hist[:, CAP_SMOOTH] / a0)
         w.caps_prev = w.caps
@@ -453,17 +469,27 @@ class Solver:
             tally.energy += np.where(inside, i2 * (c.r_fuse * h), 0.0)
             tally.peak = np.where(inside, np.maximum(tally.peak, np.abs(w.i_cap)), tally.peak)
 
-    def _predict(self, x: F64, x_prev: F64, ratio: float, a_t: F64) -> F64:
+    def _predict(self, w: _Walk, h: float, a_t: F64) -> F64:
         """
-        Linear extrapolation, except where it drives a diode further forward.
+        Quadratic extrapolation, except where it drives a diode further forward.
 
-        Newton walks down an exponential by only n*Vt per iteration, so a
-        guess that overshoots a conducting junction by half a volt costs ten
-        iterations; those members start from the last point instead.
+        With a quadratic predictor the first Newton correction on the smooth
+        stretches of a cycle is well under the tolerance, so one iteration
+        does. Newton walks down an exponential by only n*Vt per iteration,
+        so members whose guess overshoots a conducting junction start from
+        the last point instead.
         """
-        if ratio == 0.0:
+        h1, h2 = w.h_prev, w.h_prev2
+        x = w.x
+        if h1 <= 0.0:
             return x
-        guess = x + (x - x_prev) * ratio
+        if h2 > 0.0:
+            l0 = (h + h1) * (h + h1 + h2) / (h1 * (h1 + h2))
+            l1 = -h * (h + h1 + h2) / (h1 * h2)
+            l2 = h * (h + h1) / ((h1 + h2) * h2)
+            guess = l0 * x + l1 * w.x_prev + l2 * w.x_prev2
+        else:
+            guess = x + (x - w.x_prev) * (h / h1)
         v_new = (guess @ a_t)[:, :DIODES]
         v_old = (x @ a_t)[:, :DIODES]
         bad = ((v_new > FORWARD_V) & (v_new > v_old + 2.0 * self.c.n_vt)).any(axis=1)
