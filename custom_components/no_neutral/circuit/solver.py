@@ -411,7 +411,7 @@ class Solver:
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
         return final, out
 
-    def _step(self, w: _Walk, t0: float, t1: float, tally: Tally | None) -> None:
+    def _step(self, w: _Walk, t0: float, t1: float, tally: Tally | None) -> None:  # noqa: PLR0915
         """One implicit step of every member from t0 to t1, in place."""
         c = self.c
         a_t = c.a_matrix.T
