@@ -26,9 +26,11 @@ import aiohttp
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components.no_neutral as integration
 from custom_components.no_neutral import coordinator as coordinator_module
@@ -266,3 +268,57 @@ async def tick(hass: HomeAssistant, freezer: Any, delta: timedelta) -> None:
     freezer.tick(delta)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
+
+
+SIGNIFICANT_DIGITS = 4
+
+
+def rounded(value: Any) -> Any:
+    """Return a JSON-like value with every float at 4 significant digits."""
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
+
+
+def _rounded_state(state: State) -> State:
+    try:
+        text = f"{float(state.state):.{SIGNIFICANT_DIGITS}g}"
+    except ValueError:
+        return state
+    return State(
+        state.entity_id,
+        text,
+        state.attributes,
+        last_changed=state.last_changed,
+        last_reported=state.last_reported,
+        last_updated=state.last_updated,
+        context=state.context,
+    )
+
+
+async def snapshot_adaptor_platform(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry_id: str,
+) -> None:
+    """
+    Snapshot every entity of one platform, as `snapshot_platform` does.
+
+    Numeric states are compared at 4 significant digits: more than any
+    display precision a user sees, while the simulator's numerics (still being
+    tuned) may move the last digits of its floats.
+    """
+    entries = er.async_entries_for_config_entry(entity_registry, config_entry_id)
+    assert entries
+    assert len({entry.domain for entry in entries}) == 1, "Load one platform only."
+    for entry in entries:
+        assert entry == snapshot(name=f"{entry.entity_id}-entry")
+        assert entry.disabled_by is None, "Enable every entity."
+        state = hass.states.get(entry.entity_id)
+        assert state, f"No state for {entry.entity_id}"
+        assert _rounded_state(state) == snapshot(name=f"{entry.entity_id}-state")

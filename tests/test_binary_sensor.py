@@ -9,10 +9,9 @@ import pytest
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from tests.adaptor_common import SCENARIOS
+from tests.adaptor_common import SCENARIOS, snapshot_adaptor_platform
 
 pytestmark = [
     pytest.mark.matter,
@@ -31,7 +30,7 @@ async def test_binary_sensors(
     scenario: str,
 ) -> None:
     entry = await platform_scenario(scenario, Platform.BINARY_SENSOR)
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    await snapshot_adaptor_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
 def on(hass: HomeAssistant) -> set[str]:

@@ -11,10 +11,9 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from tests.adaptor_common import SCENARIOS, storage_key, tick
+from tests.adaptor_common import SCENARIOS, snapshot_adaptor_platform, storage_key, tick
 
 pytestmark = [
     pytest.mark.matter,
@@ -31,7 +30,7 @@ async def test_buttons(
     scenario: str,
 ) -> None:
     entry = await platform_scenario(scenario, Platform.BUTTON)
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    await snapshot_adaptor_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
 async def test_capacitor_replaced_starts_its_life_again(

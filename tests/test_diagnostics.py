@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.no_neutral.diagnostics import redact_url
-from tests.adaptor_common import SNAPSHOT_UNIQUE_ID
+from tests.adaptor_common import SNAPSHOT_UNIQUE_ID, rounded
 
 pytestmark = [
     pytest.mark.matter,
@@ -46,7 +46,7 @@ async def test_diagnostics(
     assert diagnostics["relay"]["node_id"] == entry.data["node_id"]
     del diagnostics["entry"]["data"]
     del diagnostics["relay"]["node_id"]
-    assert diagnostics == snapshot
+    assert rounded(diagnostics) == snapshot
     assert diagnostics["history"]["cap_consumed"] == 0.25
 
 

@@ -11,11 +11,10 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.no_neutral.event import EVENT_TYPES
-from tests.adaptor_common import SCENARIOS, tick
+from tests.adaptor_common import SCENARIOS, snapshot_adaptor_platform, tick
 
 pytestmark = [
     pytest.mark.matter,
@@ -34,7 +33,7 @@ async def test_event_entity(
     scenario: str,
 ) -> None:
     entry = await platform_scenario(scenario, Platform.EVENT)
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    await snapshot_adaptor_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
 async def test_warning_raised_and_cleared(

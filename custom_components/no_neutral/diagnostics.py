@@ -35,9 +35,7 @@ async def async_get_config_entry_diagnostics(
     adaptor = entry.runtime_data.adaptor
     relay = entry.runtime_data.relay
     data = adaptor.data
-    entry_data = dict(entry.data)
-    if isinstance(entry_data.get(CONF_URL), str):
-        entry_data[CONF_URL] = redact_url(entry_data[CONF_URL])
+    entry_data = {**entry.data, CONF_URL: redact_url(entry.data[CONF_URL])}
     return async_redact_data(
         {
             "entry": {"data": entry_data, "options": dict(entry.options)},
