@@ -286,7 +286,7 @@ def rounded(value: Any) -> Any:
 
 def _rounded_state(state: State) -> State:
     try:
-        text = f"{float(state.state):.{SIGNIFICANT_DIGITS}g}"
+        text = str(rounded(float(state.state)))
     except ValueError:
         return state
     return State(
