@@ -54,7 +54,7 @@ CLOSED_KEYS = (
 def _closed_spice(scenario: dict[str, Any], cycles: int) -> dict[str, Any]:
     sc = parse_scenario(scenario)
     period = 1.0 / sc.mains.frequency_hz
-    run = Run(cycles * period, period / 400, relay_closed_at_start=True)
+    run = Run(cycles * period, period / Plan().fine_points_per_cycle, relay_closed_at_start=True)
     v = ngspice_run(sc, run)
     # The open-state part of this helper needs a time after the last point.
     v["time"] = np.append(v["time"], v["time"][-1] + period)

@@ -39,6 +39,10 @@ from .solver import (
 
 STEPS_PER_CYCLE: Final = 400
 OPEN_STEPS_PER_CYCLE: Final = 100
+# The open-relay runs (D(V) table, discharge, ghost drain) need no finer steps
+# than this for their figures' tolerances.
+ENVELOPE_STEPS_PER_CYCLE: Final = 200
+DISCHARGE_STEPS_PER_CYCLE: Final = 200
 MAX_SETTLE_CYCLES: Final = 60
 # Closed steady state: cycle-to-cycle change of every capacitor voltage, as a
 # fraction of the mains peak.
@@ -75,9 +79,10 @@ class SteadyCycle:
     cycles: int
 
 
-def closed_steady(solver: Solver, steps: int = STEPS_PER_CYCLE) -> SteadyCycle:
+def closed_steady(solver: Solver, steps: int | None = None) -> SteadyCycle:
     """Step cycles from all-zero until two consecutive cycles agree."""
     c = solver.c
+    steps = steps or STEPS_PER_CYCLE
     state = zero_state(1)
     ctl = flags(1, closed=True)
     tol = SETTLE_TOL * c.v_peak
@@ -156,7 +161,7 @@ def envelope(solver: Solver, v_top: float, bulk: float, extra: F64 | None = None
     batch = len(v) + 1
     state = lamp_state(np.concatenate((v, [0.0])), bulk)
     ctl = Controls(np.zeros(batch, dtype=bool), np.arange(batch) == batch - 1)
-    times = grid(0.0, c.period, STEPS_PER_CYCLE)
+    times = grid(0.0, c.period, ENVELOPE_STEPS_PER_CYCLE)
     rec = None
     v_start = _lamp_side(c, state.caps)
     for k in range(ENVELOPE_CYCLES):
@@ -201,7 +206,7 @@ def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | 
     ctl = flags(1, closed=False)
     t0 = 0.0
     for k in range(MAX_DIRECT_DISCHARGE_CYCLES):
-        times = grid(t0, t0 + c.period, STEPS_PER_CYCLE)
+        times = grid(t0, t0 + c.period, DISCHARGE_STEPS_PER_CYCLE)
         v_before = float(_lamp_side(c, state.caps)[0])
         state, rec = solver.run(state, times, ctl, record=True)
         assert rec is not None  # noqa: S101
@@ -240,7 +245,7 @@ def ghost_cycle(solver: Solver, env: Envelope, bulk: float) -> GhostCycle:
     peak = 0.0
     t0 = 0.0
     for _ in range(MAX_DIRECT_DISCHARGE_CYCLES):
-        times = grid(t0, t0 + c.period, STEPS_PER_CYCLE)
+        times = grid(t0, t0 + c.period, DISCHARGE_STEPS_PER_CYCLE)
         state, rec = solver.run(state, times, ctl, record=True)
         assert rec is not None  # noqa: S101
         on = rec[:, 0, REC_LEDON] > 0.5  # noqa: PLR2004
