@@ -1,0 +1,107 @@
+"""The waveform picture: drawn from the simulation, redrawn only when the circuit changes."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.no_neutral import image as image_module
+from custom_components.no_neutral.waveform import nice_ticks
+from tests.adaptor_common import HALOGEN_500
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled", "no_ws_heartbeat"),
+]
+
+SVG = "{http://www.w3.org/2000/svg}"
+ENTITY = "image.hall_lamp_waveforms"
+
+
+async def _drawn(hass: HomeAssistant, previous: str | None = "unknown") -> str:
+    """Wait for a new picture: the state (when it was drawn) moves on.
+
+    The drawing runs in the executor from a background task of the entry (the
+    entry's Matter listener is one too, so block_till_done cannot wait for it).
+    """
+    async with asyncio.timeout(120):
+        while (state := hass.states.get(ENTITY)) is None or state.state == previous:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    return state.state
+
+
+async def _fetch(hass: HomeAssistant, client: ClientSessionGenerator) -> tuple[str, bytes]:
+    state = hass.states.get(ENTITY)
+    assert state is not None
+    http = await client()
+    response = await http.get(state.attributes["entity_picture"])
+    assert response.status == HTTPStatus.OK
+    return response.content_type, await response.read()
+
+
+async def test_picture_shows_both_states(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    entry_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("custom_components.no_neutral.PLATFORMS", [Platform.IMAGE])
+    await entry_factory()
+    await _drawn(hass)
+
+    content_type, body = await _fetch(hass, hass_client)
+    assert content_type == "image/svg+xml"
+    svg = ET.fromstring(body)  # noqa: S314 (our own output)
+    assert svg.tag == f"{SVG}svg"
+    texts = [element.text or "" for element in svg.iter(f"{SVG}text")]
+    assert "relay closed" in texts
+    assert "relay open" in texts
+    assert "Lamp voltage (V)" in texts
+    assert any("1 x 10 W LED" in text for text in texts)
+    curves = list(svg.iter(f"{SVG}polyline"))
+    assert len(curves) == 4  # two quantities, two relay states
+    for curve in curves:
+        points = curve.get("points", "").split()
+        assert len(points) > 100
+
+
+async def test_redrawn_only_when_the_circuit_changes(
+    hass: HomeAssistant,
+    entry_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("custom_components.no_neutral.PLATFORMS", [Platform.IMAGE])
+    with patch.object(image_module, "draw", wraps=image_module.draw) as draw:
+        entry = await entry_factory()
+        first = await _drawn(hass)
+        assert draw.call_count == 1
+
+        # An update with the same circuit (the coordinator refreshes) draws nothing.
+        await entry.runtime_data.adaptor.async_refresh()
+        await hass.async_block_till_done()
+        assert draw.call_count == 1
+        assert hass.states.get(ENTITY).state == first
+
+        # Another lamp is another circuit: a new picture.
+        hass.config_entries.async_update_entry(entry, options={**entry.options, **HALOGEN_500})
+        await hass.async_block_till_done()
+        await _drawn(hass, first)
+        assert draw.call_count == 2
+        assert draw.call_args.args[0]["lamp"]["power_w"] == 500.0
+
+
+def test_ticks_are_round_and_cover_the_range() -> None:
+    assert nice_ticks(0.0, 311.0) == [0.0, 100.0, 200.0, 300.0, 400.0]
+    assert nice_ticks(-0.2, 0.2) == pytest.approx([-0.2, -0.1, 0.0, 0.1, 0.2])
+    ticks = nice_ticks(0.0, 20.0)
+    assert ticks[0] <= 0.0
+    assert ticks[-1] >= 20.0
