@@ -74,3 +74,21 @@ async def test_slow_discharge_is_a_safety_sensor(
     # No LED, so no LED-only faults.
     assert hass.states.get("binary_sensor.hall_lamp_flicker") is None
     assert hass.states.get("binary_sensor.hall_lamp_ghost_flashing") is None
+
+
+async def test_lamp_change_drops_entities_that_no_longer_apply(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, entry_factory: Callable[..., Any]
+) -> None:
+    entry = await entry_factory(lamp_type="led")
+    assert entity_registry.async_get("binary_sensor.hall_lamp_flicker") is not None
+    assert entity_registry.async_get("sensor.hall_lamp_lamp_power") is not None
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "lamp_type": "capacitive_dropper"}
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    # Not left behind as unavailable: gone.
+    assert entity_registry.async_get("binary_sensor.hall_lamp_flicker") is None
+    assert entity_registry.async_get("binary_sensor.hall_lamp_ghost_flashing") is None
+    assert entity_registry.async_get("sensor.hall_lamp_lamp_power") is None
+    assert hass.states.get("binary_sensor.hall_lamp_incompatible_lamp").state == "on"

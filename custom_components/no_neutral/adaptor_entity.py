@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .const import DOMAIN
 from .coordinator import AdaptorCoordinator, NoNeutralConfigEntry
 from .entity import NoNeutralEntity
 
@@ -15,3 +20,20 @@ class AdaptorEntity(CoordinatorEntity[AdaptorCoordinator], NoNeutralEntity):
         """Follow the entry's coordinator; key the unique id like every entity."""
         CoordinatorEntity.__init__(self, entry.runtime_data.adaptor)
         NoNeutralEntity.__init__(self, entry, key)
+
+
+@callback
+def async_remove_stale(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, platform: str, keys: Iterable[str]
+) -> None:
+    """
+    Remove the registry entries of entities that no longer make sense.
+
+    A lamp type changed in the options (say LED to halogen) drops entities such
+    as flicker; without this they would linger as unavailable.
+    """
+    registry = er.async_get(hass)
+    for key in keys:
+        unique_id = f"{entry.unique_id}_{key}"
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+            registry.async_remove(entity_id)

@@ -14,7 +14,7 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .adaptor_entity import AdaptorEntity
+from .adaptor_entity import AdaptorEntity, async_remove_stale
 from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
 
@@ -108,16 +108,16 @@ BINARY_SENSORS: tuple[AdaptorBinarySensorEntityDescription, ...] = (
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,  # noqa: ARG001
+    hass: HomeAssistant,
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the faults that make sense for the entry's lamp."""
-    async_add_entities(
-        AdaptorBinarySensor(entry, description)
-        for description in BINARY_SENSORS
-        if description.exists_fn(entry.options)
+    """Add the ones that make sense for the entry's lamp; drop the others."""
+    wanted = [d for d in BINARY_SENSORS if d.exists_fn(entry.options)]
+    async_remove_stale(
+        hass, entry, "binary_sensor", (d.key for d in BINARY_SENSORS if d not in wanted)
     )
+    async_add_entities(AdaptorBinarySensor(entry, description) for description in wanted)
 
 
 class AdaptorBinarySensor(AdaptorEntity, BinarySensorEntity):

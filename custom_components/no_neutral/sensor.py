@@ -25,7 +25,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .adaptor_entity import AdaptorEntity
+from .adaptor_entity import AdaptorEntity, async_remove_stale
 from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
 
@@ -202,16 +202,14 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,  # noqa: ARG001
+    hass: HomeAssistant,
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors that make sense for the entry's lamp."""
-    async_add_entities(
-        AdaptorSensor(entry, description)
-        for description in SENSORS
-        if description.exists_fn(entry.options)
-    )
+    """Add the ones that make sense for the entry's lamp; drop the others."""
+    wanted = [d for d in SENSORS if d.exists_fn(entry.options)]
+    async_remove_stale(hass, entry, "sensor", (d.key for d in SENSORS if d not in wanted))
+    async_add_entities(AdaptorSensor(entry, description) for description in wanted)
 
 
 class AdaptorSensor(AdaptorEntity, SensorEntity):
