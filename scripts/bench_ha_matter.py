@@ -56,7 +56,7 @@ class StateWatch:
 
     def _on_event(self, event: Event[Any]) -> None:
         if event.data["entity_id"] == self.entity_id and event.data["new_state"] is not None:
-            self.changes.append((time.perf_counter(), event.data["new_state"].state))
+            self.changes.append((time.monotonic(), event.data["new_state"].state))
             self.changed.set()
 
     async def until(self, predicate: Any, since: int, limit: float) -> float:
@@ -75,9 +75,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         rig = RelayRig(Path(tmp) / "rig", serial="BENCHRELAY01")
         try:
             await asyncio.to_thread(rig.start)
-            began = time.perf_counter()
+            began = time.monotonic()
             node_id = await rig_client.commission(rig.server.url, code=rig.relay.manual_code)
-            commission_s = time.perf_counter() - began
+            commission_s = time.monotonic() - began
             config_dir = Path(tmp) / "ha"
             (config_dir / "custom_components").mkdir(parents=True)
             (config_dir / "custom_components" / DOMAIN).symlink_to(
@@ -117,28 +117,38 @@ async def measure(
     watch = StateWatch(hass, lamp)
 
     samples: list[float] = []
+    # The same toggles split at the device: command -> relay switched (the
+    # virtual relay stamps its events with this clock) -> state seen in HA.
+    to_device: list[float] = []
+    from_device: list[float] = []
     on = hass.states.get(lamp).state == STATE_ON  # type: ignore[union-attr]
     for _ in range(args.toggles):
         on = not on
         target = "on" if on else "off"
         since = len(watch.changes)
-        sent = time.perf_counter()
+        mark = rig.relay.mark()
+        sent = time.monotonic()
         await hass.services.async_call(
             "light", f"turn_{target}", {"entity_id": lamp}, blocking=False
         )
         seen = await watch.until(lambda state, t=target: state == t, since, limit=5)
         samples.append((seen - sent) * 1000)
+        switched = await rig.relay.async_wait_for(
+            lambda e, v=on: e.kind == "onoff" and e.data["on"] == v, since=mark
+        )
+        to_device.append((switched.at - sent) * 1000)
+        from_device.append((seen - switched.at) * 1000)
         await asyncio.sleep(args.gap)
 
     # Server loss: from the stop request to the entity unavailable; then from
     # the start request to the entity back with a state.
     since = len(watch.changes)
-    stop_sent = time.perf_counter()
+    stop_sent = time.monotonic()
     stop_task = asyncio.create_task(asyncio.to_thread(rig.server.stop))
     unavailable_at = await watch.until(lambda s: s == STATE_UNAVAILABLE, since, limit=30)
     await stop_task
     since = len(watch.changes)
-    start_sent = time.perf_counter()
+    start_sent = time.monotonic()
     server_ready_s = await asyncio.to_thread(rig.server.start)
     back_at = await watch.until(lambda s: s != STATE_UNAVAILABLE, since, limit=120)
     await hass.config_entries.async_unload(entry.entry_id)
@@ -150,6 +160,10 @@ async def measure(
         "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 1),
         "worst_ms": round(max(samples), 1),
         "best_ms": round(min(samples), 1),
+        "to_device_median_ms": round(statistics.median(to_device), 1),
+        "to_device_worst_ms": round(max(to_device), 1),
+        "from_device_median_ms": round(statistics.median(from_device), 1),
+        "from_device_worst_ms": round(max(from_device), 1),
         "target_median_ms": TARGET_MEDIAN_MS,
         "unavailable_after_stop_s": round(unavailable_at - stop_sent, 3),
         "server_start_s": round(server_ready_s, 3),
@@ -177,6 +191,11 @@ def main() -> int:
             f"median {result['median_ms']} ms, p90 {result['p90_ms']} ms, "
             f"worst {result['worst_ms']} ms, best {result['best_ms']} ms "
             f"(target: median under {TARGET_MEDIAN_MS:.0f} ms)"
+        )
+        print(
+            f"  split at the relay: HA -> relay switched median {result['to_device_median_ms']} ms "
+            f"(worst {result['to_device_worst_ms']}); relay -> HA state median "
+            f"{result['from_device_median_ms']} ms (worst {result['from_device_worst_ms']})"
         )
         print(f"commissioning by manual code: {result['commission_s']} s")
         print(f"server stopped -> lamp unavailable in HA: {result['unavailable_after_stop_s']} s")
