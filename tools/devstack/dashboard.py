@@ -132,7 +132,14 @@ def build(ids: dict[str, str], names: dict[str, str] | None = None) -> dict[str,
     cards.append({"type": "entities", "title": "Leakage (relay off)", "entities": rows(LEAKAGE)})
     cards.append({"type": "entities", "title": "Lamp power", "entities": rows(POWER)})
     if "waveforms" in ids:
-        cards.append({"type": "picture-entity", "entity": ids["waveforms"], "show_state": False})
+        cards.append(
+            {
+                "type": "picture-entity",
+                "entity": ids["waveforms"],
+                "show_state": False,
+                "show_name": False,
+            }
+        )
     return {
         "title": "No-Neutral Adaptor",
         "views": [
