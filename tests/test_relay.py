@@ -392,3 +392,20 @@ async def test_entries_set_up_together_on_a_dead_server(hass: HomeAssistant) -> 
     await hass.async_block_till_done()
     assert [e.state for e in entries] == [ConfigEntryState.SETUP_RETRY] * 2
     assert not hass.data[SERVER_LINKS]
+
+
+async def test_reboot_count_and_boot_reason(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    """The relay's general diagnostics, a brown-out hint for the adaptor."""
+    url = matter_server.url
+    with_diagnostics = await set_up(hass, url, await import_test_node(url, MINIR4M))
+    relay = with_diagnostics.runtime_data.relay
+    assert relay.reboot_count == 3
+    assert relay.boot_reason == 1  # power-on
+    # A node without the general diagnostics cluster has neither.
+    await hass.config_entries.async_unload(with_diagnostics.entry_id)
+    without = await set_up(hass, url, await import_test_node(url, OTHER_PLUG))
+    assert without.runtime_data.relay.reboot_count is None
+    assert without.runtime_data.relay.boot_reason is None
+    await hass.config_entries.async_unload(without.entry_id)

@@ -61,6 +61,11 @@ ISSUE_SERVER_TOO_OLD: Final = "server_version_too_old"
 ISSUE_SERVER_TOO_NEW: Final = "server_version_too_new"
 
 ONOFF_PATH: Final = create_attribute_path(RELAY_ENDPOINT, ONOFF_CLUSTER_ID, ONOFF_ATTRIBUTE_ID)
+# General diagnostics (endpoint 0, cluster 0x33): reboot count and boot reason,
+# the relay's own hint at brown-outs (its supply comes through the adaptor).
+GENERAL_DIAGNOSTICS_CLUSTER_ID: Final = 0x33
+REBOOT_COUNT_PATH: Final = create_attribute_path(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, 1)
+BOOT_REASON_PATH: Final = create_attribute_path(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, 4)
 
 # The shared links, keyed by server URL.
 SERVER_LINKS: HassKey[dict[str, MatterServerLink]] = HassKey(f"{DOMAIN}_servers")
@@ -385,6 +390,15 @@ class RelayLink:
                 node_filter=node_id,
                 attr_path_filter=ONOFF_PATH,
             ),
+            *(
+                client.subscribe_events(
+                    self._on_attribute,
+                    EventType.ATTRIBUTE_UPDATED,
+                    node_filter=node_id,
+                    attr_path_filter=path,
+                )
+                for path in (REBOOT_COUNT_PATH, BOOT_REASON_PATH)
+            ),
             client.subscribe_events(self._on_node, EventType.NODE_ADDED, node_filter=node_id),
             client.subscribe_events(self._on_node, EventType.NODE_UPDATED, node_filter=node_id),
             client.subscribe_events(self._on_node, EventType.NODE_REMOVED, node_filter=node_id),
@@ -417,9 +431,31 @@ class RelayLink:
         value = self.node.get_attribute_value(RELAY_ENDPOINT, ONOFF_CLUSTER_ID, ONOFF_ATTRIBUTE_ID)
         return value if isinstance(value, bool) else None
 
+    @property
+    def reboot_count(self) -> int | None:
+        """Return how often the relay has rebooted (general diagnostics), if known."""
+        return self._diagnostic(1)
+
+    @property
+    def boot_reason(self) -> int | None:
+        """
+        Return why the relay last booted, if known.
+
+        Matter's BootReasonEnum: 0 unspecified, 1 power-on, 2 brown-out reset,
+        3 software watchdog, 4 hardware watchdog, 5 software update, 6 software reset.
+        """
+        return self._diagnostic(4)
+
+    def _diagnostic(self, attribute_id: int) -> int | None:
+        try:
+            value = self.node.get_attribute_value(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, attribute_id)
+        except NodeNotExists, KeyError:
+            return None
+        return int(value) if isinstance(value, int) else None
+
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call `update` on every state or availability change."""
+        """Call `update` on every state or availability change (and reboot count change)."""
         self._listeners.append(update)
         return lambda: self._listeners.remove(update)
 
