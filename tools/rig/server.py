@@ -31,12 +31,23 @@ _PAA = f"{_DATA}/paa"
 # Private /data and /tmp, then the server. `mount --make-rprivate /` keeps the
 # binds from leaking into the caller's namespace on a plain host; inside the
 # project's chroot it fails harmlessly (that namespace is private already).
-_MOUNT_AND_EXEC = """
+# The server does not read stdin, so the shell watches it instead: when the rig
+# that started it dies, the pipe closes and the server is stopped, never orphaned.
+_MOUNT_AND_RUN = """
 mount --make-rprivate / 2>/dev/null || true
 mount --bind "$1/data" /data
 mount --bind "$1/tmp" /tmp
 shift
-exec "$@"
+exec 3<&0
+"$@" </dev/null 3<&- &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' TERM INT
+{ cat <&3 >/dev/null; kill -TERM "$server" 2>/dev/null; } &
+# wait returns early when a trap runs: wait until the server is really gone,
+# so that a restart never finds the old one still holding the port or storage.
+status=0
+while kill -0 "$server" 2>/dev/null; do wait "$server"; status=$?; done
+exit "$status"
 """
 
 
@@ -144,7 +155,7 @@ class MatterServer:
             "--",
             "/bin/sh",
             "-c",
-            _MOUNT_AND_EXEC,
+            _MOUNT_AND_RUN,
             "sh",
             str(self.workdir),
             *cmd,
@@ -169,7 +180,7 @@ class MatterServer:
             log.flush()
             self._proc = subprocess.Popen(
                 self._command(),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -251,6 +262,8 @@ class MatterServer:
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
 
     def restart(self, timeout: float = 60) -> float:
         """Stop and start again with the same port and storage; return start seconds."""
@@ -277,7 +290,9 @@ class MatterServer:
 
 
 def _terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    # The whole process group: the server's own helpers go with it.
+    # The whole process group: the server, and the shell that waits for it.
+    if proc.stdin is not None:
+        proc.stdin.close()
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout)
