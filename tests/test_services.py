@@ -89,6 +89,7 @@ async def test_no_bleed_resistor_is_null(
         ({"scenario": {"lamp": {"colour": "red"}}}, "scenario.lamp.colour"),
         ({"scenario": {"lamp": 5}}, "scenario.lamp"),
         ({"scenario": "hot"}, "scenario"),
+        ({"lamp_powr": 10}, "lamp_powr"),
     ],
 )
 async def test_bad_input_names_the_field(

@@ -27,17 +27,14 @@ ATTR_FUSE_BLOWN: Final = "fuse_blown"
 ATTR_RELAY_CLOSED: Final = "relay_closed"
 ATTR_SCENARIO: Final = "scenario"
 
-# Values are checked by the simulator's own validation, so that every bad
-# value is reported the same way: a translated error that names the field.
-SIMULATE_SCHEMA = probatio.Schema(
-    {
-        probatio.Optional(ATTR_CONFIG_ENTRY_ID): str,
-        **{probatio.Optional(option): object for option in SCENARIO_PATHS},
-        probatio.Optional(ATTR_FUSE_BLOWN): object,
-        probatio.Optional(ATTR_RELAY_CLOSED): object,
-        probatio.Optional(ATTR_SCENARIO): object,
-    }
+# Values (and unknown fields) are checked here and by the simulator's own
+# validation, not by the schema, so that every bad input is reported the same
+# way: a translated error that names the field. (A schema error would reach the
+# user untranslated.)
+FIELDS: Final = frozenset(
+    {ATTR_CONFIG_ENTRY_ID, *SCENARIO_PATHS, ATTR_FUSE_BLOWN, ATTR_RELAY_CLOSED, ATTR_SCENARIO}
 )
+SIMULATE_SCHEMA = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
 
 # Action fields that set a scenario path directly (not through the options).
 DIRECT_FIELDS: Final = {
@@ -79,8 +76,12 @@ def overrides_from_call(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _async_simulate(call: ServiceCall) -> ServiceResponse:
+    for field in call.data:
+        if field not in FIELDS:
+            raise _invalid(str(field), "unknown field")
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
     entry: NoNeutralConfigEntry = async_get_config_entry(
-        call.hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
+        call.hass, DOMAIN, None if entry_id is None else str(entry_id)
     )
     adaptor = entry.runtime_data.adaptor
     scenario = merge_scenario(adaptor.data.scenario, overrides_from_call(call.data))
