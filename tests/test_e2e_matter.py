@@ -193,3 +193,20 @@ async def test_command_to_a_vanished_relay_fails_clearly(
     await hass.async_add_executor_job(rig.server.start)
     # Alive again, so that the next reset can take it off the fabric quickly.
     await hass.async_add_executor_job(rig.relay.start)
+
+
+async def test_relay_reboot_is_seen(hass: HomeAssistant, relay_rig: RelayRig) -> None:
+    """A relay restart (a brown-out, say) shows as a higher reboot count."""
+    rig = relay_rig
+    await hass.async_add_executor_job(reset_relay, rig)
+    entry = await commission(
+        hass, rig.server.url, "commission_code", {"code": rig.relay.manual_code}
+    )
+    relay = entry.runtime_data.relay
+    before = relay.reboot_count
+    assert before is not None
+    await hass.async_add_executor_job(rig.relay.stop)
+    await hass.async_add_executor_job(rig.relay.start)
+    await wait_for(lambda: relay.reboot_count is not None and relay.reboot_count > before, limit=60)
+    await wait_for(lambda: relay.available, limit=60)
+    await hass.config_entries.async_unload(entry.entry_id)
