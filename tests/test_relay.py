@@ -409,3 +409,16 @@ async def test_reboot_count_and_boot_reason(
     assert without.runtime_data.relay.reboot_count is None
     assert without.runtime_data.relay.boot_reason is None
     await hass.config_entries.async_unload(without.entry_id)
+
+
+async def test_server_crash_is_seen_at_once(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    """A killed server (no goodbye) closes the socket: unavailable within seconds too."""
+    node_id = await import_test_node(matter_server.url, MINIR4M)
+    entry = await set_up(hass, matter_server.url, node_id)
+    began = hass.loop.time()
+    await hass.async_add_executor_job(matter_server.kill)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    assert hass.loop.time() - began < 5
+    await hass.config_entries.async_unload(entry.entry_id)
