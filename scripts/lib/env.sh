@@ -127,9 +127,12 @@ mkdir -p "$root$project"
 mount --bind "$project" "$root$project"
 mount --bind "$cache/pip" "$root/root/.cache"
 mkdir -p "$root/root/.npm" && mount --bind "$cache/npm" "$root/root/.npm"
-cp /etc/resolv.conf "$root/etc/resolv.conf"
-cp /etc/hosts "$root/etc/hosts"
-cp "$ca" "$root/etc/ssl/certs/host-ca-bundle.crt"
+# Other calls may be reading these files right now: replace them atomically,
+# and only when they changed.
+refresh() { cmp -s "$1" "$2" || { cp "$1" "$2.$$" && mv -f "$2.$$" "$2"; }; }
+refresh /etc/resolv.conf "$root/etc/resolv.conf"
+refresh /etc/hosts "$root/etc/hosts"
+refresh "$ca" "$root/etc/ssl/certs/host-ca-bundle.crt"
 cd "$root$project"
 exec chroot "$root" /usr/bin/env -i \
     HOME=/root LANG=C.UTF-8 TZ=UTC \
