@@ -26,6 +26,9 @@ from .solver import (
     F64,
     REC_ICAP,
     REC_LEDON,
+    REC_PLAMP,
+    REC_VBULK,
+    REC_VCAP,
     REC_VLAMP,
     Circuit,
     Controls,
@@ -43,10 +46,12 @@ OPEN_STEPS_PER_CYCLE: Final = 100
 # than this for their figures' tolerances.
 ENVELOPE_STEPS_PER_CYCLE: Final = 200
 DISCHARGE_STEPS_PER_CYCLE: Final = 200
-MAX_SETTLE_CYCLES: Final = 60
+MAX_SETTLE_CYCLES: Final = 40
 # Closed steady state: cycle-to-cycle change of every capacitor voltage, as a
 # fraction of the mains peak.
 SETTLE_TOL: Final = 2e-6
+# ... or every figure's ingredients within this fraction (CIRCUIT.md: 0.1 %).
+FIGURE_TOL: Final = 1e-3
 ENVELOPE_POINTS: Final = 14
 ENVELOPE_CYCLES: Final = 2
 # Inrush: 1 us steps for 10 us after the closing (the LED input capacitor
@@ -56,6 +61,7 @@ ENVELOPE_CYCLES: Final = 2
 FINE_STEP_S: Final = 1e-6
 FINE_STEPS: Final = 10
 GROWTH: Final = 1.4
+MIN_STEP_S: Final = 1e-9
 INRUSH_CYCLES: Final = 10
 DISCHARGE_V: Final = 50.0
 DISCHARGE_LIMIT_S: Final = 30.0
@@ -79,26 +85,62 @@ class SteadyCycle:
     cycles: int
 
 
+# Below these (V, A, W) a change is noise, not a drift: a capacitor with no
+# load creeps up its diode's exponential by microamperes forever.
+_METRIC_FLOORS: Final = np.array([1e-3, 1e-3, 1e-3, 1e-5, 1e-3, 1e-3, 1e-6, 0.0])
+
+
+def _cycle_metrics(rec: F64) -> F64:
+    """Return the closed figures' raw ingredients, to compare consecutive cycles."""
+    v = rec[:, 0, REC_VLAMP]
+    i = rec[:, 0, REC_ICAP]
+    return np.array(
+        [
+            v.mean(),
+            v.min(),
+            v.max(),
+            float(np.sqrt(np.mean(i * i))),
+            float(np.abs(rec[:, 0, REC_VCAP]).max()),
+            rec[:, 0, REC_VBULK].min(),
+            rec[:, 0, REC_PLAMP].mean(),
+            rec[:, 0, REC_LEDON].min(),
+        ]
+    )
+
+
 def closed_steady(solver: Solver, steps: int | None = None) -> SteadyCycle:
-    """Step cycles from all-zero until two consecutive cycles agree."""
+    """
+    Step cycles from all-zero until two consecutive cycles agree.
+
+    With the relay closed every capacitor is recharged at each peak, so this
+    converges in two or three cycles, except with almost no load, where the
+    capacitor creeps up its diode's exponential: there the cycle figures
+    (not the capacitor voltages to the microvolt) decide, as CIRCUIT.md's
+    0.1 % definition of the steady state says.
+    """
     c = solver.c
     steps = steps or STEPS_PER_CYCLE
     state = zero_state(1)
     ctl = flags(1, closed=True)
     tol = SETTLE_TOL * c.v_peak
     rec = None
+    before: F64 | None = None
     for k in range(MAX_SETTLE_CYCLES):
         start = state.caps.copy()
         led_start = state.led_on.copy()
         state, rec = solver.run(state, grid(0.0, c.period, steps), ctl, record=True)
-        # With the relay closed every capacitor is recharged at each peak, so
-        # cycle-to-cycle stepping converges in a few cycles here.
+        assert rec is not None  # noqa: S101 - record=True
+        metrics = _cycle_metrics(rec)
+        same_flags = bool(np.all(state.led_on == led_start))
+        if k >= 1 and same_flags and np.all(np.abs(state.caps - start) < tol):
+            break
         if (
-            k >= 1
-            and np.all(np.abs(state.caps - start) < tol)
-            and bool(np.all(state.led_on == led_start))
+            before is not None
+            and same_flags
+            and np.all(np.abs(metrics - before) <= FIGURE_TOL * np.abs(metrics) + _METRIC_FLOORS)
         ):
             break
+        before = metrics
     assert rec is not None  # noqa: S101 - the loop runs at least once
     return SteadyCycle(rec[:, 0, :], state, k + 1)
 
@@ -282,7 +324,15 @@ def _inrush_grid(period: float, closings: F64, steps: int) -> F64:
         fine.append(np.array(pts))
     merged = np.concatenate((base[keep], *fine))
     merged = merged[(merged >= 0.0) & (merged <= period)]
-    return np.unique(np.concatenate((merged, [0.0, period])))
+    points = np.unique(np.concatenate((merged, [0.0, period])))
+    # Points a nanosecond apart (a closing at phase 1e-100) would make
+    # the capacitors' companion conductances overflow: keep the first.
+    keep_pt = np.concatenate(([True], np.diff(points) > MIN_STEP_S))
+    keep_pt[-1] = True
+    points = points[keep_pt]
+    if points[-2] > period - MIN_STEP_S:
+        points = np.delete(points, -2)
+    return points
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +364,9 @@ def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
     state = state.take(np.zeros(batch, dtype=np.intp))
     closings = phases / 360.0 * period
     times = _inrush_grid(period, closings, steps)
-    close_index = np.searchsorted(times, closings)
+    # Each closing on its nearest grid point (they coincide but for merged
+    # near-duplicates).
+    close_index = np.abs(times[None, :] - closings[:, None]).argmin(axis=1)
     ctl = Controls(np.zeros(batch, dtype=bool), np.zeros(batch, dtype=bool), close_index)
     # The window moves back by a period per cycle run; keep closings intact.
     tally = Tally(

@@ -34,6 +34,7 @@ NEWTON_TOL_V: Final = 1e-3
 NEWTON_MAX: Final = 100
 FORWARD_V: Final = 0.3
 SUBSTEPS: Final = 20
+MAX_SPLITS: Final = 12
 LAMBERT_ITERATIONS: Final = 2
 
 # Node numbers (N is ground and has none).
@@ -389,18 +390,19 @@ class Solver:
                 walk.relay |= ctl.close_index == n
             t0, t1 = float(times[n]), float(times[n + 1])
             saved = walk.copy() if walk.led_active else None
-            self._step(walk, t0, t1, tally)
+            self._step_or_split(walk, t0, t1, tally, 0)
             if saved is not None and bool(np.any(walk.led_on != saved.led_on)):
                 # The LED driver started or stopped inside this step: redo it
                 # in sub-steps so that the switching lags by h/SUBSTEPS only
                 # (the driver's power dominates the lamp node's slope).
                 walk = saved
                 for k in range(SUBSTEPS):
-                    self._step(
+                    self._step_or_split(
                         walk,
                         t0 + (t1 - t0) * k / SUBSTEPS,
                         t0 + (t1 - t0) * (k + 1) / SUBSTEPS,
                         tally,
+                        0,
                     )
                 # Back to the full step: one backward-Euler step restarts BDF2.
                 walk.caps_prev = None
@@ -410,6 +412,22 @@ class Solver:
                 out[n + 1] = self._record(walk, led_enabled, t1)
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
         return final, out
+
+    def _step_or_split(
+        self, w: _Walk, t0: float, t1: float, tally: Tally | None, depth: int
+    ) -> None:
+        """Step; where Newton fails, take the step as two halves (SPICE's step cut)."""
+        try:
+            self._step(w, t0, t1, tally)
+        except ArithmeticError:
+            if depth >= MAX_SPLITS:
+                raise
+            mid = 0.5 * (t0 + t1)
+            self._step_or_split(w, t0, mid, tally, depth + 1)
+            self._step_or_split(w, mid, t1, tally, depth + 1)
+            w.caps_prev = None
+            w.x_prev = w.x_prev2 = w.x
+            w.h_prev2 = 0.0
 
     def _step(self, w: _Walk, t0: float, t1: float, tally: Tally | None) -> None:  # noqa: PLR0915
         """One implicit step of every member from t0 to t1, in place."""
