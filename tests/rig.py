@@ -21,7 +21,8 @@ of each part's log. A test that needs network namespaces is skipped, with the
 reason, where the machine cannot make them.
 
 Tests that talk to a server from their own code need `socket_enabled` (Home
-Assistant's harness blocks sockets); the fixtures' own plumbing does not.
+Assistant's harness blocks sockets); `matter_test_node` and `commissioned_relay`
+request it themselves, and the rest of the fixtures' plumbing does not need it.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def minir4m_dump() -> dict[str, Any]:
 
 
 @pytest.fixture
-def matter_test_node(matter_server: MatterServer) -> TestNode:
+def matter_test_node(matter_server: MatterServer, socket_enabled: None) -> TestNode:
     """A MINIR4M-like node imported into `matter_server` (forgotten on restart)."""
     dump = minir4m_dump()
     node_id = rig_client.run_sync(lambda: rig_client.import_test_node(matter_server.url, dump))
@@ -158,7 +159,7 @@ def reset_relay(rig: RelayRig) -> None:
 
 
 @pytest.fixture
-def commissioned_relay(relay_rig: RelayRig) -> CommissionedRelay:
+def commissioned_relay(relay_rig: RelayRig, socket_enabled: None) -> CommissionedRelay:
     """The relay commissioned on the rig's server (by manual code, once per module)."""
     url = relay_rig.server.url
     # The relay is the rig server's only device: any node there is the relay.

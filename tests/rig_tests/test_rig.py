@@ -8,9 +8,11 @@ Assistant's Matter integration uses. No Home Assistant instance is involved.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from matter_server.common.models import EventType
 
 from tests.rig import RELAY_SERIAL, CommissionedRelay, TestNode, reset_relay
 from tools.rig.client import connected_client
+from tools.rig.netns import netns_unavailable_reason
 from tools.rig.relay_rig import RelayRig
 from tools.rig.server import MatterServer
 
@@ -200,3 +203,44 @@ async def test_stopped_device_goes_unavailable(commissioned_relay: CommissionedR
         await wait_until(lambda: not client.get_node(node_id).available, seconds=30)
         await asyncio.to_thread(relay.start)
         await wait_until(lambda: client.get_node(node_id).available, seconds=60)
+
+
+def test_netns_problem_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where namespaces cannot be made, the relay tests skip saying why."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    reason = netns_unavailable_reason()
+    assert reason is not None
+    assert reason.startswith("cannot create a network namespace")
+    assert "No such file" in reason
+
+
+async def test_server_dies_with_the_rig(tmp_path: Path) -> None:
+    """A rig killed outright (a crashed test run) leaves no server behind."""
+    script = (
+        "import sys; from pathlib import Path; from tools.rig.server import MatterServer;"
+        "s = MatterServer(Path(sys.argv[1])); s.start(); print(s.pid, flush=True);"
+        "import time; time.sleep(600)"
+    )
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, str(tmp_path), stdout=asyncio.subprocess.PIPE
+    )
+    assert holder.stdout is not None
+    async with asyncio.timeout(120):
+        line = await holder.stdout.readline()
+    assert line.strip().isdigit()
+
+    def servers() -> list[int]:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"matter-server" in cmdline and str(tmp_path).encode() in cmdline:
+                found.append(int(proc.name))
+        return found
+
+    assert servers()
+    holder.kill()
+    await holder.wait()
+    await wait_until(lambda: not servers(), seconds=30)
