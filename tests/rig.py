@@ -9,10 +9,14 @@ Fixtures (the parts themselves live in tools/rig, shared with scripts/matter-rig
 - `matter_test_node`: a MINIR4M-like node imported into `matter_server` from
   tests/fixtures/minir4m_node.json (`.node_id`, from 900000 up; `.serial`).
   Commands to a test node change nothing: the server only logs them.
-- `relay_rig`: a server and a virtual relay (`tools.rig.relay.VirtualRelay`)
-  in network namespaces of their own, one per module, not commissioned.
-  `.server` as above (reached on 127.0.0.1); `.relay` with `.manual_code`,
-  `.passcode`, `.ip`, `.serial`, `.is_on`, `.press(on=...)`, `.wait_for(...)`.
+- `relay_rig` (alias `virtual_relay`): a server and a virtual relay
+  (`tools.rig.relay.VirtualRelay`) in network namespaces of their own, one per
+  module, not commissioned. `.server` as above (reached on 127.0.0.1); `.relay`
+  with `.manual_code`, `.passcode`, `.ip`, `.serial`, `.is_on`, `.press(on=...)`,
+  `.mark()`, `.wait_for(...)`/`.async_wait_for(...)` (device events), `.stop()`,
+  `.start()`, `.kill()`; the rig itself also has `.url`, `.manual_code`,
+  `.passcode`, `.ip`, `.serial`, `.is_on`, `.press(on=...)`. `reset_relay(rig)`
+  factory-resets the relay (off the fabric, storage wiped).
 - `commissioned_relay`: the same rig with the relay commissioned
   (`.node_id`), by manual code, once per module.
 
@@ -129,6 +133,12 @@ def relay_rig(_relay_rig_module: RelayRig) -> RelayRig:
     _start(_relay_rig_module.server)
     _start(_relay_rig_module.relay)
     return _relay_rig_module
+
+
+@pytest.fixture
+def virtual_relay(relay_rig: RelayRig) -> RelayRig:
+    """The same as `relay_rig` (the name the issue uses)."""
+    return relay_rig
 
 
 @dataclass(frozen=True, kw_only=True)

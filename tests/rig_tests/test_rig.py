@@ -129,12 +129,13 @@ async def test_commission_by_manual_code(relay_rig: RelayRig) -> None:
 
 
 @pytest.mark.netns
-async def test_commission_by_pin_and_ip(relay_rig: RelayRig) -> None:
-    await asyncio.to_thread(reset_relay, relay_rig)
-    relay = relay_rig.relay
-    async with client_for(relay_rig.server) as client:
-        node = await asyncio.wait_for(client.commission_on_network(relay.passcode, relay.ip), 60)
-        assert client.get_node(node.node_id).device_info.serialNumber == RELAY_SERIAL
+async def test_commission_by_pin_and_ip(virtual_relay: RelayRig) -> None:
+    await asyncio.to_thread(reset_relay, virtual_relay)
+    async with client_for(virtual_relay.server) as client:
+        node = await asyncio.wait_for(
+            client.commission_on_network(virtual_relay.passcode, virtual_relay.ip), 60
+        )
+        assert client.get_node(node.node_id).device_info.serialNumber == virtual_relay.serial
         assert client.get_node(node.node_id).available
 
 

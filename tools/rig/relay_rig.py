@@ -45,6 +45,40 @@ class RelayRig:
             ip=RELAY_ADDR,
         )
 
+    @property
+    def url(self) -> str:
+        """The server's websocket URL (127.0.0.1)."""
+        return self.server.url
+
+    @property
+    def manual_code(self) -> str:
+        """The relay's 11-digit manual pairing code."""
+        return self.relay.manual_code
+
+    @property
+    def passcode(self) -> int:
+        """The relay's setup PIN code."""
+        return self.relay.passcode
+
+    @property
+    def ip(self) -> str | None:
+        """The relay's address, as seen from the server."""
+        return self.relay.ip
+
+    @property
+    def serial(self) -> str:
+        """The relay's serial number (which device answered)."""
+        return self.relay.serial
+
+    @property
+    def is_on(self) -> bool | None:
+        """The relay's state as the device last reported it."""
+        return self.relay.is_on
+
+    def press(self, *, on: bool | None = None) -> None:
+        """Switch the relay from the device side: on, off, or toggle (None)."""
+        self.relay.press(on=on)
+
     def start(self) -> None:
         """Start the server and the relay."""
         self.server.start()
