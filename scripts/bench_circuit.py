@@ -20,8 +20,13 @@ import numpy as np
 
 from custom_components.no_neutral.circuit import parse_scenario, simulate
 from custom_components.no_neutral.circuit.analysis import closed_steady
+from custom_components.no_neutral.circuit.elements import (
+    Circuit,
+)
 from custom_components.no_neutral.circuit.figures import _closed_figures
-from custom_components.no_neutral.circuit.solver import Circuit, Solver
+from custom_components.no_neutral.circuit.solver import (
+    Solver,
+)
 from custom_components.no_neutral.circuit.spice import (
     Plan,
     Run,

@@ -20,8 +20,7 @@ from custom_components.no_neutral.circuit import (
     waveforms,
 )
 from custom_components.no_neutral.circuit.analysis import closed_steady
-from custom_components.no_neutral.circuit.figures import _closed_figures
-from custom_components.no_neutral.circuit.solver import (
+from custom_components.no_neutral.circuit.elements import (
     BM,
     BP,
     DIODES,
@@ -38,6 +37,9 @@ from custom_components.no_neutral.circuit.solver import (
     SWS,
     Circuit,
     L,
+)
+from custom_components.no_neutral.circuit.figures import _closed_figures
+from custom_components.no_neutral.circuit.solver import (
     Solver,
 )
 

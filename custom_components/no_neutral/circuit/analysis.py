@@ -18,7 +18,7 @@ from typing import Final
 
 import numpy as np
 
-from .solver import (
+from .elements import (
     BOOL,
     CAP_BULK,
     CAP_LED,
@@ -31,8 +31,10 @@ from .solver import (
     REC_VCAP,
     REC_VLAMP,
     Circuit,
-    Controls,
     P,
+)
+from .solver import (
+    Controls,
     Solver,
     State,
     Tally,

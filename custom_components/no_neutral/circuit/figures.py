@@ -17,8 +17,7 @@ from .analysis import (
     ghost_cycle,
     inrush,
 )
-from .params import Scenario, parse_scenario
-from .solver import (
+from .elements import (
     REC_ICAP,
     REC_LEDON,
     REC_PLAMP,
@@ -26,6 +25,9 @@ from .solver import (
     REC_VCAP,
     REC_VLAMP,
     Circuit,
+)
+from .params import Scenario, parse_scenario
+from .solver import (
     Solver,
     grid,
 )

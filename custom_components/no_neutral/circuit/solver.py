@@ -2,32 +2,53 @@
 Transient solver: nodal analysis, variable-step BDF2, Newton, batched runs.
 
 Every run advances a batch of independent copies of the circuit on one common
-time grid, so that sensitivities (shooting), tables over lamp voltages and the
-36 closing phases cost one vectorised run each instead of dozens of Python
-loops.
+time grid, so that tables over lamp voltages and the 36 closing phases cost
+one vectorised run each instead of dozens of Python loops.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from .params import Scenario
+from .elements import (
+    BM,
+    BOOL,
+    BP,
+    CAP_BULK,
+    CAP_CABLE,
+    CAP_LED,
+    CAP_SMOOTH,
+    CAPS,
+    DC,
+    DIODES,
+    F64,
+    LO,
+    NODES,
+    REC_ICAP,
+    REC_IDC,
+    REC_LEDON,
+    REC_NODES,
+    REC_PLAMP,
+    REC_PSRC,
+    REC_VBULK,
+    REC_VCAP,
+    REC_VLAMP,
+    RECORDS,
+    RELAY_CLOSED_OHM,
+    SWL,
+    SWS,
+    Circuit,
+    L,
+    P,
+    stamp,
+)
 
-F64 = npt.NDArray[np.float64]
-BOOL = npt.NDArray[np.bool_]
-
-VT: Final = 0.02585
-RHO_CU: Final = 0.0175
-RELAY_CLOSED_OHM: Final = 0.01
-# SPICE's gmin: keeps every node tied to N so the matrix stays regular even when
-# all diodes are off and the relay is open.
-GMIN: Final = 1e-12
 # A lamp node "held at 0 V" for the off-leakage figure.
 HOLD_SIEMENS: Final = 1e4
 NEWTON_TOL_V: Final = 1e-3
@@ -36,143 +57,6 @@ FORWARD_V: Final = 0.3
 SUBSTEPS: Final = 20
 MAX_SPLITS: Final = 12
 LAMBERT_ITERATIONS: Final = 2
-
-# Node numbers (N is ground and has none).
-L, LO, DN, SWS, SWL, P, BP, BM = range(8)
-NODES: Final = 8
-# Nonlinear two-terminal elements (anode/+ , cathode/-), -1 for N.
-ELEMENTS: Final = (
-    (L, BP),  # relay supply bridge
-    (DN, BP),
-    (BM, L),
-    (BM, DN),
-    (DN, SWS),  # Da
-    (SWS, LO),  # Dd
-    (SWL, -1),  # Db
-    (P, SWL),  # Dc
-    (BP, BM),  # the relay's constant-power load
-    (-1, P),  # the LED driver, N to P
-)
-DIODES: Final = 8
-DC: Final = 7
-# Capacitor states: cable (L-SWS), bulk (BP-BM), LED input (N-P), smoothing C.
-CAP_CABLE, CAP_BULK, CAP_LED, CAP_SMOOTH = range(4)
-CAPS: Final = 4
-
-# Quantities recorded per time point.
-REC_VLAMP, REC_ICAP, REC_VCAP, REC_VBULK, REC_PLAMP, REC_LEDON, REC_IDC, REC_PSRC = range(8)
-# Followed by the eight node voltages (for energy checks and waveforms).
-REC_NODES: Final = 8
-RECORDS: Final = REC_NODES + NODES
-
-
-def _incidence(pos: int, neg: int) -> F64:
-    row = np.zeros(NODES)
-    if pos >= 0:
-        row[pos] += 1.0
-    if neg >= 0:
-        row[neg] -= 1.0
-    return row
-
-
-@dataclass(frozen=True, slots=True)
-class Circuit:
-    """Element values of a scenario, in SI units, plus the fixed matrices."""
-
-    omega: float
-    v_peak: float
-    period: float
-    g_source: float
-    r_wire: float
-    c_cable: float
-    c_bulk: float
-    p_dev_on: float
-    p_dev_off: float
-    i_sat: float
-    n_vt: float
-    r_series: float
-    g_leak: float
-    c_smooth: float
-    r_branch: float
-    r_fuse: float
-    r_esr: float
-    has_branch: bool
-    g_bleed: float
-    c_led: float
-    p_led: float
-    g_lamp: float
-    led_start: float
-    led_stop: float
-    relay_closed: bool
-    g_relay_open: float
-    a_matrix: F64 = field(repr=False)
-    outer: F64 = field(repr=False)
-    g_static: F64 = field(repr=False)
-
-    @classmethod
-    def from_scenario(cls, sc: Scenario) -> Circuit:
-        """Turn scenario units (uF, pF/m, mm2) into SI element values."""
-        r_wire = sc.cable.length_m * RHO_CU / sc.cable.conductor_mm2
-        lamp = sc.lamp
-        rated = lamp.count * lamp.power_w
-        is_led = lamp.type == "led"
-        g_lamp = rated / lamp.rated_voltage_v**2 if lamp.type == "resistive" else 0.0
-        g_leak = sc.diode.reverse_leakage_a / 1000.0
-        g_bleed = (
-            0.0
-            if sc.smoothing.bleed_resistance_ohm is None
-            else 1.0 / sc.smoothing.bleed_resistance_ohm
-        )
-        a_matrix = np.array([_incidence(p, n) for p, n in ELEMENTS])
-        outer = np.einsum("ki,kj->kij", a_matrix, a_matrix).reshape(len(ELEMENTS), -1)
-        g = np.eye(NODES) * GMIN
-        g_source = 1.0 / (sc.mains.source_resistance_ohm + r_wire)
-        g[L, L] += g_source
-        _stamp(g, SWS, SWL, 1.0 / r_wire)
-        for k in range(DIODES):
-            _stamp(g, *ELEMENTS[k], g_leak)
-        _stamp(g, P, -1, g_bleed + g_lamp)
-        return cls(
-            omega=2.0 * math.pi * sc.mains.frequency_hz,
-            v_peak=math.sqrt(2.0) * sc.mains.voltage_rms,
-            period=1.0 / sc.mains.frequency_hz,
-            g_source=g_source,
-            r_wire=r_wire,
-            c_cable=sc.cable.length_m * sc.cable.capacitance_pf_per_m * 1e-12,
-            c_bulk=sc.device.bulk_capacitance_uf * 1e-6,
-            p_dev_on=sc.device.power_w_on,
-            p_dev_off=sc.device.power_w_off,
-            i_sat=sc.diode.saturation_current_a,
-            n_vt=sc.diode.ideality * VT,
-            r_series=sc.diode.series_resistance_ohm,
-            g_leak=g_leak,
-            c_smooth=sc.smoothing.capacitance_uf * 1e-6,
-            r_branch=sc.smoothing.fuse_resistance_ohm + sc.smoothing.esr_ohm,
-            r_fuse=sc.smoothing.fuse_resistance_ohm,
-            r_esr=sc.smoothing.esr_ohm,
-            has_branch=not sc.smoothing.fuse_blown,
-            g_bleed=g_bleed,
-            c_led=lamp.count * lamp.led_input_capacitance_uf * 1e-6 if is_led else 0.0,
-            p_led=rated if is_led else 0.0,
-            g_lamp=g_lamp,
-            led_start=lamp.led_start_v,
-            led_stop=lamp.led_stop_v,
-            relay_closed=sc.relay.closed,
-            g_relay_open=1.0 / sc.relay.open_resistance_ohm,
-            a_matrix=a_matrix,
-            outer=outer,
-            g_static=g,
-        )
-
-
-def _stamp(g: F64, a: int, b: int, value: float) -> None:
-    if a >= 0:
-        g[a, a] += value
-    if b >= 0:
-        g[b, b] += value
-    if a >= 0 and b >= 0:
-        g[a, b] -= value
-        g[b, a] -= value
 
 
 @dataclass(slots=True)
@@ -299,13 +183,13 @@ class Solver:
         g = c.g_static.copy()
         gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
         g_rc = 1.0 / (c.r_branch + h / (a0 * c.c_smooth)) if c.has_branch else 0.0
-        _stamp(g, L, SWS, gc)
-        _stamp(g, BP, BM, gb)
-        _stamp(g, P, -1, gl + g_rc)
+        stamp(g, L, SWS, gc)
+        stamp(g, BP, BM, gb)
+        stamp(g, P, -1, gl + g_rc)
         g_open = g.copy()
-        _stamp(g_open, L, LO, c.g_relay_open)
+        stamp(g_open, L, LO, c.g_relay_open)
         g_closed = g
-        _stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
+        stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
         # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
         hmap = np.zeros((CAPS, NODES))
         hmap[CAP_CABLE, L] = -c.c_cable / h

@@ -30,8 +30,11 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from .elements import (
+    RHO_CU,
+    VT,
+)
 from .params import Scenario
-from .solver import RHO_CU, VT
 
 F64 = npt.NDArray[np.float64]
 

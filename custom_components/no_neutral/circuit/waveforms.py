@@ -15,8 +15,18 @@ from .analysis import (
     flags,
     lamp_state,
 )
+from .elements import (
+    CAP_BULK,
+    F64,
+    REC_ICAP,
+    REC_VLAMP,
+    Circuit,
+)
 from .params import parse_scenario
-from .solver import CAP_BULK, F64, REC_ICAP, REC_VLAMP, Circuit, Solver, grid
+from .solver import (
+    Solver,
+    grid,
+)
 
 
 def waveforms(mapping: Mapping[str, Any]) -> dict[str, F64]:
