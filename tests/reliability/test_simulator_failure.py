@@ -10,7 +10,11 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
-from custom_components.no_neutral.const import CONF_ESR_OHM, CONF_LAMP_POWER_W
+from custom_components.no_neutral.const import (
+    CONF_CABLE_LENGTH_M,
+    CONF_MAINS_FREQUENCY,
+    CONF_MAINS_VOLTAGE,
+)
 from tests.adaptor_common import import_node
 from tests.rig import MatterServer
 
@@ -23,15 +27,15 @@ pytestmark = [
     pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
-# Accepted by parse_scenario (so by the options flow); the solver does not converge (0.4 s).
-UNSOLVABLE = {CONF_LAMP_POWER_W: 748.0, CONF_ESR_OHM: 750.0}
+# Accepted by parse_scenario (so by the options flow); the solver does not converge (1 s).
+UNSOLVABLE = {CONF_MAINS_VOLTAGE: 10.0, CONF_MAINS_FREQUENCY: 10.0, CONF_CABLE_LENGTH_M: 1e-6}
 
 
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "BUG coordinator/config_flow: options the flow accepts (lamp_power_w 748, esr_ohm "
-        "750) make simulate() raise ArithmeticError; the coordinator's first refresh fails "
+        "BUG coordinator/config_flow: options the flow accepts (mains 10 V 10 Hz, cable "
+        "1e-6 m) make simulate() raise ArithmeticError; the coordinator's first refresh fails "
         "('Unexpected error fetching', error-level), so the entry retries setup forever and the lamp "
         "cannot be switched at all; expected: the flow refuses them, or the entry loads "
         "with the lamp working and the figures unavailable plus an issue"

@@ -220,9 +220,8 @@ def _extreme_scenarios(count: int) -> list[dict[str, Any]]:
 
 
 NOT_CONVERGING = {
-    "smoothing": {"fuse_blown": True, "capacitance_uf": 154.8},
-    "mains": {"voltage_rms": 174, "source_resistance_ohm": 92},
-    "lamp": {"power_w": 300},
+    "mains": {"voltage_rms": 10.0, "frequency_hz": 10.0},
+    "cable": {"length_m": 1e-6},
 }
 
 
