@@ -258,9 +258,9 @@ def test_random_valid_scenarios_simulate_to_finite_figures() -> None:
     """
     Each accepted scenario simulates within the limit to finite figures, through the CLI.
 
-    Bounded by NO_NEUTRAL_SIM_FUZZ (default 16) full simulations, two at a time.
+    Bounded by NO_NEUTRAL_SIM_FUZZ (default 8) full simulations, two at a time.
     """
-    count = int(os.environ.get("NO_NEUTRAL_SIM_FUZZ", "16"))
+    count = int(os.environ.get("NO_NEUTRAL_SIM_FUZZ", "8"))
     scenarios = _extreme_scenarios(count)
     failures: list[str] = []
     times: list[float] = []
