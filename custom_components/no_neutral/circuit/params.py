@@ -57,35 +57,37 @@ DEFAULT_SCENARIO: Final[dict[str, dict[str, Any]]] = {
     "relay": {"closed": True, "close_phase_deg": 270, "open_resistance_ohm": 1e9},
 }
 
-# Upper bounds keep every accepted scenario inside the range where the solver's
-# step sizes and tolerances were validated against ngspice; they are generous
-# for any real installation. Each entry: (lowest, lowest allowed?, highest).
+# The bounds keep every accepted scenario inside the range where the solver's
+# step sizes and tolerances were validated against ngspice, and away from
+# element values that make the nodal matrix singular in double precision (a
+# micrometre of cable is 1e-8 ohm beside 1e-12 S of leakage); they are
+# generous for any real installation. Each entry: (lowest, lowest allowed?, highest).
 _NUMBER_RANGES: Final[dict[str, tuple[float, bool, float]]] = {
     "mains.voltage_rms": (10.0, True, 400.0),
     "mains.frequency_hz": (10.0, True, 400.0),
-    "mains.source_resistance_ohm": (0.0, False, 100.0),
-    "cable.length_m": (0.0, False, 500.0),
+    "mains.source_resistance_ohm": (1e-3, True, 100.0),
+    "cable.length_m": (0.1, True, 500.0),
     "cable.conductor_mm2": (0.1, True, 50.0),
-    "cable.capacitance_pf_per_m": (0.0, False, 1000.0),
-    "device.power_w_off": (0.0, False, 20.0),
-    "device.power_w_on": (0.0, False, 20.0),
-    "device.bulk_capacitance_uf": (0.0, False, 1000.0),
+    "cable.capacitance_pf_per_m": (1.0, True, 1000.0),
+    "device.power_w_off": (0.01, True, 20.0),
+    "device.power_w_on": (0.01, True, 20.0),
+    "device.bulk_capacitance_uf": (0.1, True, 1000.0),
     "device.min_input_v": (0.0, False, 1000.0),
-    "diode.saturation_current_a": (1e-15, True, 1e-5),
-    "diode.ideality": (0.5, True, 4.0),
-    "diode.series_resistance_ohm": (1e-4, True, 10.0),
-    "diode.reverse_leakage_a": (1e-12, True, 1e-3),
+    "diode.saturation_current_a": (1e-12, True, 1e-6),
+    "diode.ideality": (1.0, True, 2.5),
+    "diode.series_resistance_ohm": (1e-3, True, 1.0),
+    "diode.reverse_leakage_a": (1e-9, True, 1e-4),
     "smoothing.capacitance_uf": (0.1, True, 1000.0),
-    "smoothing.esr_ohm": (0.0, False, 1000.0),
+    "smoothing.esr_ohm": (1e-3, True, 1000.0),
     "smoothing.voltage_rating_v": (0.0, False, 10000.0),
-    "smoothing.fuse_resistance_ohm": (0.0, False, 10000.0),
+    "smoothing.fuse_resistance_ohm": (0.01, True, 10000.0),
     "smoothing.fuse_power_rating_w": (0.0, False, 1000.0),
     "smoothing.bleed_resistance_ohm": (100.0, True, 1e9),
     "lamp.power_w": (0.0, False, 1000.0),
-    "lamp.rated_voltage_v": (0.0, False, 1000.0),
+    "lamp.rated_voltage_v": (50.0, True, 1000.0),
     "lamp.led_start_v": (0.0, False, 1000.0),
     "lamp.led_stop_v": (0.0, False, 1000.0),
-    "lamp.led_input_capacitance_uf": (0.0, False, 1000.0),
+    "lamp.led_input_capacitance_uf": (1e-3, True, 1000.0),
     "relay.close_phase_deg": (0.0, True, 360.0),
     "relay.open_resistance_ohm": (1e3, True, 1e15),
 }
