@@ -39,7 +39,7 @@ from homeassistant.helpers.event import (
     async_track_time_interval,
 )
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
@@ -68,7 +68,7 @@ from .const import (
     LOGGER,
 )
 from .relay import RelayLink
-from .repairs import async_clear_issues, async_sync_issues
+from .repairs import async_clear_issues, async_sync_issues, async_sync_simulation_issue
 from .scenario import scenario_from_options
 
 # Warnings that come from the history, not from one simulation.
@@ -293,6 +293,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         await self._store.async_save(self._stored())
         # Non-persistent issues of an unloaded entry would go stale.
         async_clear_issues(self.hass, self.config_entry.entry_id, ALL_WARNINGS)
+        async_sync_simulation_issue(self.hass, self.config_entry, None)
 
     def _schedule_refresh_now(self) -> None:
         # A tracked task: unloading the entry waits for it.
@@ -354,31 +355,46 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
     # Simulation -------------------------------------------------------------
 
     async def async_simulate(self, scenario: dict[str, Any]) -> dict[str, Any]:
-        """Return the figures of a scenario; simulated in the executor unless cached."""
+        """
+        Return the figures of a scenario; simulated in the executor unless cached.
+
+        Raises ScenarioError for a scenario the simulator refuses and
+        ArithmeticError for one it cannot solve; failures are cached too, so
+        an unsolvable scenario is not retried every minute.
+        """
         key = json.dumps(scenario, sort_keys=True)
-        if (cached := self._cache.get(key)) is not None:
-            self._cache.move_to_end(key)
-            return cached
-        figures = await self.hass.async_add_executor_job(simulate, scenario)
-        self.simulations += 1
-        self._cache[key] = figures
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return figures
+        if (cached := self._cache.get(key)) is None:
+            try:
+                cached = await self.hass.async_add_executor_job(simulate, scenario)
+            except (ScenarioError, ArithmeticError) as err:
+                cached = err
+            self.simulations += 1
+            self._cache[key] = cached
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        if isinstance(cached, Exception):
+            raise cached
+        return cached
 
     @override
     async def _async_update_data(self) -> AdaptorData:
         async with self._lock:
             self._count_time()
             scenario = aged_scenario(self.options, self.history)
+            # A scenario the simulator refuses or cannot solve must not take the
+            # lamp down: the figures go unknown and a repair issue says why.
             try:
                 figures = await self.async_simulate(scenario)
             except ScenarioError as err:
-                raise UpdateFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="invalid_scenario",
-                    translation_placeholders={"key": err.key, "reason": err.reason},
-                ) from err
+                figures = {}
+                problem = ("invalid_scenario", {"key": err.key, "reason": err.reason})
+            except ArithmeticError as err:
+                figures = {}
+                problem = ("simulation_failed", {"error": str(err)})
+            else:
+                problem = None
+            async_sync_simulation_issue(self.hass, self.config_entry, problem)
             self._figures = figures
             return self._picture(scenario, figures)
 
@@ -386,9 +402,9 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         history = self.history
         cap = capacitor_spec(self.options)
         fuse = fuse_spec(self.options)
-        esr_power = float(figures["cap_esr_power_w"])
+        esr_power = float(figures.get("cap_esr_power_w", 0.0))
         closed_core_c = cap.core_temperature_c(self._ambient_c, esr_power)
-        active = set(figures["warnings"])
+        active = set(figures.get("warnings", ()))
         if history.fuse.switching_overstress(fuse) and not history.fuse_blown:
             active.add("fuse_switching")
         if history.fuse_blown:

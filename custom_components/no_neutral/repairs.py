@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final, override
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
@@ -61,6 +62,33 @@ def async_clear_issues(hass: HomeAssistant, entry_id: str, codes: tuple[str, ...
     """Clear every issue of an entry (it is unloaded or removed)."""
     for code in codes:
         ir.async_delete_issue(hass, DOMAIN, issue_id(entry_id, code))
+
+
+SIMULATION_PROBLEMS: Final = ("invalid_scenario", "simulation_failed")
+
+
+@callback
+def async_sync_simulation_issue(
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    problem: tuple[str, dict[str, str]] | None,
+) -> None:
+    """Raise the issue of a scenario the simulator refused or could not solve, or clear it."""
+    for key in SIMULATION_PROBLEMS:
+        if problem is None or problem[0] != key:
+            ir.async_delete_issue(hass, DOMAIN, issue_id(entry.entry_id, key))
+    if problem is not None:
+        key, placeholders = problem
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id(entry.entry_id, key),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={"name": entry.title, **placeholders},
+        )
 
 
 class PartReplacedFlow(ConfirmRepairFlow):

@@ -14,7 +14,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_config_entry
 
 from .circuit import ScenarioError, parse_scenario
@@ -90,6 +90,12 @@ async def _async_simulate(call: ServiceCall) -> ServiceResponse:
         figures = await adaptor.async_simulate(scenario)
     except ScenarioError as err:
         raise _invalid(_field_for_path(err.key), err.reason) from err
+    except ArithmeticError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="simulation_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
     return {"scenario": scenario, "figures": figures}
 
 
