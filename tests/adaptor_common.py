@@ -284,11 +284,14 @@ def rounded(value: Any) -> Any:
     return value
 
 
-def _rounded_state(state: State) -> State:
+def _displayed_state(state: State, entry: er.RegistryEntry) -> State:
+    """Return the state as the frontend shows it: at the sensor's display precision."""
+    precision = entry.options.get("sensor", {}).get("suggested_display_precision")
     try:
-        text = str(rounded(float(state.state)))
+        value = float(state.state)
     except ValueError:
         return state
+    text = f"{value:.{precision}f}" if precision is not None else str(rounded(value))
     return State(
         state.entity_id,
         text,
@@ -309,9 +312,10 @@ async def snapshot_adaptor_platform(
     """
     Snapshot every entity of one platform, as `snapshot_platform` does.
 
-    Numeric states are compared at 4 significant digits: more than any
-    display precision a user sees, while the simulator's numerics (still being
-    tuned) may move the last digits of its floats.
+    Numeric states are compared as the frontend shows them, at each sensor's
+    display precision (4 significant digits where it has none): what a user
+    reads, not the last digits of the simulator's floats, which its numerics
+    (still being tuned) move.
     """
     entries = er.async_entries_for_config_entry(entity_registry, config_entry_id)
     assert entries
@@ -321,4 +325,4 @@ async def snapshot_adaptor_platform(
         assert entry.disabled_by is None, "Enable every entity."
         state = hass.states.get(entry.entity_id)
         assert state, f"No state for {entry.entity_id}"
-        assert _rounded_state(state) == snapshot(name=f"{entry.entity_id}-state")
+        assert _displayed_state(state, entry) == snapshot(name=f"{entry.entity_id}-state")
