@@ -194,7 +194,10 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Figures, or the error a scenario gave (failures are cached too).
+        self._cache: OrderedDict[str, dict[str, Any] | ScenarioError | ArithmeticError] = (
+            OrderedDict()
+        )
         self._lock = asyncio.Lock()
         self._warnings: tuple[str, ...] = ()
         self._relay_on: bool | None = None
@@ -363,7 +366,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         an unsolvable scenario is not retried every minute.
         """
         key = json.dumps(scenario, sort_keys=True)
-        if (cached := self._cache.get(key)) is None:
+        cached: dict[str, Any] | ScenarioError | ArithmeticError | None = self._cache.get(key)
+        if cached is None:
             try:
                 cached = await self.hass.async_add_executor_job(simulate, scenario)
             except (ScenarioError, ArithmeticError) as err:
@@ -373,7 +377,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(key)
-        if isinstance(cached, Exception):
+        if isinstance(cached, (ScenarioError, ArithmeticError)):
             raise cached
         return cached
 
@@ -384,6 +388,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             scenario = aged_scenario(self.options, self.history)
             # A scenario the simulator refuses or cannot solve must not take the
             # lamp down: the figures go unknown and a repair issue says why.
+            problem: tuple[str, dict[str, str]] | None = None
             try:
                 figures = await self.async_simulate(scenario)
             except ScenarioError as err:
@@ -392,8 +397,6 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             except ArithmeticError as err:
                 figures = {}
                 problem = ("simulation_failed", {"error": str(err)})
-            else:
-                problem = None
             async_sync_simulation_issue(self.hass, self.config_entry, problem)
             self._figures = figures
             return self._picture(scenario, figures)
