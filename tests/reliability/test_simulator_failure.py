@@ -31,16 +31,6 @@ pytestmark = [
 UNSOLVABLE = {CONF_MAINS_VOLTAGE: 10.0, CONF_MAINS_FREQUENCY: 10.0, CONF_CABLE_LENGTH_M: 1e-6}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG coordinator/config_flow: options the flow accepts (mains 10 V 10 Hz, cable "
-        "1e-6 m) make simulate() raise ArithmeticError; the coordinator's first refresh fails "
-        "('Unexpected error fetching', error-level), so the entry retries setup forever and the lamp "
-        "cannot be switched at all; expected: the flow refuses them, or the entry loads "
-        "with the lamp working and the figures unavailable plus an issue"
-    ),
-)
 async def test_unsolvable_options_leave_the_lamp_working(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -225,16 +225,6 @@ NOT_CONVERGING = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG circuit/solver: parse_scenario accepts scenarios that simulate() cannot "
-        "solve: Newton raises a bare ArithmeticError ('the circuit equations did not "
-        "converge'), neither figures nor a ScenarioError naming a key (17 of 39 random "
-        "valid scenarios in the long run); the CLI exits 1 with a traceback and the "
-        "coordinator's refresh fails with an unexpected-error log"
-    ),
-)
 def test_accepted_scenario_simulates_or_names_the_key() -> None:
     try:
         figures = simulate(NOT_CONVERGING)
