@@ -231,7 +231,7 @@ async def test_options_flow_refuses_fractional_lamp_count(hass: HomeAssistant) -
 LOOPBACK_URLS = st.builds(
     lambda scheme, host, port, path: f"{scheme}://{host}:{port}{path}",
     st.sampled_from(["ws", "wss", "http", "WS", "ftp", ""]),
-    st.sampled_from(["127.0.0.1", "", "127.0.0.1:1"]),  # the harness allows 127.0.0.1 only
+    st.sampled_from(["127.0.0.1", "localhost", "[::1]", "", "127.0.0.1:1"]),
     st.one_of(st.integers(-5, 70000).map(str), st.text(max_size=4)),
     st.sampled_from(["/ws", "", "/", "/ws?x=1", "/%zz", "/ws#f"]),
 )
