@@ -236,7 +236,10 @@ def test_accepted_scenario_simulates_or_names_the_key() -> None:
 
 @pytest.mark.long
 @pytest.mark.xfail(
-    strict=True,
+    # Not strict: the draw is random, and since the accepted ranges were tightened
+    # only some draws still hit a non-converging corner (all parameters at the top
+    # or the bottom of their ranges still fail), so an XPASS says nothing.
+    strict=False,
     reason=(
         "BUG circuit/solver: ArithmeticError (no convergence) on accepted scenarios, "
         "see test_accepted_scenario_simulates_or_names_the_key; also the CLI imports Home "
