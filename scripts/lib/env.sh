@@ -145,13 +145,18 @@ exec chroot "$root" /usr/bin/env -i \
 INNER
 }
 
+# Whether a venv was installed from requirements whose hash is $2 (its stamp
+# file $1 is a path as seen inside the environment).
+_venv_current() {
+    local host_stamp="$1"
+    _host_mode || host_stamp="$ROOT_DIR$1"
+    [[ -f "$host_stamp" && "$(cat "$host_stamp")" == "$2" ]]
+}
+
 _ensure_venv() {
-    local key stamp="$VENV_DIR/.no-neutral-requirements" host_stamp
+    local key
     key=$(_hash_files "$REQUIREMENTS_FILE")
-    if _host_mode; then host_stamp="$stamp"; else host_stamp="$ROOT_DIR$stamp"; fi
-    if [[ -f "$host_stamp" && "$(cat "$host_stamp")" == "$key" ]]; then
-        return 0
-    fi
+    _venv_current "$VENV_DIR/.no-neutral-requirements" "$key" && return 0
     log "installing the Python 3.14 test environment from requirements_test.txt"
     # Installed over the existing venv, not a new one: a running test or
     # develop session keeps working while a pin is added.

@@ -19,12 +19,9 @@ fi
 export MATTER_SERVER_VENV
 
 _ensure_matter_server_venv() {
-    local key stamp="$MATTER_SERVER_VENV/.no-neutral-requirements" host_stamp
+    local key
     key=$(_hash_files "$MATTER_REQUIREMENTS_FILE")
-    if _host_mode; then host_stamp="$stamp"; else host_stamp="$ROOT_DIR$stamp"; fi
-    if [[ -f "$host_stamp" && "$(cat "$host_stamp")" == "$key" ]]; then
-        return 0
-    fi
+    _venv_current "$MATTER_SERVER_VENV/.no-neutral-requirements" "$key" && return 0
     log "installing the Matter server venv (Python 3.13) from requirements_matter_server.txt"
     # A fresh venv each time: a stale package left by an older pin set (above
     # all a `chip` package from matter-python-client) must not survive.
