@@ -242,6 +242,39 @@ async def test_adaptor_errors_name_the_field(
     await hass.config_entries.async_unload(result["result"].entry_id)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        (CONF_LAMP_COUNT, "nan", "invalid_number"),
+        (CONF_LAMP_COUNT, 2.5, "not_whole_number"),
+        (CONF_LAMP_POWER_W, "nan", "invalid_number"),
+        (CONF_MAINS_VOLTAGE, float("nan"), "invalid_number"),
+        (CONF_MAINS_FREQUENCY, "NaN", "invalid_number"),
+    ],
+)
+async def test_adaptor_refuses_nan_and_fractional_counts(
+    *,
+    hass: HomeAssistant,
+    matter_url: str,
+    nodes: dict[str, int],
+    field: str,
+    value: Any,
+    error: str,
+) -> None:
+    """NaN passes HA's NumberSelector and a fraction its step: the form names the field."""
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "node"})
+    result = await submit(hass, result, {"node": str(nodes["minir4m"])})
+    result = await submit(hass, result, ADAPTOR_INPUT | {field: value})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "adaptor"
+    assert result["errors"] == {field: error}
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_LAMP_COUNT] == 2
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
 @pytest.mark.parametrize("code", ["1234", "MX:ABC", "12345-6789"])
 async def test_commission_code_rejects_what_is_not_a_code(
     hass: HomeAssistant, matter_url: str, code: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 from dataclasses import dataclass
 from typing import Any, Final, Literal, override
 
@@ -88,6 +89,8 @@ ERROR_SERVER_TOO_OLD: Final = "server_too_old"
 ERROR_SERVER_TOO_NEW: Final = "server_too_new"
 ERROR_CANNOT_CONNECT: Final = "cannot_connect"
 ERROR_NOT_A_RELAY: Final = "not_a_relay"
+ERROR_INVALID_NUMBER: Final = "invalid_number"
+ERROR_NOT_WHOLE_NUMBER: Final = "not_whole_number"
 
 # A device that takes longer than this to commission has failed.
 COMMISSION_TIMEOUT: Final = 120
@@ -170,15 +173,45 @@ def _options_schema(keys: tuple[str, ...], values: dict[str, Any]) -> probatio.S
     return probatio.Schema(fields)
 
 
-def _normalise(keys: tuple[str, ...], user_input: dict[str, Any]) -> dict[str, Any]:
-    """Return the submitted options, empty optional ones as None, counts as int."""
+def _number_error(key: str, value: Any) -> str | None:
+    """
+    Return the form error of a number the selector let through, or None.
+
+    HA's NumberSelector compares with its bounds only, and NaN compares false
+    with everything, so "nan" passes it; nor does it enforce `step`. Nothing
+    is guessed: a fraction where a count is asked for is refused, not cut.
+    """
+    config = OPTION_SELECTORS[key].config
+    number = float(value)  # the selector's own coercion passed
+    if not math.isfinite(number) or not config["min"] <= number <= config["max"]:
+        return ERROR_INVALID_NUMBER
+    if key in INTEGER_OPTIONS and not number.is_integer():
+        return ERROR_NOT_WHOLE_NUMBER
+    return None
+
+
+def _normalise(
+    keys: tuple[str, ...], user_input: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """
+    Return the submitted options (empty optional ones as None, counts as int) and form errors.
+
+    A field with an error keeps its submitted value out of the options.
+    """
     options: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for key in keys:
         value = user_input.get(key)
-        if key in INTEGER_OPTIONS and value is not None:
-            value = int(value)
-        options[key] = value if value != "" else None
-    return options
+        if isinstance(value, str) and value == "":
+            value = None
+        if value is not None and isinstance(OPTION_SELECTORS[key], NumberSelector):
+            if error := _number_error(key, value):
+                errors[key] = error
+                continue
+            if key in INTEGER_OPTIONS:
+                value = int(value)
+        options[key] = value
+    return options, errors
 
 
 async def async_validate_options(
@@ -474,9 +507,11 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"name": self._chosen.info.name, "reason": "", "key": ""}
         if user_input is not None:
-            options |= _normalise(ADAPTOR_STEP_KEYS, user_input)
-            errors, reasons = await async_validate_options(self.hass, options)
-            placeholders |= reasons
+            submitted, errors = _normalise(ADAPTOR_STEP_KEYS, user_input)
+            options |= submitted
+            if not errors:
+                errors, reasons = await async_validate_options(self.hass, options)
+                placeholders |= reasons
             if not errors:
                 return self.async_create_entry(
                     title=self._chosen.info.name,
@@ -541,9 +576,11 @@ class NoNeutralOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         placeholders = {"reason": "", "key": ""}
         if user_input is not None:
-            options |= _normalise(OPTIONS_FLOW_KEYS_ALL, user_input)
-            errors, reasons = await async_validate_options(self.hass, options)
-            placeholders |= reasons
+            submitted, errors = _normalise(OPTIONS_FLOW_KEYS_ALL, user_input)
+            options |= submitted
+            if not errors:
+                errors, reasons = await async_validate_options(self.hass, options)
+                placeholders |= reasons
             if not errors:
                 return self.async_create_entry(data=options)
         return self.async_show_form(

@@ -18,6 +18,7 @@ import pytest_socket
 from homeassistant.config_entries import ConfigEntryDisabler
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.selector import NumberSelector
 from hypothesis import strategies as st
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -61,35 +62,13 @@ def _option_value(key: str) -> st.SearchStrategy[Any]:
     return st.one_of(good, good.map(str), BAD_OR_ANY)
 
 
+# The form errors of a bad option: the simulator's, a number out of the
+# field's limits (NaN included), a fraction where a count is asked for.
+FORM_ERRORS = frozenset({"invalid_option", "invalid_number", "not_whole_number"})
+
 OPTION_INPUTS = st.fixed_dictionaries(
     {}, optional={key: _option_value(key) for key in OPTIONS_FLOW_KEYS_ALL}
 )
-
-
-def _without_known_bugs(user_input: dict[str, Any]) -> bool:
-    """
-    Leave out the inputs of the known bugs (each has its own xfail test below).
-
-    NaN, as a number or as the text "nan", passes HA's NumberSelector (NaN
-    compares false with its bounds) and then either crashes `_normalise`
-    (lamp_count) or is stored (the ageing options).
-    """
-    for value in user_input.values():
-        try:
-            if math.isnan(float(value)):
-                return False
-        except TypeError, ValueError, OverflowError:
-            pass
-    count = user_input.get(CONF_LAMP_COUNT)
-    return not (isinstance(count, float | str) and _fractional(count))
-
-
-def _fractional(value: float | str) -> bool:
-    try:
-        number = float(value)
-    except ValueError, OverflowError:
-        return False
-    return math.isfinite(number) and not number.is_integer()
 
 
 def check_stored_options(options: dict[str, Any]) -> None:
@@ -136,7 +115,10 @@ async def _submit_options(
         errors = result["errors"] or {}
         assert errors, "the form came back without saying why"
         assert set(errors) <= set(OPTIONS_FLOW_KEYS_ALL), errors
-        assert result["description_placeholders"]["reason"]
+        assert set(errors.values()) <= FORM_ERRORS, errors
+        if "invalid_option" in errors.values():
+            # The simulator's reason goes into the message.
+            assert result["description_placeholders"]["reason"]
         hass.config_entries.options.async_abort(flow_id)
         return
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
@@ -149,7 +131,7 @@ async def _fuzz_options(hass: HomeAssistant, examples: int) -> None:
     entry = await _options_entry(hass)
     await fuzz_in_hass(
         hass,
-        OPTION_INPUTS.filter(_without_known_bugs),
+        OPTION_INPUTS,
         lambda user_input: _submit_options(hass, entry, user_input),
         examples,
     )
@@ -164,67 +146,58 @@ async def test_options_flow_fuzz_long(hass: HomeAssistant) -> None:
     await _fuzz_options(hass, 3000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG config_flow: 'nan' (text or float) passes HA's NumberSelector (NaN compares "
-        "false with min/max) and async_validate_options checks only scenario keys, so "
-        "the options flow stores cap_rated_life_h / cap_rated_temp_c / ambient_temp_c = NaN"
-    ),
-)
+async def _refused(hass: HomeAssistant, user_input: dict[str, Any], key: str, error: str) -> None:
+    """The form comes back with `error` on `key` alone, and the entry keeps its options."""
+    entry = await _options_entry(hass)
+    before = dict(entry.options)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {key: error}
+    assert dict(entry.options) == before
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+
+@pytest.mark.parametrize("nan", ["nan", "NaN", math.nan], ids=["text", "Text", "float"])
 @pytest.mark.parametrize("key", [CONF_CAP_RATED_LIFE_H, CONF_CAP_RATED_TEMP_C, CONF_AMBIENT_TEMP_C])
-async def test_options_flow_refuses_nan_ageing_option(hass: HomeAssistant, key: str) -> None:
-    entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    try:
-        result = await hass.config_entries.options.async_configure(result["flow_id"], {key: "nan"})
-    except InvalidData as err:
-        assert key in err.schema_errors
-        return
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {key: "invalid_option"} or key in result["errors"]
+async def test_options_flow_refuses_nan_ageing_option(
+    hass: HomeAssistant, key: str, nan: Any
+) -> None:
+    await _refused(hass, {key: nan}, key, "invalid_number")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG config_flow._normalise: int(value) on lamp_count 'nan' raises ValueError "
-        "(an unhandled exception in the flow) instead of a form error on lamp_count"
-    ),
+@pytest.mark.parametrize("nan", ["nan", math.nan], ids=["text", "float"])
+async def test_options_flow_refuses_nan_lamp_count(hass: HomeAssistant, nan: Any) -> None:
+    await _refused(hass, {CONF_LAMP_COUNT: nan}, CONF_LAMP_COUNT, "invalid_number")
+
+
+@pytest.mark.parametrize("count", [2.5, "2.5", 1.0001])
+async def test_options_flow_refuses_fractional_lamp_count(hass: HomeAssistant, count: Any) -> None:
+    await _refused(hass, {CONF_LAMP_COUNT: count}, CONF_LAMP_COUNT, "not_whole_number")
+
+
+NUMBER_OPTIONS = sorted(
+    key for key in OPTIONS_FLOW_KEYS_ALL if isinstance(OPTION_SELECTORS[key], NumberSelector)
 )
-async def test_options_flow_refuses_nan_lamp_count(hass: HomeAssistant) -> None:
-    entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    try:
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_LAMP_COUNT: "nan"}
-        )
-    except InvalidData as err:
-        assert CONF_LAMP_COUNT in err.schema_errors
-        return
-    assert result["type"] is FlowResultType.FORM
-    assert CONF_LAMP_COUNT in result["errors"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG config_flow._normalise: lamp_count 2.5 is truncated to 2 by int() (the "
-        "NumberSelector does not enforce step=1); CIRCUIT.md: nothing is guessed"
-    ),
-)
-async def test_options_flow_refuses_fractional_lamp_count(hass: HomeAssistant) -> None:
+@pytest.mark.parametrize("key", NUMBER_OPTIONS)
+async def test_options_flow_refuses_nan_in_every_number(hass: HomeAssistant, key: str) -> None:
+    """Every numeric option, not only the ageing ones."""
+    assert len(NUMBER_OPTIONS) == len(SCENARIO_PATHS) - 1 + 3  # all but the lamp type
+    await _refused(hass, {key: "nan"}, key, "invalid_number")
+
+
+async def test_options_flow_takes_a_whole_count_given_as_a_float(hass: HomeAssistant) -> None:
+    """3.0 is three lamps (the frontend's number box sends floats), stored as an int."""
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    try:
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_LAMP_COUNT: 2.5}
-        )
-    except InvalidData as err:
-        assert CONF_LAMP_COUNT in err.schema_errors
-        return
-    assert result["type"] is FlowResultType.FORM
-    assert CONF_LAMP_COUNT in result["errors"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_LAMP_COUNT: 3.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_LAMP_COUNT] == 3
+    assert isinstance(entry.options[CONF_LAMP_COUNT], int)
 
 
 # The config flow's first step: the server URL. Hosts are kept on this machine.
