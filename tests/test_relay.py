@@ -196,6 +196,14 @@ async def test_setup_retries_when_the_node_is_unknown(
     assert entry.state is ConfigEntryState.SETUP_RETRY
     # The link it opened is closed again.
     assert not hass.data[SERVER_LINKS]
+    # The retry alone seldom helps: a repair issue says what to do.
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_node_removed")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "name": "MINIR4M",
+        "node_id": "4242",
+        "url": matter_server.url,
+    }
 
 
 @pytest.mark.parametrize(
@@ -307,14 +315,42 @@ async def test_home_assistant_stop_closes_the_link(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_node_removed(hass: HomeAssistant, matter_server: MatterServer) -> None:
+async def test_node_removed(
+    hass: HomeAssistant, issue_registry: ir.IssueRegistry, matter_server: MatterServer
+) -> None:
     url = matter_server.url
     node_id = await import_test_node(url, MINIR4M)
     entry = await set_up(hass, url, node_id)
+    issue_id = f"{entry.entry_id}_node_removed"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     await server_command(url, "remove_node", node_id=node_id)
     await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
     assert not entry.runtime_data.relay.available
     assert entry.runtime_data.relay.is_on is None
+    # A repair issue says the relay left the server and what to do.
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_key == "node_removed"
+    assert issue.translation_placeholders == {
+        "name": "MINIR4M",
+        "node_id": str(node_id),
+        "url": url,
+    }
+
+    # Still missing from the dump of a restarted server: the issue stays.
+    link = entry.runtime_data.relay.server
+    await hass.async_add_executor_job(matter_server.stop)
+    await wait_for(lambda: not link.connected, limit=10)
+    await hass.async_add_executor_job(matter_server.start)
+    await wait_for(lambda: link.connected, limit=40)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    # The node back under its id (re-commissioned): the lamp returns, the issue goes.
+    await import_with_id(url, MINIR4M, node_id)
+    await wait_for(lambda: hass.states.get(LIGHT).state != STATE_UNAVAILABLE, limit=5)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     await hass.config_entries.async_unload(entry.entry_id)
 
 

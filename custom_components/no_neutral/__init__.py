@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
 from matter_server.common.errors import MatterError, NodeNotExists
@@ -18,6 +19,7 @@ from .coordinator import (
     NoNeutralRuntimeData,
     async_remove_history,
 )
+from .helpers import redact_url
 from .relay import (
     RelayDeviceInfo,
     RelayLink,
@@ -37,6 +39,8 @@ PLATFORMS: list[Platform] = [
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
+ISSUE_NODE_REMOVED = "node_removed"
+
 # HA's Matter integration keys its node devices so; sharing these identifiers
 # links our relay device to the one it shows for the same node.
 MATTER_DOMAIN = "matter"
@@ -51,6 +55,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa:
 async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
     """Link the relay, register its device, then set up the platforms."""
     url: str = entry.data[CONF_URL]
+    # HA logs a setup-retry reason and shows it in the UI: no credentials in it.
+    safe_url = redact_url(url)
     try:
         server = await async_acquire_server(hass, url)
     except InvalidServerVersion as err:
@@ -58,30 +64,42 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="server_version",
-            translation_placeholders={"url": url, "error": str(err)},
+            translation_placeholders={"url": safe_url, "error": redact_url(str(err))},
         ) from err
     except (MatterClientException, MatterError, TimeoutError, OSError) as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_connect",
-            translation_placeholders={"url": url},
+            translation_placeholders={"url": safe_url},
         ) from err
     try:
         relay = RelayLink(hass, server, entry.data[CONF_NODE_ID])
     except NodeNotExists as err:
         await async_release_server(hass, server)
+        # The setup retries, but a node gone from the server seldom comes back alone.
+        _async_sync_node_issue(hass, entry, server.safe_url, removed=True)
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="node_not_found",
-            translation_placeholders={"node_id": str(entry.data[CONF_NODE_ID]), "url": url},
+            translation_placeholders={"node_id": str(entry.data[CONF_NODE_ID]), "url": safe_url},
         ) from err
 
     async def _release() -> None:
         relay.async_stop()
+        ir.async_delete_issue(hass, DOMAIN, node_issue_id(entry.entry_id))
         await async_release_server(hass, server)
 
     entry.async_on_unload(_release)
     relay.async_start()
+    _async_sync_node_issue(hass, entry, server.safe_url, removed=False)
+
+    @callback
+    def _follow_node_presence() -> None:
+        # Unknown while the server is away: leave the issue as it is.
+        if server.connected:
+            _async_sync_node_issue(hass, entry, server.safe_url, removed=relay.removed)
+
+    entry.async_on_unload(relay.async_add_listener(_follow_node_presence))
     relay.device_id = _async_register_relay_device(hass, entry, relay.device_info)
 
     @callback
@@ -99,6 +117,35 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
     entry.runtime_data = NoNeutralRuntimeData(relay=relay, adaptor=adaptor)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def node_issue_id(entry_id: str) -> str:
+    """Return the id of the repair issue that says the relay's node left the server."""
+    return f"{entry_id}_{ISSUE_NODE_REMOVED}"
+
+
+@callback
+def _async_sync_node_issue(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, safe_url: str, *, removed: bool
+) -> None:
+    """Raise the "relay left the server" issue, or clear it once the node is back."""
+    if not removed:
+        ir.async_delete_issue(hass, DOMAIN, node_issue_id(entry.entry_id))
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        node_issue_id(entry.entry_id),
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_NODE_REMOVED,
+        translation_placeholders={
+            "name": entry.title,
+            "node_id": str(entry.data[CONF_NODE_ID]),
+            "url": safe_url,
+        },
+    )
 
 
 def relay_identifiers(info: RelayDeviceInfo) -> set[tuple[str, str]]:

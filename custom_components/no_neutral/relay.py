@@ -45,6 +45,7 @@ from .const import (
     ONOFF_CLUSTER_ID,
     RELAY_ENDPOINT,
 )
+from .helpers import redact_url
 
 CONNECT_TIMEOUT: Final = 10
 LISTEN_READY_TIMEOUT: Final = 30
@@ -95,7 +96,7 @@ async def listening_client(hass: HomeAssistant, url: str) -> AsyncIterator[Matte
         await client.connect()
     init_ready = asyncio.Event()
     listen = hass.async_create_background_task(
-        client.start_listening(init_ready), f"{DOMAIN} flow listener {url}"
+        client.start_listening(init_ready), f"{DOMAIN} flow listener {redact_url(url)}"
     )
     try:
         waiter = asyncio.ensure_future(init_ready.wait())
@@ -173,6 +174,8 @@ class MatterServerLink:
         """Initialise; nothing connects until async_start."""
         self.hass = hass
         self.url = url
+        # What logs, errors and repair issues show: no credentials.
+        self.safe_url = redact_url(url)
         self.client = MatterClient(url, async_get_clientsession(hass))
         self.connected = False
         self.users = 0
@@ -210,7 +213,7 @@ class MatterServerLink:
         init_ready = asyncio.Event()
         await self._async_connect()
         self._task = self.hass.async_create_background_task(
-            self._async_run(init_ready), f"{DOMAIN} Matter listener {self.url}"
+            self._async_run(init_ready), f"{DOMAIN} Matter listener {self.safe_url}"
         )
         waiter = asyncio.ensure_future(init_ready.wait())
         try:
@@ -259,7 +262,7 @@ class MatterServerLink:
             is_fixable=False,
             severity=IssueSeverity.ERROR,
             translation_key=issue,
-            translation_placeholders={"url": self.url},
+            translation_placeholders={"url": self.safe_url},
         )
 
     async def _async_run(self, init_ready: asyncio.Event) -> None:
@@ -278,9 +281,9 @@ class MatterServerLink:
                 await self.client.start_listening(ready)
             except InvalidServerVersion as err:
                 self._raise_version_issue(err)
-                LOGGER.warning("Matter server %s: %s", self.url, err)
+                LOGGER.warning("Matter server %s: %s", self.safe_url, redact_url(str(err)))
             except (MatterClientException, MatterError, OSError, TimeoutError) as err:
-                LOGGER.debug("Matter server %s: %s", self.url, err)
+                LOGGER.debug("Matter server %s: %s", self.safe_url, redact_url(str(err)))
             finally:
                 watcher.cancel()
             self._set_connected(connected=False)
@@ -291,7 +294,7 @@ class MatterServerLink:
                 # reports it (the entry retries) instead of waiting it out.
                 return
             if ready.is_set():
-                LOGGER.warning("Lost the Matter server %s; reconnecting", self.url)
+                LOGGER.warning("Lost the Matter server %s; reconnecting", self.safe_url)
                 delay = BACKOFF_INITIAL
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
@@ -301,7 +304,7 @@ class MatterServerLink:
         await ready.wait()
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_OLD)
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_NEW)
-        LOGGER.info("Connected to the Matter server %s", self.url)
+        LOGGER.info("Connected to the Matter server %s", self.safe_url)
         self._set_connected(connected=True)
 
     async def async_stop(self) -> None:
@@ -422,6 +425,25 @@ class RelayLink:
             return self.node.available
         except NodeNotExists:
             return False
+
+    @property
+    def removed(self) -> bool:
+        """
+        Return whether the connected server no longer has the relay's node.
+
+        Either the server said so (NODE_REMOVED) or its node dump after a
+        reconnect lacks the node (its storage was reset, or it was removed
+        while the link was down).
+        """
+        if not self.server.connected:
+            return False
+        if self._removed:
+            return True
+        try:
+            self.node  # noqa: B018  (the lookup is the question)
+        except NodeNotExists:
+            return True
+        return False
 
     @property
     def is_on(self) -> bool | None:

@@ -24,7 +24,13 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from tests.adaptor_common import _shared_simulations, import_node  # noqa: F401 (fixture)
-from tests.link_helpers import fake_version_server, free_port, server_fabric, wait_for
+from tests.link_helpers import (
+    fake_version_server,
+    free_port,
+    server_command,
+    server_fabric,
+    wait_for,
+)
 from tests.rig import MatterServer
 
 from .common import watch_logs
@@ -89,13 +95,6 @@ async def test_diagnostics_hide_url_credentials(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG relay.py: MatterServerLink logs self.url as given ('Connected to the Matter "
-        "server %s', 'Lost the Matter server %s; reconnecting'), credentials included"
-    ),
-)
 async def test_logs_hide_url_credentials_through_a_server_restart(
     hass: HomeAssistant, matter_server: MatterServer
 ) -> None:
@@ -114,13 +113,6 @@ async def test_logs_hide_url_credentials_through_a_server_restart(
     assert not leaks(logs.text()), [line for line in logs.text().splitlines() if leaks(line)][:5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG __init__.py: ConfigEntryNotReady(cannot_connect) carries the URL with its "
-        "credentials in translation_placeholders; HA logs it and shows it as the entry's reason"
-    ),
-)
 async def test_setup_retry_reason_hides_url_credentials(hass: HomeAssistant) -> None:
     url = with_credentials(f"ws://127.0.0.1:{free_port()}/ws")
     with watch_logs(level=logging.DEBUG) as logs:
@@ -130,16 +122,26 @@ async def test_setup_retry_reason_hides_url_credentials(hass: HomeAssistant) -> 
     assert not leaks(logs.text())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG relay.py _raise_version_issue: the server-version repair issue's "
-        "translation_placeholders carry the URL with its credentials"
-    ),
-)
 async def test_version_repair_issue_hides_url_credentials(hass: HomeAssistant) -> None:
     async with fake_version_server(schema_version=5, min_supported_schema_version=5) as url:
         entry = await _entry(hass, with_credentials(url), 1, "0000000000000000-0000000000000001")
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert issue_texts(hass), "no issue raised"
     assert not leaks(issue_texts(hass))
+
+
+async def test_node_removed_issue_hides_url_credentials(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    node_id = await import_node(matter_server.url, relay_on=True)
+    fabric = await server_fabric(matter_server.url)
+    entry = await _entry(
+        hass, with_credentials(matter_server.url), node_id, f"{fabric:016X}-{node_id:016X}"
+    )
+    await server_command(matter_server.url, "remove_node", node_id=node_id)
+    await wait_for(lambda: not entry.runtime_data.relay.available, limit=5)
+    await hass.async_block_till_done()
+    texts = issue_texts(hass)
+    await hass.config_entries.async_unload(entry.entry_id)
+    assert f"127.0.0.1:{matter_server.port}" in texts, "no issue naming the server"
+    assert not leaks(texts)
