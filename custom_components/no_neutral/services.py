@@ -51,14 +51,51 @@ def _invalid(field: str, reason: str) -> ServiceValidationError:
     )
 
 
-def _field_for_path(path: str) -> str:
-    """Return the action field that sets a scenario path (or `scenario.<path>`)."""
-    if option := option_for_path(path):
+# A relation between two paths is reported on the first; when the call gave
+# only the second, the call's field is the one to name.
+RELATED_PATHS: Final = {
+    "smoothing.voltage_rating_v": "mains.voltage_rms",
+    "lamp.led_stop_v": "lamp.led_start_v",
+}
+
+
+def _given_in_scenario(data: Mapping[str, Any], path: str) -> bool:
+    """Whether the call's `scenario` object sets this dotted path."""
+    node: Any = data.get(ATTR_SCENARIO)
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _given_field(data: Mapping[str, Any], path: str) -> str | None:
+    """Return the call's field that set a path, if the call set it."""
+    # The flat fields win over `scenario` (see overrides_from_call).
+    option = option_for_path(path)
+    if option is not None and option in data:
         return option
     for field, field_path in DIRECT_FIELDS.items():
-        if field_path == path:
+        if field_path == path and field in data:
             return field
-    return f"{ATTR_SCENARIO}.{path}"
+    if _given_in_scenario(data, path):
+        return f"{ATTR_SCENARIO}.{path}"
+    return None
+
+
+def _field_for_path(data: Mapping[str, Any], path: str) -> str:
+    """
+    Return the field to name for a bad scenario path: the one the call gave it as.
+
+    A path the call did not set comes from the entry's options (named by its
+    option) unless the call set its partner in a relation; anything else (an
+    unknown section or key) was given under `scenario`.
+    """
+    if field := _given_field(data, path):
+        return field
+    if (partner := RELATED_PATHS.get(path)) and (field := _given_field(data, partner)):
+        return field
+    return option_for_path(path) or f"{ATTR_SCENARIO}.{path}"
 
 
 def overrides_from_call(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +126,7 @@ async def _async_simulate(call: ServiceCall) -> ServiceResponse:
         parse_scenario(scenario)
         figures = await adaptor.async_simulate(scenario)
     except ScenarioError as err:
-        raise _invalid(_field_for_path(err.key), err.reason) from err
+        raise _invalid(_field_for_path(call.data, err.key), err.reason) from err
     except ArithmeticError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,

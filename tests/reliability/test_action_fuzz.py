@@ -69,6 +69,16 @@ async def loaded_entry(
     return entry
 
 
+def _given_under_scenario(scenario: Any, path: str) -> bool:
+    """Whether the scenario object sets this dotted path (or a key named as all of it)."""
+    if isinstance(scenario, dict) and path in scenario:
+        return True
+    section, _, rest = path.partition(".")
+    return bool(
+        rest and isinstance(scenario, dict) and _given_under_scenario(scenario.get(section), rest)
+    )
+
+
 async def _call(hass: HomeAssistant, entry_id: str, data: dict[str, Any]) -> None:
     payload = {"config_entry_id": entry_id, **data}
     try:
@@ -80,10 +90,10 @@ async def _call(hass: HomeAssistant, entry_id: str, data: dict[str, Any]) -> Non
         assert err.translation_key == "invalid_field", err
         field = err.translation_placeholders["field"]
         assert field in ACTION_FIELDS or field.startswith("scenario."), field
-        # KNOWN BUG (xfail test below): a bad value given under `scenario` is
-        # reported under the flat option of the same path, which the call did not use.
-        named_option_for_scenario = field in SCENARIO_PATHS and "scenario" in payload
-        assert field.split(".")[0] in payload or named_option_for_scenario, (field, payload)
+        # The field as the call gave it: a flat field, or a path under `scenario`.
+        assert field.split(".")[0] in payload, (field, payload)
+        if field.startswith("scenario."):
+            assert _given_under_scenario(payload["scenario"], field.removeprefix("scenario."))
         assert err.translation_placeholders["reason"]
         return
     except probatio.Invalid as err:
@@ -134,14 +144,6 @@ async def test_action_rejects_an_unknown_entry(hass: HomeAssistant, loaded_entry
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG services._field_for_path: a bad value given as scenario.mains.voltage_rms is "
-        "reported as field 'mains_voltage_rms' (the flat option of that path), a field the "
-        "call did not use; it should name scenario.mains.voltage_rms"
-    ),
-)
 async def test_action_names_the_scenario_field_it_was_given(
     hass: HomeAssistant, loaded_entry: Any
 ) -> None:
@@ -154,3 +156,37 @@ async def test_action_names_the_scenario_field_it_was_given(
             return_response=True,
         )
     assert caught.value.translation_placeholders["field"] == "scenario.mains.voltage_rms"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        # A flat field wins over the same path under `scenario`: it is the one at fault.
+        (
+            {"mains_voltage_rms": 0, "scenario": {"mains": {"voltage_rms": 230}}},
+            "mains_voltage_rms",
+        ),
+        ({"scenario": {"mains": {"bogus": 1}}}, "scenario.mains.bogus"),
+        ({"scenario": {"mains": 5}}, "scenario.mains"),
+        ({"scenario": {"relay": {"closed": "yes"}}}, "scenario.relay.closed"),
+        ({"relay_closed": "yes"}, "relay_closed"),
+        # A relation broken by the one value the call gave: that value is named,
+        # not the entry's own capacitor rating.
+        ({"mains_voltage_rms": 400}, "mains_voltage_rms"),
+        ({"scenario": {"mains": {"voltage_rms": 400}}}, "scenario.mains.voltage_rms"),
+        ({"scenario": {"lamp": {"led_start_v": 50}}}, "scenario.lamp.led_start_v"),
+        ({"cap_voltage_rating_v": 300}, "cap_voltage_rating_v"),
+    ],
+)
+async def test_action_names_the_field_the_call_used(
+    hass: HomeAssistant, loaded_entry: Any, data: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            "simulate",
+            {"config_entry_id": loaded_entry.entry_id, **data},
+            blocking=True,
+            return_response=True,
+        )
+    assert caught.value.translation_placeholders["field"] == field
