@@ -13,9 +13,9 @@ import pytest
 
 from custom_components.no_neutral.circuit import RESULT_KEYS, parse_scenario, simulate
 from custom_components.no_neutral.circuit.figures import _warnings
-from custom_components.no_neutral.circuit.spice import Plan, reference
 
 from .scenarios import SCENARIOS
+from .spice import Plan, reference
 
 pytestmark = pytest.mark.ngspice
 

@@ -17,20 +17,26 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from .elements import (
     BOOL,
     CAP_BULK,
+    CAP_CABLE,
     CAP_LED,
     CAP_SMOOTH,
+    CAPS,
     F64,
     REC_ICAP,
     REC_LEDON,
+    REC_NODES,
     REC_PLAMP,
     REC_VBULK,
     REC_VCAP,
     REC_VLAMP,
+    SWS,
     Circuit,
+    L,
     P,
 )
 from .solver import (
@@ -306,35 +312,46 @@ def ghost_cycle(solver: Solver, env: Envelope, bulk: float) -> GhostCycle:
     return GhostCycle(peak if started is not None else c.led_start, None)
 
 
-def _inrush_grid(period: float, closings: F64, steps: int) -> F64:
-    """Uniform grid over [0, period] with fine, then growing, steps after closings."""
+def _after_closing_grid(period: float, steps: int) -> F64:
+    """Return times since the closing over one cycle: fine, growing, then uniform steps."""
     h = period / steps
-    base = grid(0.0, period, steps)
-    fine: list[F64] = []
-    keep = np.ones(len(base), dtype=bool)
-    for tc in closings:
-        pts = [tc + FINE_STEP_S * j for j in range(FINE_STEPS + 1)]
-        step = FINE_STEP_S
-        while step * GROWTH < h:
-            step *= GROWTH
-            pts.append(pts[-1] + step)
-        end = pts[-1]
-        # Drop base points too close to the dense stretch, so that no step is
-        # more than about twice its predecessor (BDF2's variable-step
-        # stability).
-        keep &= (base < tc - 0.5 * h) | (base > end + 0.5 * h)
-        fine.append(np.array(pts))
-    merged = np.concatenate((base[keep], *fine))
-    merged = merged[(merged >= 0.0) & (merged <= period)]
-    points = np.unique(np.concatenate((merged, [0.0, period])))
-    # Points a nanosecond apart (a closing at phase 1e-100) would make
-    # the capacitors' companion conductances overflow: keep the first.
-    keep_pt = np.concatenate(([True], np.diff(points) > MIN_STEP_S))
-    keep_pt[-1] = True
-    points = points[keep_pt]
-    if points[-2] > period - MIN_STEP_S:
-        points = np.delete(points, -2)
-    return points
+    pts = [FINE_STEP_S * j for j in range(FINE_STEPS + 1)]
+    step = FINE_STEP_S
+    while step * GROWTH < h:
+        step *= GROWTH
+        pts.append(pts[-1] + step)
+    # The uniform rest, with no step more than about twice its predecessor
+    # (BDF2's variable-step stability).
+    rest = max(1, round((period - pts[-1]) / h))
+    return np.concatenate((np.array(pts[:-1]), np.linspace(pts[-1], period, rest + 1)))
+
+
+def _states_at(rec: F64, rows: npt.NDArray[np.intp]) -> State:
+    """Rebuild the solver's state from recorded rows (one member each)."""
+    picked = rec[rows, 0, :]
+    x = picked[:, REC_NODES:].copy()
+    caps = np.empty((len(rows), CAPS))
+    caps[:, CAP_CABLE] = x[:, L] - x[:, SWS]
+    caps[:, CAP_BULK] = picked[:, REC_VBULK]
+    caps[:, CAP_LED] = -x[:, P]
+    caps[:, CAP_SMOOTH] = -picked[:, REC_VCAP]
+    return State(x, caps, picked[:, REC_LEDON] > 0.5, None, 0.0, -picked[:, REC_ICAP])  # noqa: PLR2004
+
+
+def _steady_caps_at(steady: SteadyCycle, phases_t: F64, period: float) -> F64:
+    """Interpolate the closed steady state's capacitor voltages at times of a cycle."""
+    rec = steady.rec
+    t = grid(0.0, period, len(rec) - 1)
+    cols = {
+        CAP_CABLE: rec[:, REC_NODES + L] - rec[:, REC_NODES + SWS],
+        CAP_BULK: rec[:, REC_VBULK],
+        CAP_LED: -rec[:, REC_NODES + P],
+        CAP_SMOOTH: -rec[:, REC_VCAP],
+    }
+    out = np.empty((len(phases_t), CAPS))
+    for k, col in cols.items():
+        out[:, k] = np.interp(phases_t, t, col)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,59 +367,64 @@ def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
     """
     Close at each phase after two open cycles from zero; follow 10 cycles.
 
-    A member whose capacitor voltages are back on the closed steady state at a
-    cycle boundary contributes exactly the steady energy from then on, so the
-    run stops once every member is there (or after the ten cycles).
+    All members run on one grid of time since their closing (each sees its
+    own source phase), so the microsecond steps after the closing are taken
+    once for the whole batch. A member whose capacitor voltages are back on
+    the closed steady state at a whole number of cycles after its closing
+    contributes exactly the steady energy from then on, so the run stops
+    once every member is there (or after the ten cycles).
     """
     c = solver.c
     period = c.period
     steps = STEPS_PER_CYCLE
-    # Only the state at the closing matters here (a volt or so on the lamp
-    # side), so the two open cycles take coarse steps.
-    state, _ = solver.run(
-        zero_state(1), grid(0.0, 2 * period, 2 * OPEN_STEPS_PER_CYCLE), flags(1, closed=False)
-    )
-    batch = len(phases)
-    state = state.take(np.zeros(batch, dtype=np.intp))
     closings = phases / 360.0 * period
-    times = _inrush_grid(period, closings, steps)
-    # Each closing on its nearest grid point (they coincide but for merged
-    # near-duplicates).
-    close_index = np.abs(times[None, :] - closings[:, None]).argmin(axis=1)
-    ctl = Controls(np.zeros(batch, dtype=bool), np.zeros(batch, dtype=bool), close_index)
-    # The window moves back by a period per cycle run; keep closings intact.
+    # Only the state at the closing matters here (a volt or so on the lamp
+    # side), so the open cycles take coarse steps, with every closing instant
+    # of the third cycle a grid point.
+    opened = np.unique(
+        np.concatenate((grid(0.0, 3 * period, 3 * OPEN_STEPS_PER_CYCLE), 2 * period + closings))
+    )
+    keep = np.concatenate(([True], np.diff(opened) > MIN_STEP_S))
+    opened = opened[keep]
+    _, rec = solver.run(zero_state(1), opened, flags(1, closed=False), record=True)
+    assert rec is not None  # noqa: S101
+    rows = np.abs(opened[None, :] - (2 * period + closings)[:, None]).argmin(axis=1)
+    state = _states_at(rec, rows)
+    batch = len(phases)
+    offset = opened[rows] - 2 * period
+    ctl = Controls(np.ones(batch, dtype=bool), np.zeros(batch, dtype=bool), offset=offset)
     tally = Tally(
-        closings.copy(), closings + INRUSH_CYCLES * period, np.zeros(batch), np.zeros(batch)
+        np.zeros(batch), np.full(batch, INRUSH_CYCLES * period), np.zeros(batch), np.zeros(batch)
     )
-    state, _ = solver.run(state, times, ctl, tally=tally)
-    # Steady energy in Rf from phase 0 to each time of the cycle.
-    i_steady = steady.rec[:, REC_ICAP]
-    t_steady = grid(0.0, period, len(i_steady) - 1)
-    e_cum = (
-        np.concatenate(
-            ([0.0], np.cumsum(0.5 * (i_steady[1:] ** 2 + i_steady[:-1] ** 2) * np.diff(t_steady)))
-        )
-        * c.r_fuse
-    )
-    e_cycle = float(e_cum[-1])
-    ctl_closed = flags(batch, closed=True)
+    state, _ = solver.run(state, _after_closing_grid(period, steps), ctl, tally=tally)
+    e_cycle = _mean_square(steady.rec[:, REC_ICAP], period) * period * c.r_fuse
+    target = _steady_caps_at(steady, np.mod(offset, period), period)
     uniform = grid(0.0, period, steps)
     done = 1
     tol = 1e-4 * c.v_peak
-    while done < INRUSH_CYCLES + 1:
-        if np.all(np.abs(state.caps - steady.state.caps) < tol):
+    # The cable capacitor follows the source within nanoseconds and swings
+    # by volts per step, so interpolating its steady value says nothing.
+    slow = [CAP_BULK, CAP_LED, CAP_SMOOTH]
+    last = None
+    while done < INRUSH_CYCLES:
+        now = state.caps[:, slow]
+        if np.all(np.abs(now - target[:, slow]) < tol):
             break
+        if last is not None and np.all(np.abs(now - last) < tol):
+            break
+        last = now
         tally.start -= period
         tally.stop -= period
-        state, _ = solver.run(state, uniform, ctl_closed, tally=tally)
+        state, _ = solver.run(state, uniform, ctl, tally=tally)
         done += 1
-    # Energy the members would still take up to their window's end, at steady state.
-    remaining = closings + INRUSH_CYCLES * period - done * period
-    full = np.floor(remaining / period)
-    partial = np.interp(remaining - full * period, t_steady, e_cum)
-    total = tally.energy + np.where(remaining > 0.0, full * e_cycle + partial, 0.0)
-    fuse_power = e_cycle / period
-    return Inrush(phases, tally.peak, total - INRUSH_CYCLES * period * fuse_power)
+    # The cycles left in each member's window take the steady energy.
+    total = tally.energy + (INRUSH_CYCLES - done) * e_cycle
+    return Inrush(phases, tally.peak, total - INRUSH_CYCLES * e_cycle)
+
+
+def _mean_square(values: F64, period: float) -> float:
+    t = grid(0.0, period, len(values) - 1)
+    return float(np.trapezoid(values * values, t) / period)
 
 
 def hysteresis(v_lamp: F64, start: float, stop: float, on0: BOOL) -> BOOL:

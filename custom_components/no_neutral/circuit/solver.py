@@ -104,6 +104,33 @@ class _Walk:
     relay: BOOL
     hold: F64 | None
     led_active: bool
+    offset: F64 | None = None
+
+    def take(self, index: npt.NDArray[np.intp]) -> _Walk:
+        """Return the members picked by index (arrays copied by the indexing)."""
+        return _Walk(
+            self.x[index],
+            self.x_prev[index],
+            self.x_prev2[index],
+            self.caps[index],
+            None if self.caps_prev is None else self.caps_prev[index],
+            self.h_prev,
+            self.h_prev2,
+            self.i_cap[index],
+            self.i_dc[index],
+            self.led_on[index],
+            self.relay[index],
+            None if self.hold is None else self.hold[index],
+            self.led_active,
+            None if self.offset is None else self.offset[index],
+        )
+
+    def put(self, index: npt.NDArray[np.intp], sub: _Walk) -> None:
+        """Write a sub-walk's members back (arrays replaced, never mutated in place)."""
+        for name in ("x", "i_cap", "i_dc", "led_on", "relay", "caps"):
+            arr = getattr(self, name).copy()
+            arr[index] = getattr(sub, name)
+            setattr(self, name, arr)
 
     def copy(self) -> _Walk:
         """Return a snapshot to step again from (arrays are replaced, not mutated)."""
@@ -121,16 +148,24 @@ class _Walk:
             self.relay.copy(),
             self.hold,
             self.led_active,
+            self.offset,
         )
 
 
 @dataclass(slots=True)
 class Controls:
-    """Per-member switches: relay, lamp node held at 0 V, closing instant."""
+    """
+    Per-member switches: relay, lamp node held at 0 V, closing instant.
+
+    offset shifts each member's source: member k sees the EMF at time
+    t + offset[k], so members closing at different phases can share one
+    time grid (time since the closing).
+    """
 
     relay_closed: BOOL
     hold: BOOL
     close_index: npt.NDArray[np.intp] | None = None
+    offset: F64 | None = None
 
 
 @dataclass(slots=True)
@@ -263,6 +298,7 @@ class Solver:
             relay=ctl.relay_closed.copy(),
             hold=np.where(ctl.hold, HOLD_SIEMENS, 0.0) if ctl.hold.any() else None,
             led_active=led_enabled and c.p_led > 0.0,
+            offset=ctl.offset,
         )
         steps = len(times) - 1
         out = np.empty((steps + 1, batch, RECORDS)) if record else None
@@ -274,28 +310,69 @@ class Solver:
                 walk.relay |= ctl.close_index == n
             t0, t1 = float(times[n]), float(times[n + 1])
             saved = walk.copy() if walk.led_active else None
+            before = (
+                (tally.energy.copy(), tally.peak.copy())
+                if saved is not None and tally is not None
+                else None
+            )
             self._step_or_split(walk, t0, t1, tally, 0)
-            if saved is not None and bool(np.any(walk.led_on != saved.led_on)):
-                # The LED driver started or stopped inside this step: redo it
-                # in sub-steps so that the switching lags by h/SUBSTEPS only
-                # (the driver's power dominates the lamp node's slope).
-                walk = saved
-                for k in range(SUBSTEPS):
-                    self._step_or_split(
-                        walk,
-                        t0 + (t1 - t0) * k / SUBSTEPS,
-                        t0 + (t1 - t0) * (k + 1) / SUBSTEPS,
-                        tally,
-                        0,
+            if saved is not None:
+                switched = np.flatnonzero(walk.led_on != saved.led_on)
+                if len(switched):
+                    # The LED driver started or stopped inside this step: redo
+                    # it for those members in sub-steps so that the switching
+                    # lags by h/SUBSTEPS only (the driver's power dominates the
+                    # lamp node's slope).
+                    walk = self._substeps(
+                        walk, saved, switched, (t0, t1), tally=tally, before=before
                     )
-                # Back to the full step: one backward-Euler step restarts BDF2.
-                walk.caps_prev = None
-                walk.x_prev = walk.x_prev2 = walk.x
-                walk.h_prev2 = 0.0
             if out is not None:
                 out[n + 1] = self._record(walk, led_enabled, t1)
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
         return final, out
+
+    def _substeps(
+        self,
+        walk: _Walk,
+        saved: _Walk,
+        switched: npt.NDArray[np.intp],
+        span: tuple[float, float],
+        *,
+        tally: Tally | None,
+        before: tuple[F64, F64] | None,
+    ) -> _Walk:
+        """Redo one step in SUBSTEPS parts for the switched members only."""
+        t0, t1 = span
+        sub = saved.take(switched)
+        sub_tally = None
+        if tally is not None and before is not None:
+            # From the tally as it was before the first attempt of this step.
+            sub_tally = Tally(
+                tally.start[switched],
+                tally.stop[switched],
+                before[0][switched],
+                before[1][switched],
+            )
+        for k in range(SUBSTEPS):
+            self._step_or_split(
+                sub,
+                t0 + (t1 - t0) * k / SUBSTEPS,
+                t0 + (t1 - t0) * (k + 1) / SUBSTEPS,
+                sub_tally,
+                0,
+            )
+        walk.put(switched, sub)
+        if tally is not None and sub_tally is not None:
+            energy = tally.energy.copy()
+            energy[switched] = sub_tally.energy
+            peak = tally.peak.copy()
+            peak[switched] = sub_tally.peak
+            tally.energy, tally.peak = energy, peak
+        # Back to the full step: one backward-Euler step restarts BDF2.
+        walk.caps_prev = None
+        walk.x_prev = walk.x_prev2 = walk.x
+        walk.h_prev2 = 0.0
+        return walk
 
     def _step_or_split(
         self, w: _Walk, t0: float, t1: float, tally: Tally | None, depth: int
@@ -335,7 +412,10 @@ class Solver:
         if w.hold is not None:
             g = g + w.hold[:, None, None] * _HOLD_STAMP
         b = hist @ hmap
-        b[:, L] += c.g_source * c.v_peak * math.sin(c.omega * t1)
+        if w.offset is None:
+            b[:, L] += c.g_source * c.v_peak * math.sin(c.omega * t1)
+        else:
+            b[:, L] += c.g_source * c.v_peak * np.sin(c.omega * (t1 + w.offset))
         p_nl = np.empty((len(w.x), 2))
         p_nl[:, 0] = np.where(w.relay, c.p_dev_on, c.p_dev_off)
         p_nl[:, 1] = np.where(w.led_on, c.p_led, 0.0) if w.led_active else 0.0
@@ -412,16 +492,20 @@ class Solver:
         outer = c.outer
         a_m = c.a_matrix
         x = guess
-        batch = x.shape[0]
         a = c.n_vt
         v_eval = x @ a_t
+        # Members leave the iteration as they converge: in a batch some member
+        # is nearly always switching, and the others need not iterate with it.
+        x_out = np.empty_like(guess)
+        i_dc = np.empty(len(guess))
+        active: npt.NDArray[np.intp] | None = None
         for _ in range(NEWTON_MAX):
             v = x @ a_t
             vd, vo = v[:, :DIODES], v_eval[:, :DIODES]
             jump = vd - vo
             limit = (vd > self._v_crit) & (jump > 2.0 * a)
-            limited = bool(limit.any())
-            if limited:
+            limited = limit.any(axis=1)
+            if limited.any():
                 soft = np.where(
                     vo > 0.0,
                     vo + a * np.log1p(np.maximum(jump, 0.0) / a),
@@ -435,18 +519,33 @@ class Solver:
                 v_eval = v
                 i_e, g_e = self._elements(v, p_nl)
             f = (g @ x[..., None])[..., 0] - b + i_e @ a_m
-            jac = g + (g_e @ outer).reshape(batch, NODES, NODES)
+            jac = g + (g_e @ outer).reshape(len(x), NODES, NODES)
             dx = _SOLVE(jac, f)
             x = x - dx
-            step = float(np.max(np.abs(dx)))
+            step = np.abs(dx).max(axis=1)
+            if not np.all(np.isfinite(step)):
+                break
             # Newton converges quadratically here: after a millivolt
             # correction the remaining error is some ten microvolts.
-            if step < NEWTON_TOL_V and not limited:
+            done = (step < NEWTON_TOL_V) & ~limited
+            if done.all():
                 # Dc's junction current at the last linearisation point, a
                 # millivolt away: recorded for the off-leakage figure.
-                return x, i_e[:, DC]
-            if not math.isfinite(step):
-                break
+                if active is None:
+                    return x, i_e[:, DC]
+                x_out[active] = x
+                i_dc[active] = i_e[:, DC]
+                return x_out, i_dc
+            if done.any():
+                if active is None:
+                    active = np.arange(len(x))
+                x_out[active[done]] = x[done]
+                i_dc[active[done]] = i_e[done, DC]
+                keep = ~done
+                active = active[keep]
+                x, v_eval, b, p_nl = x[keep], v_eval[keep], b[keep], p_nl[keep]
+                if g.ndim == 3:  # noqa: PLR2004
+                    g = g[keep]
         msg = "the circuit equations did not converge"
         raise ArithmeticError(msg)
 
@@ -459,7 +558,9 @@ class Solver:
         p_lamp = np.where(led, c.p_led * v_lamp / np.maximum(v_lamp, 1.0), 0.0)
         p_lamp += c.g_lamp * v_lamp * v_lamp
         i_dc = i_dc_junction + c.g_leak * (x[:, P] - x[:, SWL])
-        v_src = c.v_peak * math.sin(c.omega * t)
+        v_src = c.v_peak * (
+            math.sin(c.omega * t) if w.offset is None else np.sin(c.omega * (t + w.offset))
+        )
         i_src = (v_src - x[:, L]) * c.g_source
         rec = np.empty((batch, RECORDS))
         rec[:, REC_VLAMP] = v_lamp
