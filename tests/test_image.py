@@ -1,4 +1,4 @@
-"""The waveform picture: drawn from the simulation, redrawn only when the circuit changes."""
+"""The waveform picture: drawn from the simulation when asked, once per circuit."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from homeassistant.const import Platform
@@ -28,11 +27,7 @@ ENTITY = "image.hall_lamp_waveforms"
 
 
 async def _drawn(hass: HomeAssistant, previous: str | None = "unknown") -> str:
-    """Wait for a new picture: the state (when it was drawn) moves on.
-
-    The drawing runs in the executor from a background task of the entry (the
-    entry's Matter listener is one too, so block_till_done cannot wait for it).
-    """
+    """Wait for a new picture: the state (when its circuit changed) moves on."""
     async with asyncio.timeout(120):
         while (state := hass.states.get(ENTITY)) is None or state.state == previous:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
@@ -74,29 +69,45 @@ async def test_picture_shows_both_states(
         assert len(points) > 100
 
 
-async def test_redrawn_only_when_the_circuit_changes(
+async def test_drawn_on_demand_once_per_circuit(
     hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
     entry_factory: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("custom_components.no_neutral.PLATFORMS", [Platform.IMAGE])
-    with patch.object(image_module, "draw", wraps=image_module.draw) as draw:
-        entry = await entry_factory()
-        first = await _drawn(hass)
-        assert draw.call_count == 1
+    # Counted by a plain function: the harness runs a Mock given to the executor on the loop.
+    drawn: list[dict[str, Any]] = []
+    real_draw = image_module.draw
 
-        # An update with the same circuit (the coordinator refreshes) draws nothing.
-        await entry.runtime_data.adaptor.async_refresh()
-        await hass.async_block_till_done()
-        assert draw.call_count == 1
-        assert hass.states.get(ENTITY).state == first
+    def draw(scenario: dict[str, Any]) -> bytes:
+        drawn.append(scenario)
+        return real_draw(scenario)
 
-        # Another lamp is another circuit: a new picture.
-        hass.config_entries.async_update_entry(entry, options={**entry.options, **HALOGEN_500})
-        await hass.async_block_till_done()
-        await _drawn(hass, first)
-        assert draw.call_count == 2
-        assert draw.call_args.args[0]["lamp"]["power_w"] == 500.0
+    monkeypatch.setattr(image_module, "draw", draw)
+    entry = await entry_factory()
+    first = await _drawn(hass)
+    # Nobody has looked at it yet: nothing drawn (setting up costs no picture).
+    assert len(drawn) == 0
+    _, picture = await _fetch(hass, hass_client)
+    assert len(drawn) == 1
+
+    # An update with the same circuit (the coordinator refreshes) is the same picture.
+    await entry.runtime_data.adaptor.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(ENTITY).state == first
+    assert await _fetch(hass, hass_client) == ("image/svg+xml", picture)
+    assert len(drawn) == 1
+
+    # Another lamp is another circuit: a new picture, drawn when fetched.
+    hass.config_entries.async_update_entry(entry, options={**entry.options, **HALOGEN_500})
+    await hass.async_block_till_done()
+    await _drawn(hass, first)
+    _, other = await _fetch(hass, hass_client)
+    assert len(drawn) == 2
+    assert drawn[-1]["lamp"]["power_w"] == 500.0
+    assert b"500 W" in other
+    assert b"500 W" not in picture
 
 
 def test_ticks_are_round_and_cover_the_range() -> None:

@@ -1,12 +1,25 @@
-"""The integration loads into Home Assistant."""
+"""The integration loads into Home Assistant; its entries share one simulation runner."""
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
+import pytest
 from homeassistant import config_entries
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.loader import async_get_integration
 
+from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.const import DOMAIN
+from tests.adaptor_common import make_entry
+from tools.rig.server import MatterServer
+
+# A lamp power the test's simulator refuses to solve.
+BROKEN_W = 77
 
 
 async def test_integration_loads(hass: HomeAssistant) -> None:
@@ -25,3 +38,55 @@ async def test_user_flow_starts(hass: HomeAssistant) -> None:
     )
     assert result["type"] == "form"
     assert result["step_id"] == "user"
+
+
+@pytest.mark.matter
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_entries_share_one_bounded_simulation_runner(
+    hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six adaptors, two circuits, one broken: two simulations, one at a time, the rest load."""
+    running = 0
+    most = 0
+    circuits: list[float] = []
+    lock = threading.Lock()
+    simulate = coordinator_module.simulate  # the session's memo (tests/adaptor_common.py)
+
+    def counted(scenario: dict[str, Any]) -> dict[str, Any]:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            circuits.append(scenario["lamp"]["power_w"])
+        try:
+            time.sleep(0.2)  # long enough for the entries' jobs to overlap if they could
+            if scenario["lamp"]["power_w"] == BROKEN_W:
+                msg = "the circuit equations did not converge"
+                raise ArithmeticError(msg)
+            return simulate(scenario)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(coordinator_module, "simulate", counted)
+    entries = [
+        await make_entry(hass, matter_server, title=f"Lamp {n}", lamp_power_w=watts)
+        for n, watts in enumerate((9, 9, 9, 9, 12, BROKEN_W))
+    ]
+    # The first entry's setup sets up the integration, which sets up all six at once.
+    await hass.config_entries.async_setup(entries[0].entry_id)
+    await hass.async_block_till_done()
+
+    assert [e.state for e in entries] == [ConfigEntryState.LOADED] * 6
+    # Identical circuits share one simulation; never two executor jobs at once.
+    assert sorted(circuits) == [9, 12, BROKEN_W]
+    assert most == 1
+    figures = [e.runtime_data.adaptor.data.figures for e in entries]
+    assert figures[0] == figures[1] == figures[2] == figures[3] != figures[4]
+    # The broken one has its own issue, and only it.
+    issues = ir.async_get(hass).issues
+    assert (DOMAIN, f"{entries[5].entry_id}_simulation_failed") in issues
+    assert not [key for key in issues if key[1].endswith("_simulation_failed")][1:]
+    for entry in entries:
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any, override
 
 from homeassistant.components.image import ImageEntity, ImageEntityDescription
@@ -13,8 +11,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .adaptor_entity import AdaptorEntity
-from .circuit import waveforms
+from .circuit import ScenarioError, waveforms
 from .coordinator import NoNeutralConfigEntry
+from .simulation import async_get_runner, scenario_key
 from .waveform import Trace, render_svg
 
 # Read-only: the coordinator owns every update.
@@ -71,59 +70,54 @@ async def async_setup_entry(
 
 
 class WaveformImage(AdaptorEntity, ImageEntity):
-    """Lamp voltage and capacitor current, relay closed and open."""
+    """
+    Lamp voltage and capacitor current, relay closed and open.
+
+    Drawn on demand, when someone looks at it: the picture costs a waveform
+    simulation and an SVG of a few thousand points, which fifty adaptors
+    starting together must not all pay at once (nobody looks at them then).
+    A new circuit moves `image_last_updated`, so the frontend asks again; the
+    shared runner draws each circuit once and keeps the latest pictures.
+    """
 
     _attr_content_type = "image/svg+xml"
     entity_description = WAVEFORMS
 
     def __init__(self, hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
-        """Follow the adaptor's coordinator; nothing is drawn until it has data."""
+        """Follow the adaptor's coordinator; nothing is drawn until asked."""
         AdaptorEntity.__init__(self, entry, WAVEFORMS.key)
         ImageEntity.__init__(self, hass)
-        self._drawn_for: str | None = None
-        self._drawing: asyncio.Task[None] | None = None
-        self._image: bytes | None = None
+        self._shown: str | None = None
+        self._scenario: dict[str, Any] | None = None
 
     @override
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
-        self.async_on_remove(self._cancel_drawing)
-        self._schedule_redraw()
-
-    @callback
-    def _cancel_drawing(self) -> None:
-        if self._drawing is not None:
-            self._drawing.cancel()
+        self._follow_circuit()
 
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        self._schedule_redraw()
+        self._follow_circuit()
         super()._handle_coordinator_update()
 
     @callback
-    def _schedule_redraw(self) -> None:
-        """Redraw only when the simulated circuit changed, not on every update."""
-        data = self.coordinator.data
-        key = json.dumps(data.scenario, sort_keys=True)
-        if key == self._drawn_for:
+    def _follow_circuit(self) -> None:
+        """Offer a new picture when the simulated circuit changed, not on every update."""
+        scenario = self.coordinator.data.scenario
+        key = scenario_key(scenario)
+        if key == self._shown:
             return
-        self._drawn_for = key
-        if self._drawing is not None:
-            self._drawing.cancel()
-        self._drawing = self.coordinator.config_entry.async_create_background_task(
-            self.hass, self._async_redraw(dict(data.scenario), key), f"{self.entity_id} redraw"
-        )
-
-    async def _async_redraw(self, scenario: dict[str, Any], key: str) -> None:
-        image = await self.hass.async_add_executor_job(draw, scenario)
-        if key != self._drawn_for:
-            return  # a newer circuit is being drawn already
-        self._drawing = None
-        self._image = image
+        self._shown = key
+        self._scenario = dict(scenario)
         self._attr_image_last_updated = dt_util.utcnow()
-        self.async_write_ha_state()
 
     @override
     async def async_image(self) -> bytes | None:
-        return self._image
+        if self._scenario is None:
+            return None
+        try:
+            return await async_get_runner(self.hass).async_run("picture", draw, self._scenario)
+        except ScenarioError, ArithmeticError:
+            # The coordinator's repair issue says why; there is nothing to draw.
+            return None
