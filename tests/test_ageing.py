@@ -15,6 +15,7 @@ from custom_components.no_neutral.circuit.ageing import (
     FuseHeat,
     FuseSpec,
     History,
+    HistoryError,
     consume,
     end_of_life,
     health_pct,
@@ -235,3 +236,37 @@ def test_history_round_trips_through_json() -> None:
     history.capacitor_replaced()
     assert history.cap_consumed == 0.0
     assert history.switchings == 42
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"cap_consumed": "garbage"}, "cap_consumed"),
+        ({"cap_consumed": "NaN"}, "cap_consumed"),
+        ({"cap_consumed": math.nan}, "cap_consumed"),
+        ({"powered_h": math.inf}, "powered_h"),
+        ({"powered_h": -1.0}, "powered_h"),
+        ({"fuse_steady_j": None}, "fuse_steady_j"),
+        ({"fuse_switching_j": True}, "fuse_switching_j"),
+        ({"cap_consumed": 10**400}, "cap_consumed"),
+        ({"switchings": None}, "switchings"),
+        ({"switchings": 2.5}, "switchings"),
+        ({"switchings": -3}, "switchings"),
+        ({"switchings": "7"}, "switchings"),
+        ({"fuse_blown": "false"}, "fuse_blown"),
+        ({"fuse_blown": 0}, "fuse_blown"),
+        (["not", "an", "object"], ""),
+        (None, ""),
+    ],
+)
+def test_history_refuses_what_it_did_not_write(data: object, key: str) -> None:
+    """A damaged file is refused, not coerced: a guessed history would show wrong wear."""
+    with pytest.raises(HistoryError) as caught:
+        History.from_dict(data)
+    assert caught.value.key == key
+    assert caught.value.reason
+
+
+def test_history_reads_past_end_of_life() -> None:
+    """Consumed life above 1 is real (a part run past its rated life), not damage."""
+    assert History.from_dict({"cap_consumed": 1.7, "switchings": 0}).cap_consumed == 1.7

@@ -305,6 +305,39 @@ async def test_removed_entry_forgets_its_history(
     assert storage_key(entry) not in hass_storage
 
 
+async def test_unreadable_history_starts_afresh_with_an_issue(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    entry_factory: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """
+    The harness's storage lives in memory, so there is no file to keep aside:
+    the warning says so and the issue names the store's own path. (On disk,
+    tests/reliability/test_persistence.py checks the file kept aside.)
+    """
+    entry = await entry_factory(setup=False)
+    seed_history(hass_storage, entry, cap_consumed=math.nan, switchings=12)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert adaptor(entry).history.switchings == 0
+    assert adaptor(entry).history.cap_consumed == 0.0
+    issue_id = f"{entry.entry_id}_history_reset"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "name": "Hall lamp",
+        "path": adaptor(entry)._store.path,
+    }
+    assert "Cannot keep the unreadable history" in caplog.text
+    assert "cap_consumed: must be a finite number" in caplog.text
+    # Removing the entry takes its issue along.
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
 @pytest.mark.parametrize(
     ("state", "attributes", "expected"),
     [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,7 +33,12 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
+from homeassistant.core import (
+    DOMAIN as HOMEASSISTANT_DOMAIN,
+)
+from homeassistant.exceptions import UnsupportedStorageVersionError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -48,6 +54,7 @@ from .circuit.ageing import (
     CapacitorSpec,
     FuseSpec,
     History,
+    HistoryError,
     end_of_life,
     health_pct,
     quantize_consumed,
@@ -68,9 +75,14 @@ from .const import (
     LOGGER,
 )
 from .relay import RelayLink
-from .repairs import async_clear_issues, async_sync_issues, async_sync_simulation_issue
+from .repairs import (
+    async_clear_issues,
+    async_create_history_reset_issue,
+    async_delete_history_reset_issue,
+    async_sync_issues,
+    async_sync_simulation_issue,
+)
 from .scenario import scenario_from_options
-from .simulation import async_get_runner
 
 # Warnings that come from the history, not from one simulation.
 ADAPTOR_WARNINGS: Final = ("fuse_switching", "fuse_blown", "cap_end_of_life")
@@ -167,6 +179,27 @@ def aged_scenario(options: Mapping[str, Any], history: History) -> dict[str, Any
     return scenario
 
 
+def _stored_warnings(stored: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the stored active warnings (codes no longer known are dropped)."""
+    warnings = stored.get("warnings", [])
+    if not isinstance(warnings, list):
+        raise HistoryError(key="warnings", reason=f"must be a list, not {type(warnings).__name__}")
+    return tuple(code for code in ALL_WARNINGS if code in warnings)
+
+
+def _corrupt_copy(hass: HomeAssistant, path: str) -> str | None:
+    """Return where HA's Store just put an undecodable file (from its repair issue)."""
+    copies = [
+        (issue.created, str(placeholders["corrupt_path"]))
+        for issue in ir.async_get(hass).issues.values()
+        if issue.domain == HOMEASSISTANT_DOMAIN
+        and issue.translation_key == "storage_corruption"
+        and (placeholders := issue.translation_placeholders or {}).get("original_path") == path
+        and "corrupt_path" in placeholders
+    ]
+    return max(copies)[1] if copies else None
+
+
 def merge_scenario(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Return `base` with the sections of `overrides` laid over it, key by key."""
     merged: dict[str, Any] = {
@@ -192,8 +225,10 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} adaptor")
         self.relay = relay
         self.history = History()
+        # Atomic (fsync'd) writes, as HA's own registries: a power cut right
+        # after a save must not leave an empty file.
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}", atomic_writes=True
         )
         # Figures, or the error a scenario gave (failures are cached too).
         self._cache: OrderedDict[str, dict[str, Any] | ScenarioError | ArithmeticError] = (
@@ -218,10 +253,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     @override
     async def _async_setup(self) -> None:
-        stored = await self._store.async_load()
-        if stored:
-            self.history = History.from_dict(stored)
-            self._warnings = tuple(w for w in stored.get("warnings", ()) if w in ALL_WARNINGS)
+        await self._async_load_history()
         self._relay_on = self.relay.is_on if self.relay.available else None
         self._ambient_c = self._read_ambient()
         self._counted_until = dt_util.utcnow()
@@ -237,6 +269,69 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._on_stop)
         )
         entry.async_on_unload(self._async_unload)
+
+    async def _async_load_history(self) -> None:
+        """
+        Restore the history; a damaged file costs the history, never the entry.
+
+        HA's Store renames a file it cannot decode aside (`.corrupt.<time>`),
+        raises its own storage_corruption issue and loads nothing. A file it
+        decodes but this history cannot use (bad values, wrong shape, another
+        version) is renamed aside here the same way. Either way the history
+        starts afresh and a repair issue tells the user what that means.
+        """
+        store = self._store
+        existed = await self.hass.async_add_executor_job(os.path.exists, store.path)
+        try:
+            stored = await store.async_load()
+            if stored is not None:
+                history = History.from_dict(stored)
+                warnings = _stored_warnings(stored)
+        except (
+            ValueError,  # HistoryError included
+            KeyError,
+            TypeError,
+            NotImplementedError,  # an older version without a migration
+            UnsupportedStorageVersionError,
+        ) as err:
+            kept_as = await self._async_keep_aside(store.path)
+            reason = str(err) if isinstance(err, HistoryError) else type(err).__name__
+            LOGGER.warning(
+                "The saved history of %s in %s is unreadable (%s); it starts afresh, "
+                "the file is kept as %s",
+                self.config_entry.title,
+                store.path,
+                reason,
+                kept_as,
+            )
+        else:
+            if stored is not None:
+                self.history, self._warnings = history, warnings
+                return
+            if not existed:
+                return  # a new adaptor
+            # HA's Store found it undecodable (and logged why), or it held nothing.
+            kept_as = _corrupt_copy(self.hass, store.path) or await self._async_keep_aside(
+                store.path
+            )
+            LOGGER.warning(
+                "The saved history of %s in %s could not be read; it starts afresh, "
+                "the file is kept as %s",
+                self.config_entry.title,
+                store.path,
+                kept_as,
+            )
+        async_create_history_reset_issue(self.hass, self.config_entry, kept_as)
+
+    async def _async_keep_aside(self, path: str) -> str:
+        """Rename an unreadable history file aside, as HA's Store does; return its new name."""
+        aside = f"{path}.corrupt.{dt_util.utcnow().isoformat()}"
+        try:
+            await self.hass.async_add_executor_job(os.rename, path, aside)
+        except OSError as err:
+            LOGGER.warning("Cannot keep the unreadable history %s aside: %s", path, err)
+            return path
+        return aside
 
     # Time and events -------------------------------------------------------
 
@@ -360,7 +455,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     async def async_simulate(self, scenario: dict[str, Any]) -> dict[str, Any]:
         """
-        Return the figures of a scenario; simulated by the shared runner unless cached.
+        Return the figures of a scenario; simulated in the executor unless cached.
 
         Raises ScenarioError for a scenario the simulator refuses and
         ArithmeticError for one it cannot solve; failures are cached too, so
@@ -370,9 +465,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         cached: dict[str, Any] | ScenarioError | ArithmeticError | None = self._cache.get(key)
         if cached is None:
             try:
-                # Shared by every entry: bounded executor jobs, identical scenarios simulated once.
-                runner = async_get_runner(self.hass)
-                cached = await runner.async_run("figures", simulate, scenario)
+                cached = await self.hass.async_add_executor_job(simulate, scenario)
             except (ScenarioError, ArithmeticError) as err:
                 cached = err
             self.simulations += 1
@@ -471,4 +564,5 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
 async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's stored history (the entry was removed)."""
+    async_delete_history_reset_issue(hass, entry_id)
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}").async_remove()

@@ -91,6 +91,38 @@ def async_sync_simulation_issue(
         )
 
 
+HISTORY_RESET: Final = "history_reset"
+
+
+@callback
+def async_create_history_reset_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], kept_as: str
+) -> None:
+    """
+    Say that the saved history was unreadable and started afresh.
+
+    Persistent until the user confirms it: the wear it cost does not come back
+    by itself, and the next start (with a fresh file) would not raise it again.
+    """
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(entry.entry_id, HISTORY_RESET),
+        is_fixable=True,
+        is_persistent=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=HISTORY_RESET,
+        translation_placeholders={"name": entry.title, "path": kept_as},
+        data={"entry_id": entry.entry_id, "code": HISTORY_RESET},
+    )
+
+
+@callback
+def async_delete_history_reset_issue(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget the issue of a removed entry."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(entry_id, HISTORY_RESET))
+
+
 class PartReplacedFlow(ConfirmRepairFlow):
     """Confirm that the part was replaced, and start its history again."""
 
@@ -119,6 +151,9 @@ async def async_create_fix_flow(
     issue_id: str,  # noqa: ARG001
     data: dict[str, Any] | None,
 ) -> RepairsFlow:
-    """Return the fix flow of a replaceable part's issue."""
+    """Return the fix flow of a replaceable part's issue, or an acknowledgement."""
     assert data is not None  # noqa: S101  (only issues created with data are fixable)
+    if data["code"] == HISTORY_RESET:
+        # Nothing to reset: confirming says the user has read it.
+        return ConfirmRepairFlow()
     return PartReplacedFlow(str(data["entry_id"]), REPLACEABLE[str(data["code"])])

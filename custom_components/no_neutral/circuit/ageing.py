@@ -271,15 +271,61 @@ class History:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> History:
-        """Read the JSON form back (missing keys: a new adaptor)."""
+    def from_dict(cls, data: object) -> History:
+        """
+        Read the JSON form back (missing keys: a new adaptor); raise HistoryError.
+
+        Typed as object: it is whatever the file held. A value that is not what
+        `as_dict` writes (text, null, NaN, a negative count) is refused, not
+        coerced: a guessed history would show wrong wear as if it were real.
+        """
+        if not isinstance(data, Mapping):
+            raise HistoryError(key="", reason=f"not an object but {type(data).__name__}")
         return cls(
-            cap_consumed=float(data.get("cap_consumed", 0.0)),
-            powered_h=float(data.get("powered_h", 0.0)),
+            cap_consumed=_stored_amount(data, "cap_consumed"),
+            powered_h=_stored_amount(data, "powered_h"),
             fuse=FuseHeat(
-                steady_j=float(data.get("fuse_steady_j", 0.0)),
-                switching_j=float(data.get("fuse_switching_j", 0.0)),
+                steady_j=_stored_amount(data, "fuse_steady_j"),
+                switching_j=_stored_amount(data, "fuse_switching_j"),
             ),
-            fuse_blown=bool(data.get("fuse_blown", False)),
-            switchings=int(data.get("switchings", 0)),
+            fuse_blown=_stored_flag(data, "fuse_blown"),
+            switchings=_stored_count(data, "switchings"),
         )
+
+
+class HistoryError(ValueError):
+    """A stored history that cannot be read: `key` is the field, `reason` what is wrong."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        """Keep the key and the reason apart, as ScenarioError does."""
+        super().__init__(f"{key}: {reason}" if key else reason)
+        self.key = key
+        self.reason = reason
+
+
+def _stored_amount(data: Mapping[str, Any], key: str) -> float:
+    value = data.get(key, 0.0)
+    # bool is an int subclass; JSON true is not an amount.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise HistoryError(key, f"must be a number, not {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise HistoryError(key, "must be finite") from None
+    if not math.isfinite(number) or number < 0:
+        raise HistoryError(key, "must be a finite number, zero or more")
+    return number
+
+
+def _stored_count(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HistoryError(key, "must be a whole number, zero or more")
+    return value
+
+
+def _stored_flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise HistoryError(key, f"must be true or false, not {type(value).__name__}")
+    return value
