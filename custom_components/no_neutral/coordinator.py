@@ -83,6 +83,7 @@ from .repairs import (
     async_sync_simulation_issue,
 )
 from .scenario import scenario_from_options
+from .simulation import async_get_runner
 
 # Warnings that come from the history, not from one simulation.
 ADAPTOR_WARNINGS: Final = ("fuse_switching", "fuse_blown", "cap_end_of_life")
@@ -455,7 +456,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     async def async_simulate(self, scenario: dict[str, Any]) -> dict[str, Any]:
         """
-        Return the figures of a scenario; simulated in the executor unless cached.
+        Return the figures of a scenario; simulated by the shared runner unless cached.
 
         Raises ScenarioError for a scenario the simulator refuses and
         ArithmeticError for one it cannot solve; failures are cached too, so
@@ -465,7 +466,9 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         cached: dict[str, Any] | ScenarioError | ArithmeticError | None = self._cache.get(key)
         if cached is None:
             try:
-                cached = await self.hass.async_add_executor_job(simulate, scenario)
+                # Shared by every entry: bounded executor jobs, identical scenarios simulated once.
+                runner = async_get_runner(self.hass)
+                cached = await runner.async_run("figures", simulate, scenario)
             except (ScenarioError, ArithmeticError) as err:
                 cached = err
             self.simulations += 1
