@@ -49,11 +49,11 @@ from .solver import (
 )
 
 STEPS_PER_CYCLE: Final = 400
-OPEN_STEPS_PER_CYCLE: Final = 100
+OPEN_STEPS_PER_CYCLE: Final = 50
 # The open-relay runs (D(V) table, discharge, ghost drain) need no finer steps
 # than this for their figures' tolerances.
-ENVELOPE_STEPS_PER_CYCLE: Final = 200
-DISCHARGE_STEPS_PER_CYCLE: Final = 200
+ENVELOPE_STEPS_PER_CYCLE: Final = 100
+DISCHARGE_STEPS_PER_CYCLE: Final = 100
 MAX_SETTLE_CYCLES: Final = 40
 # Closed steady state: cycle-to-cycle change of every capacitor voltage, as a
 # fraction of the mains peak.
