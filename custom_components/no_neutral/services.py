@@ -17,7 +17,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_config_entry
 
-from .circuit import ScenarioError, parse_scenario
+from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
 from .const import DOMAIN, SCENARIO_PATHS
 from .coordinator import NoNeutralConfigEntry, merge_scenario
 from .scenario import option_for_path, scenario_from_options
@@ -59,14 +59,19 @@ RELATED_PATHS: Final = {
 }
 
 
-def _given_in_scenario(data: Mapping[str, Any], path: str) -> bool:
-    """Whether the call's `scenario` object sets this dotted path."""
-    node: Any = data.get(ATTR_SCENARIO)
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
-    return True
+def _given_in_scenario(node: Any, path: str) -> bool:
+    """
+    Whether a scenario object sets this dotted path.
+
+    The simulator names an unknown key by its own text, which may hold dots
+    ("mains.voltage_rms" as a section name), so the path may be one key.
+    """
+    if not isinstance(node, Mapping):
+        return False
+    if path in node:
+        return True
+    section, _, rest = path.partition(".")
+    return bool(rest) and _given_in_scenario(node.get(section), rest)
 
 
 def _given_field(data: Mapping[str, Any], path: str) -> str | None:
@@ -78,7 +83,7 @@ def _given_field(data: Mapping[str, Any], path: str) -> str | None:
     for field, field_path in DIRECT_FIELDS.items():
         if field_path == path and field in data:
             return field
-    if _given_in_scenario(data, path):
+    if _given_in_scenario(data.get(ATTR_SCENARIO), path):
         return f"{ATTR_SCENARIO}.{path}"
     return None
 
@@ -91,6 +96,11 @@ def _field_for_path(data: Mapping[str, Any], path: str) -> str:
     option) unless the call set its partner in a relation; anything else (an
     unknown section or key) was given under `scenario`.
     """
+    scenario = data.get(ATTR_SCENARIO)
+    if isinstance(scenario, Mapping) and path in scenario and path not in DEFAULT_SCENARIO:
+        # An unknown section named like a path ("mains.voltage_rms"): the
+        # simulator checks section names first, so this is the one it means.
+        return f"{ATTR_SCENARIO}.{path}"
     if field := _given_field(data, path):
         return field
     if (partner := RELATED_PATHS.get(path)) and (field := _given_field(data, partner)):

@@ -176,6 +176,12 @@ async def test_action_names_the_scenario_field_it_was_given(
         ({"scenario": {"mains": {"voltage_rms": 400}}}, "scenario.mains.voltage_rms"),
         ({"scenario": {"lamp": {"led_start_v": 50}}}, "scenario.lamp.led_start_v"),
         ({"cap_voltage_rating_v": 300}, "cap_voltage_rating_v"),
+        # A section named like a path: the key as given, not the option of that path.
+        ({"scenario": {"mains.voltage_rms": None}}, "scenario.mains.voltage_rms"),
+        (
+            {"mains_voltage_rms": 230, "scenario": {"mains.voltage_rms": 1}},
+            "scenario.mains.voltage_rms",
+        ),
     ],
 )
 async def test_action_names_the_field_the_call_used(
