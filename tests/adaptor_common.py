@@ -326,3 +326,26 @@ async def snapshot_adaptor_platform(
         state = hass.states.get(entry.entity_id)
         assert state, f"No state for {entry.entity_id}"
         assert _displayed_state(state, entry) == snapshot(name=f"{entry.entity_id}-state")
+
+
+def snapshot_test(platform: Platform) -> Callable[..., Any]:
+    """
+    Return the per-scenario snapshot test of one platform.
+
+    Each platform's test module binds it to its own test name (pytest and the
+    snapshots go by that name), e.g. `test_sensors = snapshot_test(Platform.SENSOR)`.
+    """
+
+    @pytest.mark.parametrize("scenario", list(SCENARIOS))
+    async def test(
+        hass: HomeAssistant,
+        entity_registry: er.EntityRegistry,
+        snapshot: SnapshotAssertion,
+        platform_scenario: Callable[..., Any],
+        scenario: str,
+    ) -> None:
+        entry = await platform_scenario(scenario, platform)
+        await snapshot_adaptor_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+    test.__doc__ = f"Every {platform} entity's state and registry entry, per scenario."
+    return test

@@ -10,10 +10,8 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-from syrupy.assertion import SnapshotAssertion
 
-from tests.adaptor_common import SCENARIOS, snapshot_adaptor_platform, storage_key, tick
+from tests.adaptor_common import snapshot_test, storage_key, tick
 
 pytestmark = [
     pytest.mark.matter,
@@ -21,16 +19,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_buttons(
-    hass: HomeAssistant,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-    platform_scenario: Callable[..., Any],
-    scenario: str,
-) -> None:
-    entry = await platform_scenario(scenario, Platform.BUTTON)
-    await snapshot_adaptor_platform(hass, entity_registry, snapshot, entry.entry_id)
+test_buttons = snapshot_test(Platform.BUTTON)
 
 
 async def test_capacitor_replaced_starts_its_life_again(

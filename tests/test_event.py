@@ -10,11 +10,9 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-from syrupy.assertion import SnapshotAssertion
 
 from custom_components.no_neutral.event import EVENT_TYPES
-from tests.adaptor_common import SCENARIOS, snapshot_adaptor_platform, tick
+from tests.adaptor_common import snapshot_test, tick
 
 pytestmark = [
     pytest.mark.matter,
@@ -24,16 +22,7 @@ pytestmark = [
 EVENT = "event.hall_lamp_warning"
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_event_entity(
-    hass: HomeAssistant,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-    platform_scenario: Callable[..., Any],
-    scenario: str,
-) -> None:
-    entry = await platform_scenario(scenario, Platform.EVENT)
-    await snapshot_adaptor_platform(hass, entity_registry, snapshot, entry.entry_id)
+test_event_entity = snapshot_test(Platform.EVENT)
 
 
 async def test_warning_raised_and_cleared(

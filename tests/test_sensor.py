@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-from syrupy.assertion import SnapshotAssertion
 
-from tests.adaptor_common import SCENARIOS, snapshot_adaptor_platform
+from tests.adaptor_common import snapshot_test
 
 pytestmark = [
     pytest.mark.matter,
@@ -21,16 +19,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_sensors(
-    hass: HomeAssistant,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-    platform_scenario: Callable[..., Any],
-    scenario: str,
-) -> None:
-    entry = await platform_scenario(scenario, Platform.SENSOR)
-    await snapshot_adaptor_platform(hass, entity_registry, snapshot, entry.entry_id)
+test_sensors = snapshot_test(Platform.SENSOR)
 
 
 def value(hass: HomeAssistant, key: str) -> float:
