@@ -227,13 +227,41 @@ def envelope(solver: Solver, v_top: float, bulk: float, extra: F64 | None = None
     return Envelope(v_start[:-1][order], (v_end - v_start)[:-1][order], leakage, mean_v[order])
 
 
-def integrate_time(env: Envelope, v_from: float, v_to: float, period: float) -> float:
-    """Seconds for the lamp side to move from v_from to v_to along D(V)."""
+def integrate_time(
+    env: Envelope, v_from: float, v_to: float, period: float, drain: float = 0.0
+) -> float:
+    """
+    Seconds for the lamp side to move from v_from to v_to along the slow manifold.
+
+    drain is the running driver's pull in volts per cycle at 1 V (its power
+    times the period over the lamp side's capacitance): it takes drain/v off
+    D(v) per cycle.
+    """
     vv = np.linspace(v_from, v_to, 801)
-    d = env.rate(vv)
+    d = env.rate(vv) - drain / np.maximum(vv, 1e-9)
     if np.any(d * (v_to - v_from) <= 0.0):
         return math.inf
     return float(np.trapezoid(period / d, vv))
+
+
+def driver_drain(c: Circuit) -> float:
+    """Volts per cycle (at 1 V) that the running LED driver takes off the lamp side."""
+    total = c.c_led + (c.c_smooth if c.has_branch else 0.0)
+    return c.p_led * c.period / total if total > 0.0 else 0.0
+
+
+def manifold_time(c: Circuit, env: Envelope, v_from: float, v_to: float, *, on: bool) -> float:
+    """Seconds from v_from down to v_to, the driver running until led_stop if on."""
+    if not on:
+        return integrate_time(env, v_from, v_to, c.period)
+    stop = max(c.led_stop, v_to)
+    if v_from <= stop:
+        # The driver stops at once (or the level is already reached with it on).
+        return integrate_time(env, v_from, v_to, c.period) if stop > v_to else 0.0
+    drained = integrate_time(env, v_from, stop, c.period, driver_drain(c))
+    if stop <= v_to:
+        return drained
+    return drained + integrate_time(env, stop, v_to, c.period)
 
 
 def first_crossing(times: F64, values: F64, level: float) -> float | None:
@@ -265,11 +293,12 @@ def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | 
             return hit if hit <= DISCHARGE_LIMIT_S else None
         t0 += c.period
         v_now = float(_lamp_side(c, state.caps)[0])
-        slow = abs(v_now - v_before) < SLOW_FRACTION * v_now and not bool(state.led_on[0])
+        # Slow: the rest follows the slow manifold, the driver running or not.
+        slow = abs(v_now - v_before) < SLOW_FRACTION * v_now
         if slow and k >= 2:  # noqa: PLR2004
             break
     v_now = float(_lamp_side(c, state.caps)[0])
-    rest = integrate_time(env, v_now, DISCHARGE_V, c.period)
+    rest = manifold_time(c, env, v_now, DISCHARGE_V, on=bool(state.led_on[0]))
     total = t0 + rest
     return total if total <= DISCHARGE_LIMIT_S else None
 
@@ -294,21 +323,30 @@ def ghost_cycle(solver: Solver, env: Envelope, bulk: float) -> GhostCycle:
     started: float | None = None
     peak = 0.0
     t0 = 0.0
-    for _ in range(MAX_DIRECT_DISCHARGE_CYCLES):
+    v_before = 0.0
+    for k in range(MAX_DIRECT_DISCHARGE_CYCLES):
         times = grid(t0, t0 + c.period, DISCHARGE_STEPS_PER_CYCLE)
         state, rec = solver.run(state, times, ctl, record=True)
         assert rec is not None  # noqa: S101
         on = rec[:, 0, REC_LEDON] > 0.5  # noqa: PLR2004
         v_lamp = rec[:, 0, REC_VLAMP]
         if started is None and on.any():
-            k = int(np.argmax(on))
-            started = float(times[k])
-            peak = float(v_lamp[: k + 1].max())
+            first = int(np.argmax(on))
+            started = float(times[first])
+            peak = float(v_lamp[: first + 1].max())
         if started is not None and not bool(on[-1]):
             k_on = np.flatnonzero(on)
             stop_t = float(times[int(k_on[-1]) + 1]) if len(k_on) else float(times[0])
             return GhostCycle(peak, recharge + stop_t - started)
         t0 += c.period
+        v_now = float(_lamp_side(c, state.caps)[0])
+        # A slow drain (a small driver on a large capacitor) follows the slow
+        # manifold with the driver's pull from here to its stop.
+        if started is not None and k >= 2 and abs(v_now - v_before) < SLOW_FRACTION * v_now:  # noqa: PLR2004
+            drain = manifold_time(c, env, v_now, c.led_stop, on=True)
+            period = recharge + t0 - started + drain
+            return GhostCycle(peak, period if math.isfinite(period) else None)
+        v_before = v_now
     return GhostCycle(peak if started is not None else c.led_start, None)
 
 
