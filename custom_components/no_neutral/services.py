@@ -19,8 +19,8 @@ from homeassistant.helpers.service import async_get_config_entry
 
 from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
 from .const import DOMAIN, SCENARIO_PATHS
-from .coordinator import NoNeutralConfigEntry, merge_scenario
-from .scenario import option_for_path, scenario_from_options
+from .coordinator import NoNeutralConfigEntry
+from .scenario import merge_scenario, option_for_path, scenario_from_options
 
 SERVICE_SIMULATE: Final = "simulate"
 ATTR_FUSE_BLOWN: Final = "fuse_blown"
