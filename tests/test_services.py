@@ -110,3 +110,13 @@ async def test_unknown_entry_is_refused(
     await entry_factory()
     with pytest.raises(ServiceValidationError):
         await simulate(hass, config_entry_id="no-such-entry")
+
+
+async def test_a_bad_option_of_the_entry_is_named_by_its_option(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    """A call that sets nothing wrong, on an entry whose own option the simulator refuses."""
+    entry = await entry_factory(cap_voltage_rating_v=200)
+    with pytest.raises(ServiceValidationError) as err:
+        await simulate(hass, config_entry_id=entry.entry_id, lamp_power_w=20)
+    assert err.value.translation_placeholders["field"] == "cap_voltage_rating_v"

@@ -201,9 +201,8 @@ def _normalise(
     options: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key in keys:
+        # After the schema: a number, a lamp type, an entity id, or None (left empty).
         value = user_input.get(key)
-        if isinstance(value, str) and value == "":
-            value = None
         if value is not None and isinstance(OPTION_SELECTORS[key], NumberSelector):
             if error := _number_error(key, value):
                 errors[key] = error
