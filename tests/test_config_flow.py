@@ -317,6 +317,22 @@ async def test_commission_ip_rejects_a_bad_address(hass: HomeAssistant, matter_u
     assert result["errors"] == {"ip_address": "invalid_ip"}
 
 
+@pytest.mark.parametrize(
+    ("pin", "error"),
+    [("nan", "invalid_number"), (float("nan"), "invalid_number"), (20202021.5, "not_whole_number")],
+)
+async def test_commission_ip_refuses_a_pin_that_is_not_a_whole_number(
+    hass: HomeAssistant, matter_url: str, pin: Any, error: str
+) -> None:
+    """NaN passes the PIN's NumberSelector and a fraction its step; neither is cut to a PIN."""
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "commission_ip"})
+    result = await submit(hass, result, {"pin": pin})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "commission_ip"
+    assert result["errors"] == {"pin": error}
+
+
 async def test_commission_ip_failure_shows_the_error(hass: HomeAssistant, matter_url: str) -> None:
     """No device at this address: the server reports failure and the form says so."""
     result = await submit(hass, await start(hass), {CONF_URL: matter_url})

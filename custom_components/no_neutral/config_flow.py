@@ -422,6 +422,12 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
+            # The selector lets NaN and fractions through, as for the options.
+            pin = float(user_input[CONF_PIN])
+            if not math.isfinite(pin):
+                errors[CONF_PIN] = ERROR_INVALID_NUMBER
+            elif not pin.is_integer():
+                errors[CONF_PIN] = ERROR_NOT_WHOLE_NUMBER
             ip_address = (user_input.get(CONF_IP_ADDRESS) or "").strip() or None
             if ip_address is not None:
                 try:
