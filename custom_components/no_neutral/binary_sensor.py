@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .adaptor_entity import AdaptorEntity, async_remove_stale
 from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
+from .entity import async_add_in_batches
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0
@@ -117,7 +118,9 @@ async def async_setup_entry(
     async_remove_stale(
         hass, entry, "binary_sensor", (d.key for d in BINARY_SENSORS if d not in wanted)
     )
-    async_add_entities(AdaptorBinarySensor(entry, description) for description in wanted)
+    await async_add_in_batches(
+        async_add_entities, (AdaptorBinarySensor(entry, description) for description in wanted)
+    )
 
 
 class AdaptorBinarySensor(AdaptorEntity, BinarySensorEntity):

@@ -12,6 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .adaptor_entity import AdaptorEntity
 from .coordinator import AdaptorCoordinator, NoNeutralConfigEntry
+from .entity import async_add_in_batches
 
 # A reset writes the history; one at a time.
 PARALLEL_UPDATES = 1
@@ -46,7 +47,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the reset buttons."""
-    async_add_entities(AdaptorButton(entry, description) for description in BUTTONS)
+    await async_add_in_batches(
+        async_add_entities, (AdaptorButton(entry, description) for description in BUTTONS)
+    )
 
 
 class AdaptorButton(AdaptorEntity, ButtonEntity):

@@ -28,6 +28,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .adaptor_entity import AdaptorEntity, async_remove_stale
 from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
+from .entity import async_add_in_batches
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0
@@ -209,7 +210,9 @@ async def async_setup_entry(
     """Add the ones that make sense for the entry's lamp; drop the others."""
     wanted = [d for d in SENSORS if d.exists_fn(entry.options)]
     async_remove_stale(hass, entry, "sensor", (d.key for d in SENSORS if d not in wanted))
-    async_add_entities(AdaptorSensor(entry, description) for description in wanted)
+    await async_add_in_batches(
+        async_add_entities, (AdaptorSensor(entry, description) for description in wanted)
+    )
 
 
 class AdaptorSensor(AdaptorEntity, SensorEntity):
