@@ -543,6 +543,26 @@ class Solver:
             guess[bad] = x[bad]
         return guess
 
+    def _linearise(self, v: F64, v_eval: F64, p_nl: F64) -> tuple[F64, F64, F64, BOOL]:
+        """Return the evaluation point, currents, conductances and the limited members."""
+        a = self.c.n_vt
+        vd, vo = v[:, :DIODES], v_eval[:, :DIODES]
+        jump = vd - vo
+        limit = (vd > self._v_crit) & (jump > 2.0 * a)
+        limited: BOOL = np.asarray(limit.any(axis=1), dtype=bool)
+        if limited.any():
+            soft = np.where(
+                vo > 0.0,
+                vo + a * np.log1p(np.maximum(jump, 0.0) / a),
+                a * np.log(np.maximum(vd, a) / a),
+            )
+            v_eval = v.copy()
+            v_eval[:, :DIODES] = np.where(limit, soft, vd)
+            i_e, g_e = self._elements(v_eval, p_nl)
+            return v_eval, i_e + g_e * (v - v_eval), g_e, limited
+        i_e, g_e = self._elements(v, p_nl)
+        return v, i_e, g_e, limited
+
     def _newton(self, guess: F64, g: F64, b: F64, p_nl: F64, a_t: F64) -> tuple[F64, F64]:
         """
         Newton with SPICE's junction limiting (pnjlim) on the eight diodes.
@@ -556,32 +576,19 @@ class Solver:
         outer = c.outer
         a_m = c.a_matrix
         x = guess
-        a = c.n_vt
         v_eval = x @ a_t
         # Members leave the iteration as they converge: in a batch some member
         # is nearly always switching, and the others need not iterate with it.
         x_out = np.empty_like(guess)
         i_dc = np.empty(len(guess))
         active: npt.NDArray[np.intp] | None = None
+        v_last: F64 | None = None
         for _ in range(NEWTON_MAX):
             v = x @ a_t
-            vd, vo = v[:, :DIODES], v_eval[:, :DIODES]
-            jump = vd - vo
-            limit = (vd > self._v_crit) & (jump > 2.0 * a)
-            limited = limit.any(axis=1)
-            if limited.any():
-                soft = np.where(
-                    vo > 0.0,
-                    vo + a * np.log1p(np.maximum(jump, 0.0) / a),
-                    a * np.log(np.maximum(vd, a) / a),
-                )
-                v_eval = v.copy()
-                v_eval[:, :DIODES] = np.where(limit, soft, vd)
-                i_e, g_e = self._elements(v_eval, p_nl)
-                i_e = i_e + g_e * (v - v_eval)
-            else:
-                v_eval = v
-                i_e, g_e = self._elements(v, p_nl)
+            v_eval, i_e, g_e, limited = self._linearise(v, v_eval, p_nl)
+            if v_last is not None:
+                g_e = self._knee_chords(v, v_last, i_e, g_e, p_nl)
+            v_last = v
             f = (g @ x[..., None])[..., 0] - b + i_e @ a_m
             jac = g + (g_e @ outer).reshape(len(x), NODES, NODES)
             dx = _SOLVE(jac, f)
@@ -608,10 +615,31 @@ class Solver:
                 keep = ~done
                 active = active[keep]
                 x, v_eval, b, p_nl = x[keep], v_eval[keep], b[keep], p_nl[keep]
+                v_last = v_last[keep]
                 if g.ndim == 3:  # noqa: PLR2004
                     g = g[keep]
         msg = "the circuit equations did not converge"
         raise ArithmeticError(msg)
+
+    @staticmethod
+    def _knee_chords(v: F64, v_last: F64, i_e: F64, g_e: F64, p_nl: F64) -> F64:
+        """
+        Chord conductances for constant-power loads whose voltage crossed their 1 V knee.
+
+        i = P / max(v, 1 V) has slope 0 below the knee and -P/v^2 above it;
+        where the solution sits at the knee, tangent steps jump from one side
+        to the other for ever, while the chord through both iterates closes
+        in on it (regula falsi).
+        """
+        now, before = v[:, DIODES:], v_last[:, DIODES:]
+        crossed = (now - 1.0) * (before - 1.0) < 0.0
+        if not crossed.any():
+            return g_e
+        i_before = p_nl / np.maximum(before, 1.0)
+        span = np.where(crossed, now - before, 1.0)
+        out = g_e.copy()
+        out[:, DIODES:] = np.where(crossed, (i_e[:, DIODES:] - i_before) / span, g_e[:, DIODES:])
+        return out
 
     def _record(self, w: _Walk, led_enabled: bool, t: float) -> F64:  # noqa: FBT001
         x, caps, i_cap, i_dc_junction = w.x, w.caps, w.i_cap, w.i_dc
