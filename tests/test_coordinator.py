@@ -347,6 +347,12 @@ async def test_unreadable_history_starts_afresh_with_an_issue(
         ("40.0", {}, 40.0),
         ("unavailable", {"unit_of_measurement": "°C"}, 30.0),
         ("40.0", {"unit_of_measurement": "%"}, 30.0),
+        # Readings no ambient has: the option's value, not a NaN or overflowing wear.
+        ("nan", {"unit_of_measurement": "°C"}, 30.0),
+        ("inf", {"unit_of_measurement": "°C"}, 30.0),
+        ("1e300", {"unit_of_measurement": "°C"}, 30.0),
+        ("-1e300", {"unit_of_measurement": "°F"}, 30.0),
+        ("150", {"unit_of_measurement": "°C"}, 30.0),
         (None, {}, 30.0),
     ],
 )

@@ -86,6 +86,8 @@ STORAGE_VERSION: Final = 1
 # Written at most this long after a change, and at stop and unload.
 SAVE_DELAY_S: Final = 300
 AGEING_INTERVAL: Final = timedelta(minutes=1)
+# An ambient sensor's reading is used within the ambient option's range (°C).
+AMBIENT_RANGE_C: Final = (-40.0, 100.0)
 # Distinct scenarios kept: the entry's own (a few wear steps, fuse intact or
 # not) and a few of the simulate action's what-ifs.
 CACHE_SIZE = 8
@@ -381,7 +383,12 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT, UnitOfTemperature.CELSIUS)
         if unit not in TemperatureConverter.VALID_UNITS:
             return fallback
-        return TemperatureConverter.convert(value, unit, UnitOfTemperature.CELSIUS)
+        celsius = TemperatureConverter.convert(value, unit, UnitOfTemperature.CELSIUS)
+        # "nan" or a wild reading (a template, a broken probe) would make the
+        # wear NaN or overflow for good; the option's own range is the sane one.
+        if not AMBIENT_RANGE_C[0] <= celsius <= AMBIENT_RANGE_C[1]:
+            return fallback
+        return celsius
 
     # Simulation -------------------------------------------------------------
 
