@@ -30,6 +30,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.no_neutral import relay_identifiers
 from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from custom_components.no_neutral.helpers import redact_url
 from custom_components.no_neutral.relay import SERVER_LINKS, RelayDeviceInfo
 from tools.rig.server import MatterServer
 
@@ -458,3 +459,20 @@ async def test_server_crash_is_seen_at_once(
     await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
     assert hass.loop.time() - began < 5
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("ws://user:pass@host:5580/ws", "ws://host:5580/ws"),
+        ("ws://user@host/ws", "ws://host/ws"),
+        ("wss://user:p@ss@[fd12::1]:5580/ws", "wss://[fd12::1]:5580/ws"),
+        ("ws://localhost:5580/ws", "ws://localhost:5580/ws"),
+        (
+            "Cannot connect to ws://a:b@10.0.0.2:5580/ws (refused)",
+            "Cannot connect to ws://10.0.0.2:5580/ws (refused)",
+        ),
+    ],
+)
+def test_redact_url_keeps_host_port_and_path(given: str, shown: str) -> None:
+    assert redact_url(given) == shown

@@ -19,11 +19,10 @@ TO_REDACT: Final = {"code", "pairing_code", "manual_code", "qr_code", "setup_pin
 def redact_url(url: str) -> str:
     """Return the URL without user name and password (host and path stay)."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    # The netloc after the last "@", as given: an IPv6 host keeps its brackets.
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
 
 
