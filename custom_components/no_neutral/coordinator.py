@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,12 +32,7 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.core import (
-    DOMAIN as HOMEASSISTANT_DOMAIN,
-)
-from homeassistant.exceptions import UnsupportedStorageVersionError
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -52,7 +46,6 @@ from homeassistant.util.unit_conversion import TemperatureConverter
 from .circuit import WARNING_CODES, ScenarioError, simulate
 from .circuit.ageing import (
     History,
-    HistoryError,
     end_of_life,
     health_pct,
     remaining_life_h,
@@ -64,10 +57,10 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .history import async_load_history
 from .relay import RelayLink
 from .repairs import (
     async_clear_issues,
-    async_create_history_reset_issue,
     async_delete_history_reset_issue,
     async_sync_issues,
     async_sync_simulation_issue,
@@ -128,27 +121,6 @@ class AdaptorData:
     cleared: tuple[str, ...] = ()
 
 
-def _stored_warnings(stored: Mapping[str, Any]) -> tuple[str, ...]:
-    """Return the stored active warnings (codes no longer known are dropped)."""
-    warnings = stored.get("warnings", [])
-    if not isinstance(warnings, list):
-        raise HistoryError(key="warnings", reason=f"must be a list, not {type(warnings).__name__}")
-    return tuple(code for code in ALL_WARNINGS if code in warnings)
-
-
-def _corrupt_copy(hass: HomeAssistant, path: str) -> str | None:
-    """Return where HA's Store just put an undecodable file (from its repair issue)."""
-    copies = [
-        (issue.created, str(placeholders["corrupt_path"]))
-        for issue in ir.async_get(hass).issues.values()
-        if issue.domain == HOMEASSISTANT_DOMAIN
-        and issue.translation_key == "storage_corruption"
-        and (placeholders := issue.translation_placeholders or {}).get("original_path") == path
-        and "corrupt_path" in placeholders
-    ]
-    return max(copies)[1] if copies else None
-
-
 class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
     """Simulates the adaptor and keeps its ageing and stress history."""
 
@@ -187,7 +159,9 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     @override
     async def _async_setup(self) -> None:
-        await self._async_load_history()
+        self.history, self._warnings = await async_load_history(
+            self.hass, self.config_entry, self._store, ALL_WARNINGS
+        )
         self._relay_on = self.relay.is_on if self.relay.available else None
         self._ambient_c = self._read_ambient()
         self._counted_until = dt_util.utcnow()
@@ -203,69 +177,6 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._on_stop)
         )
         entry.async_on_unload(self._async_unload)
-
-    async def _async_load_history(self) -> None:
-        """
-        Restore the history; a damaged file costs the history, never the entry.
-
-        HA's Store renames a file it cannot decode aside (`.corrupt.<time>`),
-        raises its own storage_corruption issue and loads nothing. A file it
-        decodes but this history cannot use (bad values, wrong shape, another
-        version) is renamed aside here the same way. Either way the history
-        starts afresh and a repair issue tells the user what that means.
-        """
-        store = self._store
-        existed = await self.hass.async_add_executor_job(os.path.exists, store.path)
-        try:
-            stored = await store.async_load()
-            if stored is not None:
-                history = History.from_dict(stored)
-                warnings = _stored_warnings(stored)
-        except (
-            ValueError,  # HistoryError included
-            KeyError,
-            TypeError,
-            NotImplementedError,  # an older version without a migration
-            UnsupportedStorageVersionError,
-        ) as err:
-            kept_as = await self._async_keep_aside(store.path)
-            reason = str(err) if isinstance(err, HistoryError) else type(err).__name__
-            LOGGER.warning(
-                "The saved history of %s in %s is unreadable (%s); it starts afresh, "
-                "the file is kept as %s",
-                self.config_entry.title,
-                store.path,
-                reason,
-                kept_as,
-            )
-        else:
-            if stored is not None:
-                self.history, self._warnings = history, warnings
-                return
-            if not existed:
-                return  # a new adaptor
-            # HA's Store found it undecodable (and logged why), or it held nothing.
-            kept_as = _corrupt_copy(self.hass, store.path) or await self._async_keep_aside(
-                store.path
-            )
-            LOGGER.warning(
-                "The saved history of %s in %s could not be read; it starts afresh, "
-                "the file is kept as %s",
-                self.config_entry.title,
-                store.path,
-                kept_as,
-            )
-        async_create_history_reset_issue(self.hass, self.config_entry, kept_as)
-
-    async def _async_keep_aside(self, path: str) -> str:
-        """Rename an unreadable history file aside, as HA's Store does; return its new name."""
-        aside = f"{path}.corrupt.{dt_util.utcnow().isoformat()}"
-        try:
-            await self.hass.async_add_executor_job(os.rename, path, aside)
-        except OSError as err:
-            LOGGER.warning("Cannot keep the unreadable history %s aside: %s", path, err)
-            return path
-        return aside
 
     # Time and events -------------------------------------------------------
 
