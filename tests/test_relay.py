@@ -205,6 +205,9 @@ async def test_setup_retries_when_the_node_is_unknown(
         "node_id": "4242",
         "url": matter_server.url,
     }
+    # Removing the entry (the user gave up on that relay) removes its issue.
+    await hass.config_entries.async_remove(entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_node_removed") is None
 
 
 @pytest.mark.parametrize(

@@ -190,5 +190,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
-    """Forget the removed adaptor's ageing history."""
+    """Forget the removed adaptor's ageing history (and a "relay left" issue of its retries)."""
+    ir.async_delete_issue(hass, DOMAIN, node_issue_id(entry.entry_id))
     await async_remove_history(hass, entry.entry_id)
