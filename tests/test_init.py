@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -89,4 +90,40 @@ async def test_entries_share_one_bounded_simulation_runner(
     assert (DOMAIN, f"{entries[5].entry_id}_simulation_failed") in issues
     assert not [key for key in issues if key[1].endswith("_simulation_failed")][1:]
     for entry in entries:
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.matter
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_a_caller_gone_leaves_the_shared_simulation_to_the_others(
+    hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One entry's what-if cancelled mid-simulation: another waiting for it still gets it."""
+    first = await make_entry(hass, matter_server, title="Lamp A")
+    second = await make_entry(hass, matter_server, title="Lamp B")
+    await hass.config_entries.async_setup(first.entry_id)
+    await hass.async_block_till_done()
+    release = threading.Event()
+    runs: list[float] = []
+    simulate = coordinator_module.simulate
+
+    def held(scenario: dict[str, Any]) -> dict[str, Any]:
+        runs.append(scenario["lamp"]["power_w"])
+        release.wait(30)
+        return simulate(scenario)
+
+    monkeypatch.setattr(coordinator_module, "simulate", held)
+    what_if = {**first.runtime_data.adaptor.data.scenario}
+    what_if["lamp"] = {**what_if["lamp"], "power_w": 21}
+    asked = hass.async_create_task(first.runtime_data.adaptor.async_simulate(what_if))
+    waiting = hass.async_create_task(second.runtime_data.adaptor.async_simulate(what_if))
+    await asyncio.sleep(0.1)
+    asked.cancel()
+    release.set()
+    figures = await waiting
+    assert asked.cancelled()
+    assert runs == [21]
+    assert figures["lamp_power_w"] > 0
+    for entry in (first, second):
         await hass.config_entries.async_unload(entry.entry_id)
