@@ -583,12 +583,13 @@ class Solver:
         i_dc = np.empty(len(guess))
         active: npt.NDArray[np.intp] | None = None
         v_last: F64 | None = None
+        v_last2: F64 | None = None
         for _ in range(NEWTON_MAX):
             v = x @ a_t
             v_eval, i_e, g_e, limited = self._linearise(v, v_eval, p_nl)
-            if v_last is not None:
-                g_e = self._knee_chords(v, v_last, i_e, g_e, p_nl)
-            v_last = v
+            if v_last is not None and v_last2 is not None:
+                g_e = self._knee_chords(v, v_last, v_last2, i_e, g_e, p_nl)
+            v_last, v_last2 = v, v_last
             f = (g @ x[..., None])[..., 0] - b + i_e @ a_m
             jac = g + (g_e @ outer).reshape(len(x), NODES, NODES)
             dx = _SOLVE(jac, f)
@@ -616,23 +617,31 @@ class Solver:
                 active = active[keep]
                 x, v_eval, b, p_nl = x[keep], v_eval[keep], b[keep], p_nl[keep]
                 v_last = v_last[keep]
+                v_last2 = None if v_last2 is None else v_last2[keep]
                 if g.ndim == 3:  # noqa: PLR2004
                     g = g[keep]
         msg = "the circuit equations did not converge"
         raise ArithmeticError(msg)
 
     @staticmethod
-    def _knee_chords(v: F64, v_last: F64, i_e: F64, g_e: F64, p_nl: F64) -> F64:
+    def _knee_chords(  # noqa: PLR0917
+        v: F64, v_last: F64, v_last2: F64, i_e: F64, g_e: F64, p_nl: F64
+    ) -> F64:
         """
-        Chord conductances for constant-power loads whose voltage crossed their 1 V knee.
+        Chord conductances for constant-power loads jumping across their 1 V knee.
 
         i = P / max(v, 1 V) has slope 0 below the knee and -P/v^2 above it;
         where the solution sits at the knee, tangent steps jump from one side
         to the other for ever, while the chord through both iterates closes
-        in on it (regula falsi).
+        in on it (regula falsi). Only where the last two steps both crossed
+        the knee: a single crossing is ordinary progress, and chords there
+        slowed Newton down.
         """
-        now, before = v[:, DIODES:], v_last[:, DIODES:]
+        now, before, earlier = v[:, DIODES:], v_last[:, DIODES:], v_last2[:, DIODES:]
         crossed = (now - 1.0) * (before - 1.0) < 0.0
+        # The driver's knee needs the stricter test (a 300 W driver starting
+        # on a weak supply crosses it on its way); the device's does not.
+        crossed[:, 1] &= (before[:, 1] - 1.0) * (earlier[:, 1] - 1.0) < 0.0
         if not crossed.any():
             return g_e
         i_before = p_nl / np.maximum(before, 1.0)
