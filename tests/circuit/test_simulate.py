@@ -232,3 +232,17 @@ def test_larger_capacitor_less_ripple() -> None:
         _figures({"smoothing": {"capacitance_uf": cap}})["lamp_ripple_pct"] for cap in (4.7, 10, 22)
     ]
     assert ripple[0] > ripple[1] > ripple[2]
+
+
+def test_driver_asking_more_than_the_supply_can_give() -> None:
+    """A 300 W driver behind 70 ohm of source: it pulls the lamp node to its 1 V knee."""
+    scenario = {
+        "smoothing": {"fuse_blown": True, "capacitance_uf": 154.8},
+        "mains": {"voltage_rms": 174, "source_resistance_ohm": 69.9},
+        "lamp": {"power_w": 300},
+    }
+    figures = simulate(scenario)
+    # 174 V behind 69.9 ohm delivers at most V^2/4R = 108 W into any load.
+    assert 0.0 < figures["lamp_power_w"] < 174.0**2 / (4 * 69.9)
+    assert figures["led_dropout"] is True
+    assert all(math.isfinite(v) for v in figures.values() if isinstance(v, float))
