@@ -49,7 +49,7 @@ from .solver import (
 )
 
 STEPS_PER_CYCLE: Final = 400
-OPEN_STEPS_PER_CYCLE: Final = 50
+OPEN_STEPS_PER_CYCLE: Final = 25
 # The open-relay runs (D(V) table, discharge, ghost drain) need no finer steps
 # than this for their figures' tolerances.
 ENVELOPE_STEPS_PER_CYCLE: Final = 100
@@ -61,7 +61,9 @@ SETTLE_TOL: Final = 2e-6
 # ... or every figure's ingredients within this fraction (CIRCUIT.md: 0.1 %).
 FIGURE_TOL: Final = 1e-3
 ENVELOPE_POINTS: Final = 14
-ENVELOPE_CYCLES: Final = 2
+# One open cycle from the preset lamp side and bulk voltages: a second one
+# changed D(V), the leakage and the figures built on them by under 1e-5.
+ENVELOPE_CYCLES: Final = 1
 # Inrush: 1 us steps for 10 us after the closing (the LED input capacitor
 # charges in about a microsecond), then growing by 1.4 per step back to the
 # normal step; the smoothing capacitor's charging (some 100 us) is resolved
