@@ -342,7 +342,7 @@ class Solver:
         out = np.empty((steps + 1, batch, RECORDS)) if record else None
         if out is not None:
             walk.i_dc = self._elements(walk.x @ c.a_matrix.T, np.zeros((batch, 2)))[0][:, DC]
-            out[0] = self._record(walk, led_enabled, float(times[0]))
+            self._store(out[0], walk, led_enabled)
         for n in range(steps):
             if ctl.close_index is not None:
                 walk.relay |= ctl.close_index == n
@@ -365,7 +365,9 @@ class Solver:
                         walk, saved, switched, (t0, t1), tally=tally, before=before
                     )
             if out is not None:
-                out[n + 1] = self._record(walk, led_enabled, t1)
+                self._store(out[n + 1], walk, led_enabled)
+        if out is not None:
+            self._derive(out, times, walk.offset)
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
         return final, out
 
@@ -658,30 +660,32 @@ class Solver:
         i_e, _ = self._elements(x @ c.a_matrix.T, np.zeros((len(x), 2)))
         return np.asarray(i_e[:, DC] + c.g_leak * (x[:, P] - x[:, SWL]), dtype=np.float64)
 
-    def _record(self, w: _Walk, led_enabled: bool, t: float) -> F64:  # noqa: FBT001
-        x, caps, i_cap, i_dc_junction = w.x, w.caps, w.i_cap, w.i_dc
-        led = w.led_on & led_enabled
+    @staticmethod
+    def _store(row: F64, w: _Walk, led_enabled: bool) -> None:  # noqa: FBT001
+        """Keep one time point's raw state; _derive fills in the rest after the run."""
+        row[:, REC_NODES:] = w.x
+        row[:, REC_ICAP] = w.i_cap
+        row[:, REC_VCAP] = w.caps[:, CAP_SMOOTH]
+        row[:, REC_VBULK] = w.caps[:, CAP_BULK]
+        row[:, REC_LEDON] = w.led_on & led_enabled
+        row[:, REC_IDC] = w.i_dc
+
+    def _derive(self, out: F64, times: F64, offset: F64 | None) -> None:
+        """Turn stored raw states into the recorded quantities, all time points at once."""
         c = self.c
-        batch = x.shape[0]
-        v_lamp = -x[:, P]
+        x = out[:, :, REC_NODES:]
+        v_lamp = -x[:, :, P]
+        led = out[:, :, REC_LEDON] > 0.5  # noqa: PLR2004
         p_lamp = np.where(led, c.p_led * v_lamp / np.maximum(v_lamp, 1.0), 0.0)
         p_lamp += c.g_lamp * v_lamp * v_lamp
-        i_dc = i_dc_junction + c.g_leak * (x[:, P] - x[:, SWL])
-        v_src = c.v_peak * (
-            math.sin(c.omega * t) if w.offset is None else np.sin(c.omega * (t + w.offset))
-        )
-        i_src = (v_src - x[:, L]) * c.g_source
-        rec = np.empty((batch, RECORDS))
-        rec[:, REC_VLAMP] = v_lamp
-        rec[:, REC_ICAP] = -i_cap
-        rec[:, REC_VCAP] = -caps[:, CAP_SMOOTH]
-        rec[:, REC_VBULK] = caps[:, CAP_BULK]
-        rec[:, REC_PLAMP] = p_lamp
-        rec[:, REC_LEDON] = led
-        rec[:, REC_IDC] = i_dc
-        rec[:, REC_PSRC] = v_src * i_src
-        rec[:, REC_NODES:] = x
-        return rec
+        phase = times[:, None] if offset is None else times[:, None] + offset[None, :]
+        v_src = c.v_peak * np.sin(c.omega * phase)
+        out[:, :, REC_VLAMP] = v_lamp
+        out[:, :, REC_ICAP] *= -1.0
+        out[:, :, REC_VCAP] *= -1.0
+        out[:, :, REC_PLAMP] = p_lamp
+        out[:, :, REC_IDC] += c.g_leak * (x[:, :, P] - x[:, :, SWL])
+        out[:, :, REC_PSRC] = v_src * (v_src - x[:, :, L]) * c.g_source
 
 
 _HOLD_STAMP: Final = np.zeros((NODES, NODES))
