@@ -94,6 +94,13 @@ async def submit(hass: HomeAssistant, result: dict[str, Any], data: dict[str, An
     return await hass.config_entries.flow.async_configure(result["flow_id"], data)
 
 
+async def to_adaptor_step(hass: HomeAssistant, matter_url: str, nodes: dict[str, int]) -> Any:
+    """Walk a new flow to the adaptor step for the MINIR4M test node."""
+    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "node"})
+    return await submit(hass, result, {"node": str(nodes["minir4m"])})
+
+
 def node_options(result: dict[str, Any]) -> list[dict[str, str]]:
     schema = result["data_schema"].schema
     (selector,) = schema.values()
@@ -228,10 +235,9 @@ async def test_adaptor_errors_name_the_field(
     value: float,
     reason_part: str,
 ) -> None:
-    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
-    result = await submit(hass, result, {"next_step_id": "node"})
-    result = await submit(hass, result, {"node": str(nodes["minir4m"])})
-    result = await submit(hass, result, ADAPTOR_INPUT | {field: value})
+    result = await submit(
+        hass, await to_adaptor_step(hass, matter_url, nodes), ADAPTOR_INPUT | {field: value}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: "invalid_option"}
     assert reason_part in result["description_placeholders"]["key"]
@@ -262,10 +268,9 @@ async def test_adaptor_refuses_nan_and_fractional_counts(
     error: str,
 ) -> None:
     """NaN passes HA's NumberSelector and a fraction its step: the form names the field."""
-    result = await submit(hass, await start(hass), {CONF_URL: matter_url})
-    result = await submit(hass, result, {"next_step_id": "node"})
-    result = await submit(hass, result, {"node": str(nodes["minir4m"])})
-    result = await submit(hass, result, ADAPTOR_INPUT | {field: value})
+    result = await submit(
+        hass, await to_adaptor_step(hass, matter_url, nodes), ADAPTOR_INPUT | {field: value}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "adaptor"
     assert result["errors"] == {field: error}
