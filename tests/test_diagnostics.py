@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from homeassistant.components.diagnostics import REDACTED
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -13,7 +14,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.no_neutral.diagnostics import redact_url
+from custom_components.no_neutral.helpers import redact_url
 from tests.adaptor_common import SNAPSHOT_UNIQUE_ID
 
 pytestmark = [
@@ -68,4 +69,4 @@ async def test_diagnostics(
     ],
 )
 def test_url_credentials_are_redacted(url: str, redacted: str) -> None:
-    assert redact_url(url) == redacted
+    assert redact_url(url, marker=REDACTED) == redacted

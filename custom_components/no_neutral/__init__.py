@@ -28,6 +28,7 @@ from .relay import (
     async_acquire_server,
     async_release_server,
 )
+from .repairs import issue_id
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -88,7 +89,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
 
     async def _release() -> None:
         relay.async_stop()
-        ir.async_delete_issue(hass, DOMAIN, node_issue_id(entry.entry_id))
+        ir.async_delete_issue(hass, DOMAIN, issue_id(entry.entry_id, ISSUE_NODE_REMOVED))
         await async_release_server(hass, server)
 
     entry.async_on_unload(_release)
@@ -125,23 +126,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
     return True
 
 
-def node_issue_id(entry_id: str) -> str:
-    """Return the id of the repair issue that says the relay's node left the server."""
-    return f"{entry_id}_{ISSUE_NODE_REMOVED}"
-
-
 @callback
 def _async_sync_node_issue(
     hass: HomeAssistant, entry: NoNeutralConfigEntry, safe_url: str, *, removed: bool
 ) -> None:
     """Raise the "relay left the server" issue, or clear it once the node is back."""
     if not removed:
-        ir.async_delete_issue(hass, DOMAIN, node_issue_id(entry.entry_id))
+        ir.async_delete_issue(hass, DOMAIN, issue_id(entry.entry_id, ISSUE_NODE_REMOVED))
         return
     ir.async_create_issue(
         hass,
         DOMAIN,
-        node_issue_id(entry.entry_id),
+        issue_id(entry.entry_id, ISSUE_NODE_REMOVED),
         is_fixable=False,
         is_persistent=False,
         severity=ir.IssueSeverity.ERROR,
@@ -191,5 +187,5 @@ async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -
 
 async def async_remove_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
     """Forget the removed adaptor's ageing history (and a "relay left" issue of its retries)."""
-    ir.async_delete_issue(hass, DOMAIN, node_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, issue_id(entry.entry_id, ISSUE_NODE_REMOVED))
     await async_remove_history(hass, entry.entry_id)

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_URL
 from .coordinator import NoNeutralConfigEntry
+from .helpers import redact_url
 
-REDACTED: Final = "**REDACTED**"
 # Pairing codes and PINs never belong in a shared file.
 TO_REDACT: Final = {"code", "pairing_code", "manual_code", "qr_code", "setup_pin_code", "pin"}
-
-
-def redact_url(url: str) -> str:
-    """Return the URL without user name and password (host and path stay)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    # The netloc after the last "@", as given: an IPv6 host keeps its brackets.
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
 
 
 async def async_get_config_entry_diagnostics(
@@ -34,7 +23,7 @@ async def async_get_config_entry_diagnostics(
     adaptor = entry.runtime_data.adaptor
     relay = entry.runtime_data.relay
     data = adaptor.data
-    entry_data = {**entry.data, CONF_URL: redact_url(entry.data[CONF_URL])}
+    entry_data = {**entry.data, CONF_URL: redact_url(entry.data[CONF_URL], marker=REDACTED)}
     return async_redact_data(
         {
             "entry": {"data": entry_data, "options": dict(entry.options)},
