@@ -38,7 +38,7 @@ from custom_components.no_neutral.circuit import simulate as real_simulate
 from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.coordinator import AdaptorCoordinator
-from custom_components.no_neutral.relay import RelayLink
+from custom_components.no_neutral.relay import RelayLink, matter_device_id
 from tests.link_helpers import server_command, server_fabric
 from tests.rig import MatterServer, minir4m_dump
 
@@ -89,13 +89,31 @@ async def make_entry(
     """Add (not set up) an entry for a fresh test node with the given options."""
     if node_id is None:
         node_id = await import_node(server.url, relay_on=relay_on)
-    fabric = await server_fabric(server.url)
+    return await add_relay_entry(
+        hass, server.url, node_id, title=title, unique_id=unique_id, **options
+    )
+
+
+async def add_relay_entry(
+    hass: HomeAssistant,
+    url: str,
+    node_id: int,
+    *,
+    title: str = "Hall lamp",
+    unique_id: str | None = None,
+    entry_id: str | None = None,
+    **options: Any,
+) -> MockConfigEntry:
+    """Add (not set up) an entry for a node of the server at `url`, as the flow makes it."""
+    if unique_id is None:
+        unique_id = matter_device_id(await server_fabric(url), node_id)
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=title,
-        unique_id=unique_id or f"{fabric:016X}-{node_id:016X}",
-        data={CONF_URL: server.url, CONF_NODE_ID: node_id},
+        unique_id=unique_id,
+        data={CONF_URL: url, CONF_NODE_ID: node_id},
         options={**default_options(), **options},
+        entry_id=entry_id,
     )
     entry.add_to_hass(hass)
     return entry

@@ -22,12 +22,12 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.no_neutral.config_flow import default_options
-from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.light import NoNeutralLight
 from tools.rig.server import MatterServer
 
-from .link_helpers import MINIR4M, node_dump, server_command, server_fabric, wait_for
+from .adaptor_common import add_relay_entry
+from .link_helpers import MINIR4M, node_dump, server_command, wait_for
 
 pytestmark = [
     pytest.mark.matter,
@@ -51,15 +51,7 @@ async def import_node(url: str, *, on: bool, available: bool = True) -> int:
 
 
 async def set_up(hass: HomeAssistant, url: str, node_id: int) -> MockConfigEntry:
-    fabric = await server_fabric(url)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="MINIR4M",
-        unique_id=f"{fabric:016X}-{node_id:016X}",
-        data={CONF_URL: url, CONF_NODE_ID: node_id},
-        options=default_options(),
-    )
-    entry.add_to_hass(hass)
+    entry = await add_relay_entry(hass, url, node_id, title="MINIR4M")
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry

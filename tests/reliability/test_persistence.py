@@ -40,9 +40,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 import custom_components.no_neutral as integration
-from custom_components.no_neutral.config_flow import default_options
-from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
-from tests.adaptor_common import SwitchableRelay, _shared_simulations, import_node  # noqa: F401
+from custom_components.no_neutral.const import DOMAIN
+from custom_components.no_neutral.relay import matter_device_id
+from tests.adaptor_common import (  # noqa: F401 (fixture)
+    SwitchableRelay,
+    _shared_simulations,
+    add_relay_entry,
+    import_node,
+)
 from tests.link_helpers import server_fabric
 from tests.rig import MatterServer
 
@@ -83,15 +88,7 @@ async def home_assistant(config_dir: Path) -> AsyncIterator[HomeAssistant]:
 async def start_entry(
     hass: HomeAssistant, url: str, node_id: int, unique_id: str
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="Hall lamp",
-        unique_id=unique_id,
-        data={CONF_URL: url, CONF_NODE_ID: node_id},
-        options=default_options(),
-    )
-    entry.add_to_hass(hass)
+    entry = await add_relay_entry(hass, url, node_id, unique_id=unique_id, entry_id=ENTRY_ID)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
@@ -138,8 +135,7 @@ async def _restarts(
     tmp_path: Path, freezer: FrozenDateTimeFactory, matter_server: MatterServer, runs: int
 ) -> None:
     node_id = await import_node(matter_server.url, relay_on=True)
-    fabric = await server_fabric(matter_server.url)
-    unique_id = f"{fabric:016X}-{node_id:016X}"
+    unique_id = matter_device_id(await server_fabric(matter_server.url), node_id)
     store_file = tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}"
     previous_end: Snapshot | None = None
     gains: list[float] = []
@@ -214,19 +210,6 @@ class DamagedStart:
     kept_as: Path
 
 
-def _damaged_entry(hass: HomeAssistant, url: str, node_id: int, fabric: int) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="Hall lamp",
-        unique_id=f"{fabric:016X}-{node_id:016X}",
-        data={CONF_URL: url, CONF_NODE_ID: node_id},
-        options=default_options(),
-    )
-    entry.add_to_hass(hass)
-    return entry
-
-
 def _our_issues(hass: HomeAssistant) -> list[ir.IssueEntry]:
     return [
         issue
@@ -243,13 +226,15 @@ async def _start_on_damaged_store(
     repair issue names where the damaged file was kept, with its content intact.
     """
     node_id = await import_node(matter_server.url, relay_on=True)
-    fabric = await server_fabric(matter_server.url)
+    unique_id = matter_device_id(await server_fabric(matter_server.url), node_id)
     store_file = tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}"
     store_file.parent.mkdir(parents=True, exist_ok=True)
     store_file.write_text(content)
     with watch_logs("custom_components.no_neutral") as logs:
         async with home_assistant(tmp_path) as hass:
-            entry = _damaged_entry(hass, matter_server.url, node_id, fabric)
+            entry = await add_relay_entry(
+                hass, matter_server.url, node_id, unique_id=unique_id, entry_id=ENTRY_ID
+            )
             await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
             state = entry.state
@@ -359,12 +344,14 @@ async def test_history_reset_issue_is_confirmed_and_not_raised_again(
     """
     content = _store_content({"switchings": "x"})
     node_id = await import_node(matter_server.url, relay_on=True)
-    fabric = await server_fabric(matter_server.url)
+    unique_id = matter_device_id(await server_fabric(matter_server.url), node_id)
     store_file = tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}"
     store_file.parent.mkdir(parents=True, exist_ok=True)
     store_file.write_text(content)
     async with home_assistant(tmp_path) as hass:
-        entry = _damaged_entry(hass, matter_server.url, node_id, fabric)
+        entry = await add_relay_entry(
+            hass, matter_server.url, node_id, unique_id=unique_id, entry_id=ENTRY_ID
+        )
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         (issue,) = [i for i in _our_issues(hass) if i.translation_key == "history_reset"]
@@ -379,7 +366,9 @@ async def test_history_reset_issue_is_confirmed_and_not_raised_again(
         assert not [i for i in _our_issues(hass) if i.translation_key == "history_reset"]
         assert entry.state is ConfigEntryState.LOADED
     async with home_assistant(tmp_path) as hass:
-        entry = _damaged_entry(hass, matter_server.url, node_id, fabric)
+        entry = await add_relay_entry(
+            hass, matter_server.url, node_id, unique_id=unique_id, entry_id=ENTRY_ID
+        )
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         assert not _our_issues(hass)
@@ -392,9 +381,9 @@ async def test_store_is_written_by_home_assistants_store(
 ) -> None:
     """The history goes through HA's Store (write to a temporary file, then rename)."""
     node_id = await import_node(matter_server.url, relay_on=True)
-    fabric = await server_fabric(matter_server.url)
+    unique_id = matter_device_id(await server_fabric(matter_server.url), node_id)
     async with home_assistant(tmp_path) as hass:
-        entry = await start_entry(hass, matter_server.url, node_id, f"{fabric:016X}-{node_id:016X}")
+        entry = await start_entry(hass, matter_server.url, node_id, unique_id)
         store = entry.runtime_data.adaptor._store
         assert isinstance(store, Store)
         assert store.path == str(tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}")
@@ -409,7 +398,7 @@ async def test_store_is_written_by_home_assistants_store(
 
 async def test_store_writes_are_durable(tmp_path: Path, matter_server: MatterServer) -> None:
     node_id = await import_node(matter_server.url, relay_on=True)
-    fabric = await server_fabric(matter_server.url)
+    unique_id = matter_device_id(await server_fabric(matter_server.url), node_id)
     async with home_assistant(tmp_path) as hass:
-        entry = await start_entry(hass, matter_server.url, node_id, f"{fabric:016X}-{node_id:016X}")
+        entry = await start_entry(hass, matter_server.url, node_id, unique_id)
         assert entry.runtime_data.adaptor._store._atomic_writes

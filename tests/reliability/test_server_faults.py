@@ -34,9 +34,9 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.no_neutral.config_flow import default_options
-from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
-from tests.adaptor_common import _shared_simulations, import_node  # noqa: F401 (fixture)
+from custom_components.no_neutral.const import DOMAIN
+from custom_components.no_neutral.relay import matter_device_id
+from tests.adaptor_common import _shared_simulations, add_relay_entry, import_node  # noqa: F401 (fixture)
 from tests.link_helpers import server_command, server_fabric, wait_for
 from tests.rig import CommissionedRelay, MatterServer
 
@@ -54,15 +54,7 @@ SWITCH_EVERY_S = 0.3
 
 
 async def set_up(hass: HomeAssistant, url: str, node_id: int) -> MockConfigEntry:
-    fabric = await server_fabric(url)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Hall lamp",
-        unique_id=f"{fabric:016X}-{node_id:016X}",
-        data={CONF_URL: url, CONF_NODE_ID: node_id},
-        options=default_options(),
-    )
-    entry.add_to_hass(hass)
+    entry = await add_relay_entry(hass, url, node_id)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
@@ -220,14 +212,9 @@ async def test_server_down_at_start_retries_then_loads(
     fabric = await server_fabric(matter_server.url)
     await hass.async_add_executor_job(matter_server.stop)
     try:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Hall lamp",
-            unique_id=f"{fabric:016X}-{node_id:016X}",
-            data={CONF_URL: matter_server.url, CONF_NODE_ID: node_id},
-            options=default_options(),
+        entry = await add_relay_entry(
+            hass, matter_server.url, node_id, unique_id=matter_device_id(fabric, node_id)
         )
-        entry.add_to_hass(hass)
         await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.SETUP_RETRY
