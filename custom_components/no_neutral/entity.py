@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Final
 
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
@@ -37,19 +36,16 @@ class NoNeutralEntity(Entity):
             self._attr_device_info["via_device_id"] = relay.device_id
 
 
-# Entities handed to HA per loop step. HA adds all the entities of one
-# async_add_entities call in a single step (registry entry, device lookup,
-# first state write: about 1-1.5 ms each on a 2-core machine); fifteen sensors
-# at once held the loop for 20 ms (tests/reliability/test_bench.py).
-ADD_BATCH: Final = 2
-
-
+# One entity per loop step. HA adds all the entities of one async_add_entities
+# call in a single step (registry entry, device lookup, first state write: about
+# 1-1.5 ms each on a 2-core machine, more with many entries): fifteen sensors at
+# once held the loop for 20 ms, and with fifty entries even two took 6.8 ms
+# (tests/reliability/test_bench.py).
 async def async_add_in_batches(
     async_add_entities: AddConfigEntryEntitiesCallback, entities: Iterable[Entity]
 ) -> None:
-    """Add entities a few at a time, letting the loop run between the batches."""
-    pending = list(entities)
-    for start in range(0, len(pending), ADD_BATCH):
+    """Add entities one at a time, letting the loop run between them."""
+    for entity in list(entities):
         # Also before the first: the platform's own setup was this step's work.
         await asyncio.sleep(0)
-        async_add_entities(pending[start : start + ADD_BATCH])
+        async_add_entities([entity])
