@@ -12,10 +12,13 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .single import SingleRun
 
 from .elements import (
     BM,
@@ -194,7 +197,7 @@ def _solve_batched() -> Callable[[F64, F64], F64]:
     return solve1
 
 
-_SOLVE: Final = _solve_batched()
+SOLVE: Final = _solve_batched()
 
 
 class Solver:
@@ -205,11 +208,12 @@ class Solver:
         self.c = circuit
         self._cache: dict[tuple[float, float], tuple[F64, F64, F64, float]] = {}
         c = circuit
-        self._y0 = math.log(c.i_sat * c.r_series / c.n_vt) + c.i_sat * c.r_series / c.n_vt
-        self._v_crit = c.n_vt * math.log(c.n_vt / (math.sqrt(2.0) * c.i_sat))
+        self.y0 = math.log(c.i_sat * c.r_series / c.n_vt) + c.i_sat * c.r_series / c.n_vt
+        self.v_crit = c.n_vt * math.log(c.n_vt / (math.sqrt(2.0) * c.i_sat))
         self._s_start = 1.0
+        self._single: SingleRun | None = None
 
-    def _matrices(self, h: float, a0: float) -> tuple[F64, F64, F64, float]:
+    def matrices(self, h: float, a0: float) -> tuple[F64, F64, F64, float]:
         """Conductance matrices (relay open, closed) and history map for one step."""
         key = (h, a0)
         found = self._cache.get(key)
@@ -251,7 +255,7 @@ class Solver:
         c = self.c
         if len(v) == 1:
             return self._elements_one(v, p_nl)
-        y = self._y0 + v[:, :DIODES] * (1.0 / c.n_vt)
+        y = self.y0 + v[:, :DIODES] * (1.0 / c.n_vt)
         # Start from Winitzki's approximation W(z) ~ L*(1 - ln(1+L)/(2+L)),
         # L = ln(1+z), within a few per cent everywhere, so that three Newton
         # steps reach machine precision.
@@ -283,7 +287,7 @@ class Solver:
         cycle, discharge, ghost drain) about a quarter faster.
         """
         c = self.c
-        n_vt, r_s, i_sat, y0 = c.n_vt, c.r_series, c.i_sat, self._y0
+        n_vt, r_s, i_sat, y0 = c.n_vt, c.r_series, c.i_sat, self.y0
         scale = n_vt / r_s
         row = v[0].tolist()
         i_out = [0.0] * len(row)
@@ -322,6 +326,20 @@ class Solver:
         """Advance state over times[0] -> times[-1]; optionally record each point."""
         c = self.c
         batch = state.x.shape[0]
+        if (
+            batch == 1
+            and tally is None
+            and ctl.offset is None
+            and ctl.close_index is None
+            and not ctl.hold.any()
+        ):
+            return self._run_single(
+                state,
+                times,
+                relay=bool(ctl.relay_closed[0]),
+                record=record,
+                led_enabled=led_enabled,
+            )
         walk = _Walk(
             x=state.x.copy(),
             x_prev=state.x.copy(),
@@ -369,6 +387,43 @@ class Solver:
         if out is not None:
             self._derive(out, times, walk.offset)
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
+        return final, out
+
+    def _run_single(
+        self, state: State, times: F64, *, relay: bool, record: bool, led_enabled: bool
+    ) -> tuple[State, F64 | None]:
+        """Run a single member in plain floats (single.py): same method, ~8x faster."""
+        from .single import OneWalk, SingleRun  # noqa: PLC0415 - single.py imports this module
+
+        if self._single is None:
+            self._single = SingleRun(self)
+        x = state.x[0].tolist()
+        walk = OneWalk(
+            x=x,
+            x_prev=x,
+            x_prev2=x,
+            caps=state.caps[0].tolist(),
+            caps_prev=None if state.caps_prev is None else state.caps_prev[0].tolist(),
+            h_prev=state.h_prev,
+            h_prev2=0.0,
+            i_cap=0.0 if state.i_cap is None else float(state.i_cap[0]),
+            i_dc=0.0,
+            led_on=bool(state.led_on[0]),
+            relay=relay,
+        )
+        rows = self._single.run(walk, times, record=record, led_enabled=led_enabled)
+        out = None
+        if rows is not None:
+            out = np.array(rows)[:, None, :]
+            self._derive(out, times, None)
+        final = State(
+            np.array([walk.x]),
+            np.array([walk.caps]),
+            np.array([walk.led_on]),
+            None if walk.caps_prev is None else np.array([walk.caps_prev]),
+            walk.h_prev,
+            np.array([walk.i_cap]),
+        )
         return final, out
 
     def _substeps(
@@ -468,7 +523,7 @@ class Solver:
             r = h / w.h_prev
             a0 = (1.0 + 2.0 * r) / (1.0 + r)
             hist = -(1.0 + r) * w.caps + (r * r / (1.0 + r)) * w.caps_prev
-        g_open, g_closed, hmap, g_rc = self._matrices(h, a0)
+        g_open, g_closed, hmap, g_rc = self.matrices(h, a0)
         if w.relay.all():
             g = g_closed
         elif not w.relay.any():
@@ -550,7 +605,7 @@ class Solver:
         a = self.c.n_vt
         vd, vo = v[:, :DIODES], v_eval[:, :DIODES]
         jump = vd - vo
-        limit = (vd > self._v_crit) & (jump > 2.0 * a)
+        limit = (vd > self.v_crit) & (jump > 2.0 * a)
         limited: BOOL = np.asarray(limit.any(axis=1), dtype=bool)
         if limited.any():
             soft = np.where(
@@ -594,7 +649,7 @@ class Solver:
             v_last, v_last2 = v, v_last
             f = (g @ x[..., None])[..., 0] - b + i_e @ a_m
             jac = g + (g_e @ outer).reshape(len(x), NODES, NODES)
-            dx = _SOLVE(jac, f)
+            dx = SOLVE(jac, f)
             x = x - dx
             step = np.abs(dx).max(axis=1)
             if not np.all(np.isfinite(step)):

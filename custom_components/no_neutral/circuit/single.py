@@ -1,0 +1,386 @@
+"""
+One member's run in plain floats: the closed steady cycle, the discharge, the ghost drain.
+
+Solver.run advances a batch with numpy. With a batch of one, each numpy call
+on eight numbers costs some forty times its arithmetic, and a step made of
+dozens of them took ~220 us. This is the same method (BDF2 on the same grid,
+the same predictor, Newton with the same junction limiting and knee chords,
+driver switchings redone in sub-steps, steps cut in two where Newton fails),
+with Python floats for everything but the 8x8 Newton system, whose matrix and
+residual come out of one product with a per-step-size table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from .elements import (
+    BM,
+    BP,
+    CAPS,
+    DC,
+    DIODES,
+    ELEMENTS,
+    F64,
+    NODES,
+    REC_ICAP,
+    REC_IDC,
+    REC_LEDON,
+    REC_NODES,
+    REC_VBULK,
+    REC_VCAP,
+    RECORDS,
+    SWS,
+    Circuit,
+    L,
+    P,
+)
+from .solver import FORWARD_V, MAX_SPLITS, NEWTON_MAX, NEWTON_TOL_V, SOLVE, SUBSTEPS, Solver
+
+# Below this (a junction reverse-biased or up to some 40 mV forward) the
+# Lambert form's root is s = y - exp(y) to double precision (the next term is
+# exp(2y) < 1e-16 of it): no iteration.
+_SMALL_Y: Final = -18.5
+_ELEMENT_COUNT: Final = len(ELEMENTS)
+
+
+def volts(x: list[float]) -> list[float]:
+    """Voltages across the ten nonlinear elements, in ELEMENTS order (anode minus cathode)."""
+    live, lo, dn, sws, swl, p, bp, bm = x
+    return [live - bp, dn - bp, bm - live, bm - dn, dn - sws, sws - lo, swl, p - swl, bp - bm, -p]
+
+
+@dataclass(slots=True)
+class OneWalk:
+    """Everything a single run carries from one step to the next."""
+
+    x: list[float]
+    x_prev: list[float]
+    x_prev2: list[float]
+    caps: list[float]
+    caps_prev: list[float] | None
+    h_prev: float
+    h_prev2: float
+    i_cap: float
+    i_dc: float
+    led_on: bool
+    relay: bool
+
+    def copy(self) -> OneWalk:
+        """Return a snapshot to step again from (lists are replaced, never mutated)."""
+        return OneWalk(
+            self.x,
+            self.x_prev,
+            self.x_prev2,
+            self.caps,
+            self.caps_prev,
+            self.h_prev,
+            self.h_prev2,
+            self.i_cap,
+            self.i_dc,
+            self.led_on,
+            self.relay,
+        )
+
+    def restart(self) -> None:
+        """Forget the history: the next step is backward Euler from here."""
+        self.caps_prev = None
+        self.x_prev = self.x_prev2 = self.x
+        self.h_prev2 = 0.0
+
+
+class _Step:
+    """Per step size and relay state: the Newton system as one table."""
+
+    __slots__ = ("g_rc", "offset", "table")
+
+    def __init__(self, solver: Solver, h: float, a0: float, *, relay: bool) -> None:
+        g_open, g_closed, hmap, g_rc = solver.matrices(h, a0)
+        g = g_closed if relay else g_open
+        c = solver.c
+        # For q = [g_e, i_e, x, hist, sin(wt)], q @ table + offset is
+        # [vec(G + A^T diag(g_e) A), G x + A^T i_e - b]: the Jacobian and the
+        # residual of a Newton iteration in one product.
+        n_el, n2 = _ELEMENT_COUNT, NODES * NODES
+        table = np.zeros((2 * n_el + NODES + CAPS + 1, n2 + NODES))
+        table[:n_el, :n2] = c.outer
+        table[n_el : 2 * n_el, n2:] = c.a_matrix
+        table[2 * n_el : 2 * n_el + NODES, n2:] = g.T
+        table[2 * n_el + NODES : -1, n2:] = -hmap
+        table[-1, n2 + L] = -c.g_source * c.v_peak
+        self.table = table
+        self.offset = np.concatenate((g.reshape(-1), np.zeros(NODES)))
+        self.g_rc = g_rc
+
+
+class SingleRun:
+    """Runs one member of a circuit; the Solver hands its single runs here."""
+
+    def __init__(self, solver: Solver) -> None:
+        """Keep the solver's circuit, constants and its matrix cache."""
+        self.solver = solver
+        c: Circuit = solver.c
+        self.c = c
+        self._steps: dict[tuple[float, float, bool], _Step] = {}
+        self._y0 = solver.y0
+        self._v_crit = solver.v_crit
+        self._pairs = [(p, n) for p, n in ELEMENTS]
+
+    def _table(self, h: float, a0: float, *, relay: bool) -> _Step:
+        key = (h, a0, relay)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = _Step(self.solver, h, a0, relay=relay)
+        return found
+
+    # Elements ---------------------------------------------------------------
+
+    def elements(
+        self, v: list[float], p_dev: float, p_led: float
+    ) -> tuple[list[float], list[float]]:
+        """Currents and conductances at voltages v (as Solver._elements, in floats)."""
+        c = self.c
+        n_vt, r_s, i_sat, y0 = c.n_vt, c.r_series, c.i_sat, self._y0
+        scale = n_vt / r_s
+        exp, log, log1p = math.exp, math.log, math.log1p
+        i_out = []
+        g_out = []
+        for k in range(DIODES):
+            y = y0 + v[k] / n_vt
+            if y < _SMALL_Y:
+                u = exp(y - exp(y)) * scale
+            else:
+                big_l = y + log1p(exp(-y)) if y > 0.0 else log1p(exp(y))
+                big_l = max(big_l, 1e-300)
+                s = log(big_l) + log1p(-log1p(big_l) / (2.0 + big_l))
+                e = exp(s)
+                s -= (s + e - y) / (1.0 + e)
+                e = exp(s)
+                s -= (s + e - y) / (1.0 + e)
+                u = exp(s) * scale
+            i_out.append(u - i_sat)
+            g_out.append(u / (n_vt + u * r_s))
+        for p_nl, vp in ((p_dev, v[DIODES]), (p_led, v[DIODES + 1])):
+            vv = max(vp, 1.0)
+            i_p = p_nl / vv
+            i_out.append(i_p)
+            g_out.append(-i_p / vv if vp > 1.0 else 0.0)
+        return i_out, g_out
+
+    # Newton -----------------------------------------------------------------
+
+    def newton(
+        self, guess: list[float], step: _Step, sources: list[float], p_nl: tuple[float, float]
+    ) -> tuple[list[float], float]:
+        """Newton with junction limiting and knee chords (Solver._newton for one member)."""
+        a = self.c.n_vt
+        v_crit = self._v_crit
+        p_dev, p_led = p_nl
+        table, offset = step.table, step.offset
+        n2 = NODES * NODES
+        x = guess
+        v_eval = volts(x)
+        v_last: list[float] | None = None
+        v_last2: list[float] | None = None
+        for _ in range(NEWTON_MAX):
+            v = volts(x)
+            limited = False
+            for k in range(DIODES):
+                vd = v[k]
+                jump = vd - v_eval[k]
+                if vd > v_crit and jump > 2.0 * a:
+                    if not limited:
+                        limited = True
+                        new_eval = list(v)
+                    vo = v_eval[k]
+                    new_eval[k] = (
+                        vo + a * math.log1p(max(jump, 0.0) / a)
+                        if vo > 0.0
+                        else a * math.log(max(vd, a) / a)
+                    )
+            if limited:
+                v_eval = new_eval
+                i_e, g_e = self.elements(v_eval, p_dev, p_led)
+                i_e = [i + g * (vv - ve) for i, g, vv, ve in zip(i_e, g_e, v, v_eval, strict=True)]
+            else:
+                v_eval = v
+                i_e, g_e = self.elements(v, p_dev, p_led)
+            if v_last is not None and v_last2 is not None:
+                self._knee_chords(v, v_last, v_last2, i_e, g_e, p_nl)
+            v_last, v_last2 = v, v_last
+            r = np.asarray([*g_e, *i_e, *x, *sources]) @ table + offset
+            dx = SOLVE(r[:n2].reshape(NODES, NODES), r[n2:]).tolist()
+            x = [xi - di for xi, di in zip(x, dx, strict=True)]
+            worst = max(map(abs, dx))
+            if not math.isfinite(worst):
+                break
+            if worst < NEWTON_TOL_V and not limited:
+                return x, i_e[DC]
+        msg = "the circuit equations did not converge"
+        raise ArithmeticError(msg)
+
+    @staticmethod
+    def _knee_chords(  # noqa: PLR0917
+        v: list[float],
+        v_last: list[float],
+        v_last2: list[float],
+        i_e: list[float],
+        g_e: list[float],
+        p_nl: tuple[float, float],
+    ) -> None:
+        """Solver._knee_chords for one member, in place on g_e."""
+        for j in range(2):
+            k = DIODES + j
+            now, before = v[k], v_last[k]
+            crossed = (now - 1.0) * (before - 1.0) < 0.0
+            if j == 1:
+                crossed = crossed and (before - 1.0) * (v_last2[k] - 1.0) < 0.0
+            if crossed:
+                g_e[k] = (i_e[k] - p_nl[j] / max(before, 1.0)) / (now - before)
+
+    # Steps ------------------------------------------------------------------
+
+    def _predict(self, w: OneWalk, h: float) -> list[float]:
+        """Solver._predict for one member."""
+        h1, h2 = w.h_prev, w.h_prev2
+        x = w.x
+        if h1 <= 0.0:
+            return x
+        if h2 > 0.0:
+            l0 = (h + h1) * (h + h1 + h2) / (h1 * (h1 + h2))
+            l1 = -h * (h + h1 + h2) / (h1 * h2)
+            l2 = h * (h + h1) / ((h1 + h2) * h2)
+            guess = [
+                l0 * a + l1 * b + l2 * d for a, b, d in zip(x, w.x_prev, w.x_prev2, strict=True)
+            ]
+        else:
+            f = h / h1
+            guess = [a + (a - b) * f for a, b in zip(x, w.x_prev, strict=True)]
+        v_new = volts(guess)
+        v_old = volts(x)
+        two_a = 2.0 * self.c.n_vt
+        for k in range(DIODES):
+            if v_new[k] > FORWARD_V and v_new[k] > v_old[k] + two_a:
+                return x
+        return guess
+
+    def step(self, w: OneWalk, t0: float, t1: float, *, led_active: bool) -> None:
+        """One implicit step from t0 to t1, in place (Solver._step for one member)."""
+        c = self.c
+        h = t1 - t0
+        caps = w.caps
+        if w.caps_prev is None:
+            a0 = 1.0
+            hist = [-v for v in caps]
+        else:
+            r = h / w.h_prev
+            a0 = (1.0 + 2.0 * r) / (1.0 + r)
+            k1, k2 = -(1.0 + r), r * r / (1.0 + r)
+            hist = [k1 * a + k2 * b for a, b in zip(caps, w.caps_prev, strict=True)]
+        step = self._table(h, a0, relay=w.relay)
+        sources = [*hist, math.sin(c.omega * t1)]
+        p_nl = (
+            c.p_dev_on if w.relay else c.p_dev_off,
+            c.p_led if led_active and w.led_on else 0.0,
+        )
+        guess = self._predict(w, h)
+        try:
+            x_new, i_dc = self.newton(guess, step, sources, p_nl)
+        except ArithmeticError:
+            if guess is w.x:
+                raise
+            # An extrapolation across a switching can start Newton too far away.
+            x_new, i_dc = self.newton(w.x, step, sources, p_nl)
+        w.x_prev2, w.h_prev2 = w.x_prev, w.h_prev
+        w.x_prev = w.x
+        w.x, w.i_dc = x_new, i_dc
+        w.i_cap = step.g_rc * (x_new[P] + hist[3] / a0)
+        w.caps_prev = caps
+        w.caps = [
+            x_new[L] - x_new[SWS],
+            x_new[BP] - x_new[BM],
+            -x_new[P],
+            x_new[P] - c.r_branch * w.i_cap,
+        ]
+        w.h_prev = h
+        if led_active:
+            v_lamp = -x_new[P]
+            w.led_on = v_lamp >= c.led_stop if w.led_on else v_lamp > c.led_start
+
+    def step_or_split(
+        self, w: OneWalk, t0: float, t1: float, depth: int, *, led_active: bool
+    ) -> None:
+        """Step; where Newton fails, take the step as two halves."""
+        try:
+            self.step(w, t0, t1, led_active=led_active)
+        except ArithmeticError:
+            if depth >= MAX_SPLITS:
+                raise
+            mid = 0.5 * (t0 + t1)
+            self.step_or_split(w, t0, mid, depth + 1, led_active=led_active)
+            self.step_or_split(w, mid, t1, depth + 1, led_active=led_active)
+            w.restart()
+
+    def substeps(self, walk: OneWalk, saved: OneWalk, t0: float, t1: float) -> OneWalk:
+        """Redo a step in which the driver switched, cut around the switching."""
+        c = self.c
+        v0, v1 = -saved.x[P], -walk.x[P]
+        level = c.led_stop if saved.led_on else c.led_start
+        span = v1 - v0
+        theta = min(max((level - v0) / (span if abs(span) > 0.0 else 1.0), 0.0), 1.0)
+        half = 0.5 / SUBSTEPS
+        cuts = [0.0]
+        for x in sorted({theta - half, theta + half}):
+            if cuts[-1] + half <= x <= 1.0 - half:
+                cuts.append(x)
+        cuts.append(1.0)
+        sub = saved.copy()
+        for a, b in itertools.pairwise(cuts):
+            led_before = sub.led_on
+            self.step_or_split(sub, t0 + (t1 - t0) * a, t0 + (t1 - t0) * b, 0, led_active=True)
+            if sub.led_on != led_before:
+                sub.restart()
+        walk.x, walk.i_cap, walk.i_dc = sub.x, sub.i_cap, sub.i_dc
+        walk.led_on, walk.caps = sub.led_on, sub.caps
+        walk.restart()
+        return walk
+
+    def run(
+        self, walk: OneWalk, times: F64, *, record: bool, led_enabled: bool
+    ) -> list[list[float]] | None:
+        """Advance walk over times, in place; return one row per time point if record."""
+        c = self.c
+        led_active = led_enabled and c.p_led > 0.0
+        rows: list[list[float]] | None = None
+        if record:
+            i_e, _ = self.elements(volts(walk.x), 0.0, 0.0)
+            walk.i_dc = i_e[DC]
+            rows = [self._row(walk, led_enabled)]
+        points = times.tolist()
+        for t0, t1 in itertools.pairwise(points):
+            saved = walk.copy() if led_active else None
+            self.step_or_split(walk, t0, t1, 0, led_active=led_active)
+            if saved is not None and walk.led_on != saved.led_on:
+                # The driver started or stopped inside this step: redo it in
+                # parts so that the switching lags by h/SUBSTEPS only.
+                walk = self.substeps(walk, saved, t0, t1)
+                walk.h_prev = t1 - t0
+            if rows is not None:
+                rows.append(self._row(walk, led_enabled))
+        return rows
+
+    @staticmethod
+    def _row(w: OneWalk, led_enabled: bool) -> list[float]:  # noqa: FBT001
+        row = [0.0] * RECORDS
+        row[REC_NODES:] = w.x
+        row[REC_ICAP] = w.i_cap
+        row[REC_VCAP] = w.caps[3]
+        row[REC_VBULK] = w.caps[1]
+        row[REC_LEDON] = 1.0 if (w.led_on and led_enabled) else 0.0
+        row[REC_IDC] = w.i_dc
+        return row
