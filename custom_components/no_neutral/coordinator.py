@@ -6,7 +6,8 @@ adaptor's history (capacitor wear, fusible-resistor heat, switchings) into the
 figures the entities show. It never polls: it recomputes when the relay
 changes, the options change (the entry reloads), the ambient sensor changes,
 a button resets a part, and once a minute to count time. The simulator runs
-in an executor job and only for a scenario it has not simulated yet.
+in its worker process (worker.py) and only for a scenario it has not
+simulated yet.
 """
 
 from __future__ import annotations
@@ -315,7 +316,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         cached: dict[str, Any] | ScenarioError | ArithmeticError | None = self._cache.get(key)
         if cached is None:
             try:
-                # Shared by every entry: bounded executor jobs, identical scenarios simulated once.
+                # Shared by every entry: one job at a time in the simulator's
+                # worker process, identical scenarios simulated once.
                 runner = async_get_runner(self.hass)
                 cached = await runner.async_run("figures", simulate, scenario)
             except (ScenarioError, ArithmeticError) as err:

@@ -7,8 +7,11 @@ turn, starved the event loop for 16-18 s and the Matter server dropped Home
 Assistant ("No PONG"). So every simulation and every waveform goes through
 this runner:
 
-- at most MAX_CONCURRENT executor jobs at a time (the others wait their turn
-  on the loop, costing nothing), leaving the loop a core and the GIL;
+- at most MAX_CONCURRENT jobs at a time (the others wait their turn on the
+  loop, costing nothing), leaving the loop a core;
+- the simulator's own functions run in its worker process (worker.py), which
+  never holds this process's GIL; a function it does not know (a test's
+  stand-in for the simulator) runs in the executor;
 - one job per distinct scenario, however many entries ask for it at once;
 - results (and the errors of a refused or unsolvable scenario) kept in a
   bounded LRU per kind, keyed by the canonical scenario JSON, so identical
@@ -25,17 +28,18 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from .circuit import ScenarioError
 from .const import DOMAIN
+from .worker import SimulatorWorker, worker_job
 
-# One: the simulator is CPU-bound Python and numpy; a second thread would not
-# finish sooner on a small machine, and every busy thread is one more the
-# loop queues behind for the GIL.
+# One: the simulator is CPU-bound Python and numpy; a second job would not
+# finish sooner on a small machine, and would take the core the loop needs
+# (the worker process takes one request at a time anyway).
 MAX_CONCURRENT: Final = 1
 # Distinct results kept per kind. Figures are a few hundred bytes each; a
 # waveform picture is about 100 kB.
@@ -58,7 +62,8 @@ def scenario_key(scenario: Mapping[str, Any]) -> str:
 class RunnerStats:
     """What the runner did, for benchmarks and diagnostics."""
 
-    runs: int = 0  # executor jobs started
+    runs: int = 0  # jobs started (in the worker process or the executor)
+    in_worker: int = 0  # of runs, those run in the worker process
     hits: int = 0  # answered from the cache
     joined: int = 0  # waited for the same scenario's job already running
     longest_queue: int = 0  # most jobs waiting for a slot at once
@@ -69,8 +74,9 @@ class SimulationRunner:
     """The shared, bounded runner; get it with `async_get_runner(hass)`."""
 
     def __init__(self, hass: HomeAssistant, max_concurrent: int = MAX_CONCURRENT) -> None:
-        """Start empty; jobs run in HA's executor."""
+        """Start empty; the worker process starts at its first job."""
         self.hass = hass
+        self.worker = SimulatorWorker(hass)
         self._slots = asyncio.Semaphore(max_concurrent)
         self._caches: dict[str, OrderedDict[str, Any]] = {}
         self._running: dict[tuple[str, str], asyncio.Task[Any]] = {}
@@ -85,11 +91,12 @@ class SimulationRunner:
         self, kind: str, job: Callable[[dict[str, Any]], T], scenario: dict[str, Any]
     ) -> T:
         """
-        Return `job(scenario)`, run in the executor unless cached or running already.
+        Return `job(scenario)`, run unless cached or running already.
 
         `kind` names what the job computes ("figures", "picture"): the same
         scenario gives different results per kind. Raises the job's
-        ScenarioError or ArithmeticError (cached too).
+        ScenarioError or ArithmeticError (cached too), and SimulatorFailed
+        when the worker process failed under it (not cached).
         """
         key = scenario_key(scenario)
         cache = self._caches.setdefault(kind, OrderedDict())
@@ -130,7 +137,7 @@ class SimulationRunner:
             try:
                 self.stats.runs += 1
                 self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
-                outcome = await self.hass.async_add_executor_job(job, scenario)
+                outcome = await self._async_compute(job, scenario)
             except SCENARIO_FAILURES as err:
                 outcome = err
             finally:
@@ -139,6 +146,17 @@ class SimulationRunner:
             del self._running[(kind, key)]
         self._remember(kind, key, outcome)
         return outcome
+
+    async def _async_compute[T](
+        self, job: Callable[[dict[str, Any]], T], scenario: dict[str, Any]
+    ) -> T:
+        if (remote := worker_job(job)) is None:
+            return await self.hass.async_add_executor_job(job, scenario)
+        self.stats.in_worker += 1
+        result = await self.worker.async_run(remote.name, scenario)
+        if remote.finish is not None:
+            result = await self.hass.async_add_executor_job(remote.finish, scenario, result)
+        return cast("T", result)
 
     def _remember(self, kind: str, key: str, outcome: Any) -> None:
         cache = self._caches.setdefault(kind, OrderedDict())
@@ -154,3 +172,9 @@ def async_get_runner(hass: HomeAssistant) -> SimulationRunner:
     if (runner := hass.data.get(RUNNER)) is None:
         runner = hass.data[RUNNER] = SimulationRunner(hass)
     return runner
+
+
+async def async_stop_simulator(hass: HomeAssistant) -> None:
+    """Stop the worker process, if one runs (the last entry unloaded)."""
+    if (runner := hass.data.get(RUNNER)) is not None:
+        await runner.worker.async_stop()
