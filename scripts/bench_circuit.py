@@ -41,7 +41,7 @@ REPEATS = 3
 def _closed_ours(scenario: dict[str, Any]) -> dict[str, Any]:
     sc = parse_scenario(scenario)
     c = Circuit.from_scenario(sc)
-    return _closed_figures(sc, c, closed_steady(Solver(c)).rec)
+    return _closed_figures(sc, c, closed_steady(Solver(c)))
 
 
 CLOSED_KEYS = (

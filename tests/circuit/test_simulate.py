@@ -19,7 +19,7 @@ from custom_components.no_neutral.circuit import (
     simulate,
     waveforms,
 )
-from custom_components.no_neutral.circuit.analysis import closed_steady
+from custom_components.no_neutral.circuit.analysis import SteadyCycle, closed_steady
 from custom_components.no_neutral.circuit.elements import (
     BM,
     BP,
@@ -136,15 +136,10 @@ def test_waveforms_shapes() -> None:
     assert w["open_lamp_v"].max() < 20
 
 
-def _steady(scenario: dict[str, Any]) -> tuple[Circuit, Solver, np.ndarray[Any, Any]]:
+def _steady(scenario: dict[str, Any]) -> tuple[Circuit, Solver, SteadyCycle]:
     c = Circuit.from_scenario(parse_scenario(scenario))
     solver = Solver(c)
-    return c, solver, closed_steady(solver).rec
-
-
-def _cycle_mean(c: Circuit, values: np.ndarray[Any, Any]) -> float:
-    t = np.linspace(0.0, c.period, len(values))
-    return float(np.trapezoid(values, t) / c.period)
+    return c, solver, closed_steady(solver)
 
 
 @pytest.mark.parametrize(
@@ -153,9 +148,10 @@ def _cycle_mean(c: Circuit, values: np.ndarray[Any, Any]) -> float:
 )
 def test_energy_balance(scenario: dict[str, Any]) -> None:
     """Source energy over a steady cycle = lamp + every loss (stored energy returns)."""
-    c, solver, rec = _steady(scenario)
+    c, solver, steady = _steady(scenario)
+    rec = steady.rec
     x = rec[:, REC_NODES : REC_NODES + NODES]
-    v_src = c.v_peak * np.sin(c.omega * np.linspace(0.0, c.period, len(rec)))
+    v_src = c.v_peak * np.sin(c.omega * steady.times)
     i_src = (v_src - x[:, L]) * c.g_source
     v_el = x @ c.a_matrix.T
     i_el, _ = solver._elements(v_el, np.zeros((len(x), 2)))
@@ -173,24 +169,24 @@ def test_energy_balance(scenario: dict[str, Any]) -> None:
         + rec[:, REC_PLAMP]
         + rec[:, REC_ICAP] ** 2 * c.r_branch
     )
-    source = _cycle_mean(c, rec[:, REC_PSRC])
-    assert _cycle_mean(c, v_src * i_src) == pytest.approx(source)
-    assert _cycle_mean(c, losses) == pytest.approx(source, rel=5e-3)
+    source = steady.mean(rec[:, REC_PSRC])
+    assert steady.mean(v_src * i_src) == pytest.approx(source)
+    assert steady.mean(losses) == pytest.approx(source, rel=5e-3)
     assert ELEMENTS[0] == (L, BP)
     assert DN != SWS
 
 
 def test_capacitor_charge_balance() -> None:
-    c, _, rec = _steady({})
-    i = rec[:, REC_ICAP]
-    net = _cycle_mean(c, i)
-    assert abs(net) < 1e-3 * _cycle_mean(c, np.abs(i))
+    _, _, steady = _steady({})
+    i = steady.rec[:, REC_ICAP]
+    net = steady.mean(i)
+    assert abs(net) < 1e-3 * steady.mean(np.abs(i))
 
 
 def _figures(scenario: dict[str, Any]) -> dict[str, Any]:
     sc = parse_scenario(scenario)
-    c, _, rec = _steady(scenario)
-    return _closed_figures(sc, c, rec)
+    c, _, steady = _steady(scenario)
+    return _closed_figures(sc, c, steady)
 
 
 def test_120v_scaling() -> None:

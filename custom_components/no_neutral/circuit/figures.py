@@ -11,6 +11,7 @@ import numpy as np
 from .analysis import (
     DISCHARGE_V,
     Envelope,
+    SteadyCycle,
     closed_steady,
     discharge_time,
     envelope,
@@ -27,10 +28,7 @@ from .elements import (
     Circuit,
 )
 from .params import Scenario, parse_scenario
-from .solver import (
-    Solver,
-    grid,
-)
+from .solver import Solver
 
 RESULT_KEYS: Final = (
     "lamp_v_mean",
@@ -72,15 +70,11 @@ SLOW_DISCHARGE_S: Final = 5.0
 MIN_MEAN_V: Final = 1e-9
 
 
-def _mean(values: np.ndarray[Any, np.dtype[np.float64]], period: float) -> float:
-    t = grid(0.0, period, len(values) - 1)
-    return float(np.trapezoid(values, t) / period)
-
-
-def _closed_figures(sc: Scenario, c: Circuit, rec: np.ndarray[Any, Any]) -> dict[str, Any]:
+def _closed_figures(sc: Scenario, c: Circuit, steady: SteadyCycle) -> dict[str, Any]:
+    rec = steady.rec
     v = rec[:, REC_VLAMP]
     out: dict[str, Any] = {}
-    mean = _mean(v, c.period)
+    mean = steady.mean(v)
     out["lamp_v_mean"] = mean
     out["lamp_v_min"] = float(v.min())
     out["lamp_v_max"] = float(v.max())
@@ -88,12 +82,12 @@ def _closed_figures(sc: Scenario, c: Circuit, rec: np.ndarray[Any, Any]) -> dict
     out["lamp_ripple_pct"] = (
         (out["lamp_v_max"] - out["lamp_v_min"]) / mean * 100.0 if mean > MIN_MEAN_V else 0.0
     )
-    power = _mean(rec[:, REC_PLAMP], c.period)
+    power = steady.mean(rec[:, REC_PLAMP])
     out["lamp_power_w"] = power
     rated = sc.lamp.count * sc.lamp.power_w
     out["lamp_power_ratio"] = power / rated if sc.lamp.type in {"led", "resistive"} else 0.0
     out["led_dropout"] = bool(sc.lamp.type == "led" and rec[:, REC_LEDON].min() < 0.5)  # noqa: PLR2004
-    i2 = _mean(rec[:, REC_ICAP] ** 2, c.period) if c.has_branch else 0.0
+    i2 = steady.mean(rec[:, REC_ICAP] ** 2) if c.has_branch else 0.0
     out["cap_ripple_current_rms_a"] = math.sqrt(i2)
     out["cap_esr_power_w"] = i2 * c.r_esr
     out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_VCAP]).max()) if c.has_branch else 0.0
@@ -140,7 +134,7 @@ def solve(sc: Scenario) -> dict[str, Any]:
     c = Circuit.from_scenario(sc)
     solver = Solver(c)
     steady = closed_steady(solver)
-    out = _closed_figures(sc, c, steady.rec)
+    out = _closed_figures(sc, c, steady)
     bulk = out["device_supply_min_v"]
     extra = [DISCHARGE_V]
     if sc.lamp.type == "led":

@@ -53,8 +53,9 @@ def waveforms(mapping: Mapping[str, Any]) -> dict[str, F64]:
     assert rec is not None  # noqa: S101
     return {
         "time_s": times,
-        "closed_lamp_v": steady.rec[:, REC_VLAMP].copy(),
-        "closed_cap_current_a": steady.rec[:, REC_ICAP].copy(),
+        # The closed cycle's points are not evenly spaced (quiet stretches).
+        "closed_lamp_v": np.interp(times, steady.times, steady.rec[:, REC_VLAMP]),
+        "closed_cap_current_a": np.interp(times, steady.times, steady.rec[:, REC_ICAP]),
         "open_lamp_v": rec[:, 0, REC_VLAMP].copy(),
         "open_cap_current_a": rec[:, 0, REC_ICAP].copy(),
     }
