@@ -54,6 +54,8 @@ _ELEMENT_COUNT: Final = len(ELEMENTS)
 # A junction at 0.45 V carries some 100 uA (Is = 10 nA, n = 1.9): far above
 # the leakage that biases the floating nodes, far below any conduction pulse.
 QUIET_V: Final = 0.45
+# Newton tables kept per SingleRun (one per step size, relay state and BDF2 ratio).
+STEP_TABLES: Final = 24
 
 
 def volts(x: list[float]) -> list[float]:
@@ -179,6 +181,10 @@ class SingleRun:
         key = (round(h * self._per_second), round(a0 * 1e12), relay)
         found = self._steps.get(key)
         if found is None:
+            if len(self._steps) >= STEP_TABLES:
+                # An uneven grid (the closings before the inrush) would keep
+                # one 20 kB table per step.
+                del self._steps[next(iter(self._steps))]
             found = self._steps[key] = _Step(self.solver, h, a0, relay=relay)
         return found
 
