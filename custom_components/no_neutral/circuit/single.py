@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -103,21 +103,7 @@ class OneWalk:
 
     def copy(self) -> OneWalk:
         """Return a snapshot to step again from (lists are replaced, never mutated)."""
-        return OneWalk(
-            self.x,
-            self.x_prev,
-            self.x_prev2,
-            self.caps,
-            self.caps_prev,
-            self.h_prev,
-            self.h_prev2,
-            self.i_cap,
-            self.i_dc,
-            self.led_on,
-            self.relay,
-            self.x_prev3,
-            self.h_prev3,
-        )
+        return replace(self)
 
     def put(self, other: OneWalk) -> None:
         """Take every field of another walk (the caller keeps this object)."""
@@ -218,20 +204,14 @@ class SingleRun:
                 u = exp(s) * scale
             add_i(u - i_sat)
             add_g(u / (n_vt + u * r_s))
-        vp = v[DIODES]
-        if vp > 1.0:
-            add_i(p_dev / vp)
-            add_g(-p_dev / (vp * vp))
-        else:
-            add_i(p_dev)
-            add_g(0.0)
-        vp = v[DIODES + 1]
-        if vp > 1.0:
-            add_i(p_led / vp)
-            add_g(-p_led / (vp * vp))
-        else:
-            add_i(p_led)
-            add_g(0.0)
+        # Constant power: i = P / max(v, 1 V).
+        for power, vp in ((p_dev, v[DIODES]), (p_led, v[DIODES + 1])):
+            if vp > 1.0:
+                add_i(power / vp)
+                add_g(-power / (vp * vp))
+            else:
+                add_i(power)
+                add_g(0.0)
         return i_out, g_out
 
     # Newton -----------------------------------------------------------------
