@@ -8,6 +8,9 @@ the same predictor, Newton with the same junction limiting and knee chords,
 driver switchings redone in sub-steps, steps cut in two where Newton fails),
 with Python floats for everything but the 8x8 Newton system, whose matrix and
 residual come out of one product with a per-step-size table.
+
+run_stretched, for the closed steady cycle, also steps over the quiet parts of
+a cycle (between the conduction pulses) several grid intervals at a time.
 """
 
 from __future__ import annotations
