@@ -61,6 +61,9 @@ FORWARD_V: Final = 0.3
 SUBSTEPS: Final = 20
 MAX_SPLITS: Final = 12
 LAMBERT_ITERATIONS: Final = 2
+# A batch step's last unconverged members iterate one at a time (single.py)
+# once no more than this many are left.
+STRAGGLERS: Final = 4
 
 
 @dataclass(slots=True)
@@ -389,11 +392,16 @@ class Solver:
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
         return final, out
 
-    def _single_walk(self, state: State, *, relay: bool) -> tuple[SingleRun, OneWalk]:
-        from .single import OneWalk, SingleRun  # noqa: PLC0415 - single.py imports this module
+    def _single_run(self) -> SingleRun:
+        from .single import SingleRun  # noqa: PLC0415 - single.py imports this module
 
         if self._single is None:
             self._single = SingleRun(self)
+        return self._single
+
+    def _single_walk(self, state: State, *, relay: bool) -> tuple[SingleRun, OneWalk]:
+        from .single import OneWalk  # noqa: PLC0415 - single.py imports this module
+
         x = state.x[0].tolist()
         walk = OneWalk(
             x=x,
@@ -408,7 +416,7 @@ class Solver:
             led_on=bool(state.led_on[0]),
             relay=relay,
         )
-        return self._single, walk
+        return self._single_run(), walk
 
     @staticmethod
     def _single_state(walk: OneWalk) -> State:
@@ -702,8 +710,25 @@ class Solver:
                 v_last2 = None if v_last2 is None else v_last2[keep]
                 if g.ndim == 3:  # noqa: PLR2004
                     g = g[keep]
+                if len(active) <= STRAGGLERS:
+                    self._finish_singly(x, g, b, p_nl, (x_out, i_dc, active))
+                    return x_out, i_dc
         msg = "the circuit equations did not converge"
         raise ArithmeticError(msg)
+
+    def _finish_singly(
+        self, x: F64, g: F64, b: F64, p_nl: F64, out: tuple[F64, F64, npt.NDArray[np.intp]]
+    ) -> None:
+        """Iterate the last unconverged members one at a time (single.py), into out."""
+        single = self._single_run()
+        x_out, i_dc, active = out
+        for j, member in enumerate(active.tolist()):
+            g_j = g[j] if g.ndim == 3 else g  # noqa: PLR2004
+            x_j, i_j = single.newton_matrix(
+                x[j].tolist(), g_j, b[j], (float(p_nl[j, 0]), float(p_nl[j, 1]))
+            )
+            x_out[member] = x_j
+            i_dc[member] = i_j
 
     @staticmethod
     def _knee_chords(  # noqa: PLR0917
