@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -139,3 +139,7 @@ class AdaptorBinarySensor(AdaptorEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Return whether the fault is present."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @override
+    def shown(self) -> tuple[object, ...]:
+        return (self.is_on,)

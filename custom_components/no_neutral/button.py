@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import override
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.const import EntityCategory
@@ -63,6 +64,10 @@ class AdaptorButton(AdaptorEntity, ButtonEntity):
         """Reset one part of the entry's adaptor."""
         super().__init__(entry, description.key)
         self.entity_description = description
+
+    @override
+    def shown(self) -> tuple[object, ...]:
+        return ()  # a button's state is its last press, written by the press
 
     async def async_press(self) -> None:
         """Reset the part's history."""

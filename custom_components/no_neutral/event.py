@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .adaptor_entity import AdaptorEntity
 from .coordinator import ALL_WARNINGS, NoNeutralConfigEntry
+from .entity import async_add_in_batches
 
 # The coordinator computes everything; the entity only reports its changes.
 PARALLEL_UPDATES = 0
@@ -34,7 +35,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the warning event entity."""
-    async_add_entities([AdaptorWarningEvent(entry)])
+    await async_add_in_batches(async_add_entities, [AdaptorWarningEvent(entry)])
 
 
 class AdaptorWarningEvent(AdaptorEntity, EventEntity):

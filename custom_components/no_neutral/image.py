@@ -14,6 +14,7 @@ from homeassistant.util import dt as dt_util
 from .adaptor_entity import AdaptorEntity
 from .circuit import ScenarioError, waveforms
 from .coordinator import NoNeutralConfigEntry
+from .entity import async_add_in_batches
 from .simulation import async_get_runner, scenario_key
 from .waveform import Trace, render_svg
 from .worker import SimulatorFailed, runs_in_worker
@@ -79,7 +80,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the waveform picture."""
-    async_add_entities([WaveformImage(hass, entry)])
+    await async_add_in_batches(async_add_entities, [WaveformImage(hass, entry)])
 
 
 class WaveformImage(AdaptorEntity, ImageEntity):

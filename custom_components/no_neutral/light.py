@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import NoNeutralConfigEntry
-from .entity import NoNeutralEntity
+from .entity import NoNeutralEntity, async_add_in_batches
 from .helpers import relay_command
 
 # Commands go to one relay; one at a time keeps on/off in the user's order.
@@ -23,7 +23,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the lamp."""
-    async_add_entities([NoNeutralLight(entry)])
+    await async_add_in_batches(async_add_entities, [NoNeutralLight(entry)])
 
 
 class NoNeutralLight(NoNeutralEntity, LightEntity):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -231,3 +231,7 @@ class AdaptorSensor(AdaptorEntity, SensorEntity):
     def native_value(self) -> float | int | None:
         """Return the figure."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @override
+    def shown(self) -> tuple[object, ...]:
+        return (self.native_value,)
