@@ -19,7 +19,11 @@ Loop blocking is measured three ways at once:
 The target (< 5 ms) is asserted on the integration's own steps in CPU time:
 wall time also counts the time the loop thread waited for a core or for the
 GIL, which on a 2-core machine shared by other test runs says more about the
-machine than about the code; it is printed next to it.
+machine than about the code; it is printed next to it. While a simulation
+runs, the probe's worst lateness less the time the loop thread waited for a
+core (Linux's schedstat: the machine's share) is held to the target as well:
+the simulator runs in its worker process (worker.py), so nothing in Home
+Assistant's process should keep the loop waiting then, not even for the GIL.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import asyncio
 import cProfile
 import gc
 import logging
+import os
 import pstats
 import re
 import subprocess
@@ -72,6 +77,7 @@ pytestmark = [
 ]
 
 TARGET_BLOCK_MS = 5.0
+SIMULATION = "one simulation (worker process)"
 TARGET_MEMORY_MB = 40.0
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -251,30 +257,84 @@ class StepTimer:
         return max(steps, key=lambda s: s.own_cpu_ms if cpu else s.wall_ms, default=None)
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | str = "self") -> float:
+    """A process's resident memory (this one's by default)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def pss_mb(pid: int | str = "self") -> float:
+    """A process's proportional memory: pages shared with others (libraries) split between them."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class CoreWait:
+    """
+    The time the opening thread has spent runnable but waiting for a core.
+
+    Linux's schedstat, read through a descriptor kept open (a read costs a
+    few microseconds); 0 where it cannot be read. Time in the run queue is
+    what a busy machine causes; waiting for the GIL or inside a step is not in it.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def seconds(self) -> float:
+        if self._fd is None:
+            return 0.0
+        return int(os.pread(self._fd, 100, 0).split()[1]) / 1e9
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class LoopProbe:
-    """Wakes every millisecond; the longest lateness is the longest loop block."""
+    """
+    Wakes every millisecond; the longest lateness is the longest loop block.
+
+    Each lateness is also split: the part the loop thread spent waiting for a
+    core (other processes on the machine had them) and the rest, during which
+    this process held the loop (a step running, the GIL held by another thread).
+    """
 
     def __init__(self) -> None:
         self.lateness: list[float] = []
+        self.held: list[float] = []  # of each lateness, the part not spent waiting for a core
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            asked = loop.time()
-            await asyncio.sleep(0.001)
-            self.lateness.append(loop.time() - asked - 0.001)
+        core_wait = CoreWait()  # opened here: the loop's thread
+        try:
+            while True:
+                asked = loop.time()
+                waited = core_wait.seconds()
+                await asyncio.sleep(0.001)
+                late = loop.time() - asked - 0.001
+                self.lateness.append(late)
+                self.held.append(max(0.0, late - (core_wait.seconds() - waited)))
+        finally:
+            core_wait.close()
 
     @property
     def worst_ms(self) -> float:
         return max(self.lateness, default=0.0) * 1000
+
+    @property
+    def worst_held_ms(self) -> float:
+        """The longest time this process held the loop (lateness less waiting for a core)."""
+        return max(self.held, default=0.0) * 1000
 
     @property
     def p99_ms(self) -> float:
@@ -306,6 +366,7 @@ class LoopFigures:
 
     probe_worst_ms: float
     probe_p99_ms: float
+    probe_held_ms: float  # the probe's longest lateness less the time it waited for a core
     slow_callback_ours_ms: float  # asyncio's own report (debug mode), wall time
     ours_wall_ms: float  # the integration's longest step, wall time
     ours_cpu_ms: float  # the integration's longest step, the loop thread's CPU time,
@@ -347,6 +408,7 @@ async def measured(
     results[label] = LoopFigures(
         probe_worst_ms=probe.worst_ms,
         probe_p99_ms=probe.p99_ms,
+        probe_held_ms=probe.worst_held_ms,
         slow_callback_ours_ms=ours,
         ours_wall_ms=by_wall.wall_ms if by_wall else 0.0,
         ours_cpu_ms=by_cpu.own_cpu_ms if by_cpu else 0.0,
@@ -357,7 +419,8 @@ async def measured(
     figures = results[label]
     print(
         f"[loop] {label}{' (asyncio debug)' if debug else ''}: {timer.count} steps; "
-        f"probe: longest block {probe.worst_ms:.1f} ms (p99 {probe.p99_ms:.2f} ms); "
+        f"probe: longest block {probe.worst_ms:.1f} ms (p99 {probe.p99_ms:.2f} ms; "
+        f"without waiting for a core {probe.worst_held_ms:.1f} ms); "
         f"integration's longest step of those over {TARGET_BLOCK_MS} ms "
         f"(0 = none): {figures.ours_wall_ms:.1f} ms wall; "
         f"{figures.ours_cpu_ms:.1f} ms CPU of its own (target < {TARGET_BLOCK_MS} ms) "
@@ -413,10 +476,14 @@ async def test_loop_blocking(
     light = lamp(hass, entry)
     adaptor = entry.runtime_data.adaptor
     scenario = {**adaptor.data.scenario, "lamp": {**adaptor.data.scenario["lamp"], "power_w": 33}}
-    async with measured("one simulation (executor job)", results, library=library):
+    runner = async_get_runner(hass)
+    in_worker = runner.stats.in_worker
+    async with measured(SIMULATION, results, library=library):
         began = time.monotonic()
         await adaptor.async_simulate(scenario)
         print(f"    simulation took {time.monotonic() - began:.1f} s")
+    # The real simulator, in its worker process (not a thread of this one).
+    assert runner.stats.in_worker == in_worker + 1
     profiler = cProfile.Profile()
     async with measured("burst of 100 relay toggles", results, library=library):
         profiler.enable()
@@ -440,6 +507,18 @@ async def test_loop_blocking(
         f"{worst_wall:.1f} ms wall (target < {TARGET_BLOCK_MS} ms)"
     )
     assert worst_cpu < TARGET_BLOCK_MS, results
+    # With the simulator in its own process nothing in this one holds the loop
+    # while it runs, not even for the GIL: the probe, which sees every step
+    # and thread of the process, wakes within the target, once the time its
+    # thread waited for a core is taken out (on a 2-core machine shared with
+    # other test runs that alone reaches 4-7 ms; on a quiet one it is near 0).
+    simulating = results[SIMULATION]
+    print(
+        f"[loop] during a simulation the loop woke at worst {simulating.probe_worst_ms:.1f} ms "
+        f"late (p99 {simulating.probe_p99_ms:.2f} ms), {simulating.probe_held_ms:.1f} ms "
+        f"without waiting for a core (target < {TARGET_BLOCK_MS} ms)"
+    )
+    assert simulating.probe_held_ms < TARGET_BLOCK_MS, simulating
 
 
 async def _entries(
@@ -469,22 +548,41 @@ async def _entries(
 async def test_memory_of_10_entries(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """RSS before and after setting up 10 entries (real simulations, one per entry)."""
+    """
+    Memory before and after setting up 10 entries (real simulations, one per entry).
+
+    The simulator's worker process is part of what the integration adds (it
+    stops after 5 idle minutes, but a simulation can come at any time). Its
+    RSS counts the pages of Python and numpy it shares with Home Assistant's
+    process as its own; PSS (proportional) counts a shared page once, so the
+    change in the two processes' PSS is the physical memory added.
+    """
     monkeypatch.setattr(coordinator_module, "simulate", real_simulate)
     gc.collect()
     before = rss_mb()
+    pss_before = pss_mb()
     entries, took = await _entries(hass, matter_server, 10)
     await hass.async_block_till_done()
     gc.collect()
-    after = rss_mb()
+    ha_added = rss_mb() - before
+    worker = async_get_runner(hass).worker
+    assert worker.pid is not None, "the simulations ran in the worker process"
+    child = rss_mb(worker.pid)
+    pss_added = pss_mb() + pss_mb(worker.pid) - pss_before
     assert all(e.state is ConfigEntryState.LOADED for e in entries)
-    print(
-        f"[memory] 10 entries: RSS {before:.0f} MB -> {after:.0f} MB (+{after - before:.1f} MB, "
-        f"target < {TARGET_MEMORY_MB} MB); set up in {took:.1f} s with real simulations"
+    figures = (
+        f"RSS +{ha_added + child:.1f} MB (target < {TARGET_MEMORY_MB} MB): Home Assistant's "
+        f"+{ha_added:.1f} MB and the simulator's worker process {child:.1f} MB; "
+        f"PSS of the two +{pss_added:.1f} MB"
     )
+    print(f"[memory] 10 entries: {figures}; set up in {took:.1f} s with real simulations")
     for entry in entries:
         await hass.config_entries.async_unload(entry.entry_id)
-    assert after - before < TARGET_MEMORY_MB
+    assert ha_added < TARGET_MEMORY_MB
+    assert pss_added < TARGET_MEMORY_MB
+    if ha_added + child >= TARGET_MEMORY_MB:
+        # Recorded, not hidden: the sum of the RSS misses the target (issue 8).
+        pytest.xfail(f"TARGET MISSED (issue 8, open): {figures}")
 
 
 def test_import_memory() -> None:
@@ -507,15 +605,6 @@ def test_import_memory() -> None:
     )
 
 
-@pytest.mark.xfail(
-    # Not strict: near the bound it passes in some runs and fails in others.
-    strict=False,
-    reason=(
-        "TARGET MISSED (issue 8, open): with fifty entries one loop step of our platform "
-        "setup takes 5.1-6.8 ms of CPU in some runs (target < 5 ms); setup time, memory "
-        "and one relay's fault not touching the others pass in every run"
-    ),
-)
 async def test_50_entries_on_one_server(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -523,37 +612,36 @@ async def test_50_entries_on_one_server(
     Setup time and memory of 50 entries; one node's fault leaves the other 49 alone.
 
     The real simulator: the entries are identical adaptors, and the shared
-    runner (simulation.py) simulates their circuit once for all fifty, one
-    executor job at a time. (Fifty simultaneous simulations and drawings once
-    stalled the loop for 16-18 s and the server dropped Home Assistant.)
+    runner (simulation.py) simulates their circuit once for all fifty, one job
+    at a time in its worker process. (Fifty simultaneous simulations and
+    drawings once stalled the loop for 16-18 s and the server dropped Home
+    Assistant.) The loop during this setup: test_50_entries_loop_steps.
     """
     monkeypatch.setattr(coordinator_module, "simulate", real_simulate)
     gc.collect()
     before = rss_mb()
-    results: dict[str, LoopFigures] = {}
-    library = LibraryTime(monkeypatch)
-    async with measured("setting up 50 entries at once", results, library=library):
-        entries, took = await _entries(hass, matter_server, 50)
-    library.close()
+    entries, took = await _entries(hass, matter_server, 50)
     await hass.async_block_till_done()
     gc.collect()
-    after = rss_mb()
+    ha_added = rss_mb() - before
+    runner = async_get_runner(hass)
+    child = rss_mb(runner.worker.pid) if runner.worker.pid is not None else 0.0
     assert all(e.state is ConfigEntryState.LOADED for e in entries)
     lights = [lamp(hass, e) for e in entries]
     states = {light: hass.states.get(light).state for light in lights}
     assert STATE_UNAVAILABLE not in states.values()
-    stats = async_get_runner(hass).stats
+    stats = runner.stats
     print(
         f"[50 entries] set up in {took:.1f} s ({took / 50 * 1000:.0f} ms each, real simulator); "
-        f"RSS +{after - before:.1f} MB ({(after - before) / 50 * 1024:.0f} kB each); "
+        f"Home Assistant's RSS +{ha_added:.1f} MB ({ha_added / 50 * 1024:.0f} kB each), "
+        f"the simulator's worker process {child:.1f} MB; "
         f"links to the server: {len(hass.data['no_neutral_servers'])}; simulation runner: "
-        f"{stats.runs} executor job(s), {stats.joined} joined a running one, "
-        f"{stats.hits} cache hits"
+        f"{stats.runs} job(s) ({stats.in_worker} in the worker process), "
+        f"{stats.joined} joined a running one, {stats.hits} cache hits"
     )
-    # Fifty identical circuits: one simulation, never two executor jobs at once.
+    # Fifty identical circuits: one simulation, in the worker process.
     assert stats.by_kind == {"figures": 1}
-    figures = results["setting up 50 entries at once"]
-    assert figures.ours_cpu_ms < TARGET_BLOCK_MS, figures
+    assert stats.in_worker == 1
     # One relay's fault: its node leaves the server.
     victim = entries[17]
     await server_command(matter_server.url, "remove_node", node_id=victim.data["node_id"])
@@ -577,3 +665,38 @@ async def test_50_entries_on_one_server(
     print(
         f"[50 entries] unloaded in {time.monotonic() - began:.1f} s; others unaffected by the fault"
     )
+
+
+async def test_50_entries_loop_steps(
+    hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    The integration's longest loop step while 50 entries set up at once.
+
+    As in test_loop_blocking, Home Assistant's own base components (light,
+    sensor, image and their dependencies such as http) are set up first and
+    measured apart: in a running Home Assistant they are there already, and
+    the first entry would otherwise be charged their one-time setup (4.7 ms of
+    CPU in one step, run inside its forward-setup task).
+    """
+    monkeypatch.setattr(coordinator_module, "simulate", real_simulate)
+    base: dict[str, LoopFigures] = {}
+    async with measured("Home Assistant's base components (not ours)", base):
+        for domain in PLATFORMS:
+            assert await async_setup_component(hass, domain, {})
+    results: dict[str, LoopFigures] = {}
+    library = LibraryTime(monkeypatch)
+    async with measured("setting up 50 entries at once", results, library=library):
+        entries, took = await _entries(hass, matter_server, 50)
+    library.close()
+    await hass.async_block_till_done()
+    assert all(e.state is ConfigEntryState.LOADED for e in entries)
+    figures = results["setting up 50 entries at once"]
+    print(
+        f"[50 entries] set up in {took:.1f} s; the integration's longest loop step "
+        f"{figures.ours_cpu_ms:.1f} ms CPU of its own (target < {TARGET_BLOCK_MS} ms), "
+        f"{figures.ours_wall_ms:.1f} ms wall"
+    )
+    for entry in entries:
+        await hass.config_entries.async_unload(entry.entry_id)
+    assert figures.ours_cpu_ms < TARGET_BLOCK_MS, figures
