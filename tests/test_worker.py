@@ -147,6 +147,22 @@ async def test_a_killed_worker_fails_its_job_and_the_next_job_gets_a_new_one(
     await runner.worker.async_stop()
 
 
+async def test_a_worker_killed_while_idle_is_replaced_at_the_next_job(
+    hass: HomeAssistant,
+) -> None:
+    runner = async_get_runner(hass)
+    pid = await _warm(runner)
+    os.kill(pid, signal.SIGKILL)
+    async with asyncio.timeout(10):
+        while not _gone(pid):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    # No job was running: the next one just gets a new process.
+    await _warm(runner)
+    assert runner.worker.starts == 2
+    assert runner.worker.failures == 0
+    await runner.worker.async_stop()
+
+
 async def test_a_hung_worker_is_killed_after_the_timeout(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -155,6 +155,12 @@ class SimulatorWorker:
         if self._closed:
             why = "Home Assistant is stopping"
             raise SimulatorFailed(why)
+        if self._process is not None and self._process.returncode is not None:
+            # Ended between jobs (killed from outside, out of memory): start another.
+            LOGGER.warning(
+                "The simulator process ended while idle (exit code %s)", self._process.returncode
+            )
+            self._process = None
         try:
             process = self._process or await self._async_start()
         except OSError as err:

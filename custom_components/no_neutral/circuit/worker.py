@@ -79,6 +79,10 @@ def main() -> int:
     replies: TextIO = sys.stdout
     sys.stdout = sys.stderr
     for line in sys.stdin:
-        replies.write(json.dumps(answer(line)) + "\n")
+        try:
+            reply = json.dumps(answer(line))
+        except (TypeError, ValueError) as err:  # a result JSON cannot carry: a bug
+            reply = json.dumps({"error": "Exception", "message": f"result not JSON: {err}"})
+        replies.write(reply + "\n")
         replies.flush()
     return 0
