@@ -1,7 +1,8 @@
 """Scenarios compared with ngspice, and how long ngspice runs the open relay.
 
 Together they use every lamp type, a blown fuse, no bleed resistor (ghost
-flashing), 120 V / 60 Hz and a large resistive lamp. The ghost scenario has a
+flashing), 120 V / 60 Hz, large resistive lamps and an LED driver that drops
+out every cycle. The ghost scenario has a
 small capacitor and a long cable so that the flash period is about a second
 and ngspice can show three starts in a few seconds of simulated time.
 """
@@ -32,4 +33,11 @@ SCENARIOS: dict[str, tuple[dict[str, Any], float]] = {
     ),
     "capacitive_dropper": ({"lamp": {"type": "capacitive_dropper"}}, 36.0),
     "no_lamp": ({"lamp": {"type": "none"}, "smoothing": {"bleed_resistance_ohm": 47000}}, 10.0),
+    # The capacitor drains into the filament (1.8 ms) to a fraction of a volt
+    # before each pulse: the closed cycle's long steps must not smear that.
+    "halogen_500w": ({"lamp": {"type": "resistive", "power_w": 500}}, 3.0),
+    # The driver stops and restarts every cycle (led_dropout); a small
+    # capacitor against the LED input capacitance sharpens the inrush. The
+    # bleed (0.9 s with 4.2 uF) takes 12 s to settle to 0.1 %.
+    "led_dropout": ({"lamp": {"power_w": 60}, "smoothing": {"capacitance_uf": 2}}, 12.0),
 }

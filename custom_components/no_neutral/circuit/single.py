@@ -57,6 +57,13 @@ _ELEMENT_COUNT: Final = len(ELEMENTS)
 # A junction at 0.45 V carries some 100 uA (Is = 10 nA, n = 1.9): far above
 # the leakage that biases the floating nodes, far below any conduction pulse.
 QUIET_V: Final = 0.45
+# A long step is kept when the lamp and bulk voltages it reaches are within
+# LTE_ABS + LTE_REL * |v| of the cubic extrapolation (the gap estimates
+# BDF2's local error): the slow sag of a lamp's capacitor under an LED
+# driver takes eight grid intervals at a time, the fast exponential drain
+# into a 500 W filament (1.8 ms) or a driver restarting do not.
+LTE_ABS: Final = 2e-4
+LTE_REL: Final = 1e-4
 # Newton tables kept per SingleRun (one per step size, relay state and BDF2 ratio).
 STEP_TABLES: Final = 24
 
@@ -79,6 +86,14 @@ def _cubic_weights(steps: tuple[float, float, float, float]) -> tuple[float, ...
                 w *= (h - t[m]) / (t[j] - t[m])
         weights.append(w)
     return tuple(weights)
+
+
+def _drift(x: list[float], predicted: list[float]) -> float:
+    """Return the gap between solved and extrapolated lamp and bulk voltages, in tolerances."""
+    lamp = abs(x[P] - predicted[P]) / (LTE_ABS + LTE_REL * abs(x[P]))
+    v_bulk = x[BP] - x[BM]
+    bulk = abs(v_bulk - predicted[BP] + predicted[BM]) / (LTE_ABS + LTE_REL * abs(v_bulk))
+    return max(lamp, bulk)
 
 
 def _quiet(x: list[float]) -> bool:
@@ -468,7 +483,9 @@ class SingleRun:
         Advance walk over times, stepping over up to `stretch` intervals where quiet.
 
         Quiet: no junction forward-biased past QUIET_V (some 100 uA) at either
-        end of a step, and the driver neither starting nor stopping in it.
+        end of a step, the driver neither starting nor stopping in it, and the
+        lamp and bulk voltages within LTE_ABS + LTE_REL * |v| of their cubic
+        extrapolation (an estimate of the step's local error).
         Between the conduction pulses each capacitor only feeds its load, and
         the waveforms are smooth; the pulses themselves (the fuse current, the
         bulk capacitor's top-up) take every step of the grid. A long step that
@@ -497,10 +514,12 @@ class SingleRun:
         span = 1
         while n < last:
             span = min(span, last - n)
-            if span > 1 and not _quiet(self._extrapolate(walk, points[n + span] - points[n])):
-                # A pulse is coming: do not take a long step into it only to
-                # throw it away.
+            predicted = self._extrapolate(walk, points[n + span] - points[n])
+            if span > 1 and not _quiet(predicted):
+                # A pulse is coming: do not take a long step into it only
+                # to throw it away.
                 span = 1
+                predicted = self._extrapolate(walk, points[n + 1] - points[n])
             t0, t1 = points[n], points[n + span]
             saved = walk.copy()
             self.step_or_split(walk, t0, t1, 0, led_active=led_active)
@@ -508,14 +527,24 @@ class SingleRun:
                 walk.put(saved)
                 span = 1
                 continue
+            drift = _drift(walk.x, predicted)
+            if span > 1 and drift > 1.0:
+                # Too long for the local error: again, half as long.
+                walk.put(saved)
+                span //= 2
+                continue
             if walk.led_on != saved.led_on:
                 walk = self.substeps(walk, saved, t0, t1)
             n += span
             rows.append(self._row(walk, led_enabled=True))
             visited.append(n)
-            # Grow by doubling: BDF2 with variable steps stays stable for
-            # step ratios under 1 + sqrt(2).
-            span = min(2 * span, stretch) if _quiet(saved.x) and _quiet(walk.x) else 1
+            # Grow by doubling (BDF2 with variable steps stays stable for
+            # step ratios under 1 + sqrt(2)), where the doubled step's local
+            # error, some eight times this one's, stays within tolerance.
+            if not (_quiet(saved.x) and _quiet(walk.x)):
+                span = 1
+            elif drift < 1.0 / 8.0:
+                span = min(2 * span, stretch)
         return rows, visited
 
     @staticmethod
