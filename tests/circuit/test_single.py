@@ -16,7 +16,7 @@ from custom_components.no_neutral.circuit.elements import (
     REC_VLAMP,
     Circuit,
 )
-from custom_components.no_neutral.circuit.single import volts
+from custom_components.no_neutral.circuit.single import SingleRun, volts
 from custom_components.no_neutral.circuit.solver import Controls, Solver, State, grid, zero_state
 
 
@@ -75,3 +75,16 @@ def test_element_voltages_follow_the_incidence_matrix() -> None:
     a = Circuit.from_scenario(parse_scenario({})).a_matrix
     assert len(ELEMENTS) == len(a)
     assert volts(x.tolist()) == pytest.approx((a @ x).tolist(), abs=1e-12)
+
+
+def test_element_currents_match_the_batch_solver() -> None:
+    """The single path's closed forms for reverse and slightly forward junctions are exact."""
+    c = Circuit.from_scenario(parse_scenario({}))
+    solver = Solver(c)
+    single = SingleRun(solver)
+    for volt in np.concatenate((np.linspace(-400.0, 2.0, 4001), np.linspace(0.3, 0.8, 501))):
+        v = np.full(len(ELEMENTS), volt)
+        i_batch, g_batch = solver._elements(v[None, :], np.array([[0.9, 10.0]]))
+        i_one, g_one = single.elements(v.tolist(), 0.9, 10.0)
+        assert i_one == pytest.approx(i_batch[0].tolist(), rel=1e-12, abs=1e-22), volt
+        assert g_one == pytest.approx(g_batch[0].tolist(), rel=1e-12, abs=1e-22), volt
