@@ -75,6 +75,10 @@ def main() -> int:
     """Answer request lines on standard input until it ends."""
     with contextlib.suppress(OSError):  # not allowed here: the same priority then
         os.nice(NICENESS)
+    with contextlib.suppress(OSError, AttributeError):  # Linux only
+        # Only what no other thread of the machine wants: the event loop's
+        # thread never waits for a core behind a simulation.
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     # Standard output carries the replies only: anything printed goes to standard error.
     replies: TextIO = sys.stdout
     sys.stdout = sys.stderr
