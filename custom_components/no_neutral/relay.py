@@ -46,6 +46,7 @@ from .const import (
     RELAY_ENDPOINT,
 )
 from .helpers import redact_url
+from .matter_client import RelayClient
 
 CONNECT_TIMEOUT: Final = 10
 LISTEN_READY_TIMEOUT: Final = 30
@@ -91,7 +92,7 @@ async def listening_client(hass: HomeAssistant, url: str) -> AsyncIterator[Matte
     answers, and the node list only arrives with `start_listening`. Raises the
     client's CannotConnect / InvalidServerVersion, or TimeoutError.
     """
-    client = MatterClient(url, async_get_clientsession(hass))
+    client = RelayClient(hass, url, async_get_clientsession(hass))
     async with asyncio.timeout(CONNECT_TIMEOUT):
         await client.connect()
     init_ready = asyncio.Event()
@@ -176,7 +177,7 @@ class MatterServerLink:
         self.url = url
         # What logs, errors and repair issues show: no credentials.
         self.safe_url = redact_url(url)
-        self.client = MatterClient(url, async_get_clientsession(hass))
+        self.client = RelayClient(hass, url, async_get_clientsession(hass))
         self.connected = False
         self.users = 0
         self._listeners: list[CALLBACK_TYPE] = []
