@@ -188,7 +188,7 @@ class SingleRun:
         # quadratic misses the source's curvature by some 13 mV at 230 V,
         # more than Newton's tolerance, and every step took a second iteration.
         self.cubic = False
-        self._weights: dict[tuple[float, float, float, float], tuple[float, ...]] = {}
+        self._weights: dict[tuple[int, int, int, int], tuple[float, ...]] = {}
         self._y0 = solver.y0
         self._consts = (c.n_vt, c.r_series, c.i_sat, solver.y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
         self._v_crit = solver.v_crit
@@ -353,10 +353,12 @@ class SingleRun:
         if h1 <= 0.0:
             return x
         if self.cubic and h2 > 0.0 and h3 > 0.0 and w.x_prev3 is not None:
-            key = (h, h1, h2, h3)
+            # Steps over the same grid intervals differ in their last bits only.
+            scale = self._per_second
+            key = (round(h * scale), round(h1 * scale), round(h2 * scale), round(h3 * scale))
             weights = self._weights.get(key)
             if weights is None:
-                weights = self._weights[key] = _cubic_weights(key)
+                weights = self._weights[key] = _cubic_weights((h, h1, h2, h3))
             l0, l1, l2, l3 = weights
             return [
                 l0 * a + l1 * b + l2 * c + l3 * d
