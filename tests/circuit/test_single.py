@@ -84,7 +84,8 @@ def test_element_currents_match_the_batch_solver() -> None:
     single = SingleRun(solver)
     for volt in np.concatenate((np.linspace(-400.0, 2.0, 4001), np.linspace(0.3, 0.8, 501))):
         v = np.full(len(ELEMENTS), volt)
-        i_batch, g_batch = solver._elements(v[None, :], np.array([[0.9, 10.0]]))
+        # Two members: the batch solver's numpy path (one member goes to single.py).
+        i_batch, g_batch = solver._elements(np.array([v, v]), np.array([[0.9, 10.0]] * 2))
         i_one, g_one = single.elements(v.tolist(), 0.9, 10.0)
         assert i_one == pytest.approx(i_batch[0].tolist(), rel=1e-12, abs=1e-22), volt
         assert g_one == pytest.approx(g_batch[0].tolist(), rel=1e-12, abs=1e-22), volt

@@ -150,6 +150,22 @@ class OneWalk:
         self.h_prev2 = self.h_prev3 = 0.0
 
 
+def _newton_table(c: Circuit, g: F64, tail_rows: int) -> F64:
+    """
+    Build the table of SingleRun.newton for conductance matrix g, tail rows zero.
+
+    Rows for q = [g_e, i_e, x] give [vec(A^T diag(g_e) A), G x + A^T i_e]; the
+    last of the tail rows (q's trailing 1) adds vec(G) to the Jacobian part.
+    """
+    n_el, n2 = _ELEMENT_COUNT, NODES * NODES
+    table = np.zeros((2 * n_el + NODES + tail_rows, n2 + NODES))
+    table[:n_el, :n2] = c.outer
+    table[n_el : 2 * n_el, n2:] = c.a_matrix
+    table[2 * n_el : 2 * n_el + NODES, n2:] = g.T
+    table[-1, :n2] = g.reshape(-1)
+    return table
+
+
 class _Step:
     """Per step size and relay state: the Newton system as one table."""
 
@@ -162,14 +178,10 @@ class _Step:
         # For q = [g_e, i_e, x, hist, sin(wt), 1], q @ table is
         # [vec(G + A^T diag(g_e) A), G x + A^T i_e - b]: the Jacobian and the
         # residual of a Newton iteration in one product.
-        n_el, n2 = _ELEMENT_COUNT, NODES * NODES
-        table = np.zeros((2 * n_el + NODES + CAPS + 2, n2 + NODES))
-        table[:n_el, :n2] = c.outer
-        table[n_el : 2 * n_el, n2:] = c.a_matrix
-        table[2 * n_el : 2 * n_el + NODES, n2:] = g.T
-        table[2 * n_el + NODES : -2, n2:] = -hmap
+        n2 = NODES * NODES
+        table = _newton_table(c, g, CAPS + 2)
+        table[-2 - CAPS : -2, n2:] = -hmap
         table[-2, n2 + L] = -c.g_source * c.v_peak
-        table[-1, :n2] = g.reshape(-1)
         self.table = table
         self.g_rc = g_rc
 
@@ -189,10 +201,8 @@ class SingleRun:
         # more than Newton's tolerance, and every step took a second iteration.
         self.cubic = False
         self._weights: dict[tuple[int, int, int, int], tuple[float, ...]] = {}
-        self._y0 = solver.y0
         self._consts = (c.n_vt, c.r_series, c.i_sat, solver.y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
         self._v_crit = solver.v_crit
-        self._pairs = [(p, n) for p, n in ELEMENTS]
 
     def _table(self, h: float, a0: float, *, relay: bool) -> _Step:
         # Steps over the same number of grid intervals differ in the last
@@ -256,18 +266,12 @@ class SingleRun:
         """
         Newton for one member of a batch step: its matrix G and source vector b given.
 
-        The batch solver hands over its last one or two unconverged members:
+        The batch solver hands over its last few (STRAGGLERS) unconverged members:
         iterating them one numpy call at a time costs a seventh of a batch
         iteration.
         """
-        c = self.c
-        n_el, n2 = _ELEMENT_COUNT, NODES * NODES
-        table = np.zeros((2 * n_el + NODES + 1, n2 + NODES))
-        table[:n_el, :n2] = c.outer
-        table[n_el : 2 * n_el, n2:] = c.a_matrix
-        table[2 * n_el : 2 * n_el + NODES, n2:] = g.T
-        table[-1, :n2] = g.reshape(-1)
-        table[-1, n2:] = -b
+        table = _newton_table(self.c, g, 1)
+        table[-1, NODES * NODES :] = -b
         return self.newton(guess, table, [1.0], p_nl)
 
     def newton(
@@ -506,7 +510,6 @@ class SingleRun:
                 # The driver started or stopped inside this step: redo it in
                 # parts so that the switching lags by h/SUBSTEPS only.
                 walk = self.substeps(walk, saved, t0, t1)
-                walk.h_prev = t1 - t0
             if rows is not None:
                 rows.append(self._row(walk, led_enabled=led_enabled))
         return rows

@@ -257,7 +257,12 @@ class Solver:
         """
         c = self.c
         if len(v) == 1:
-            return self._elements_one(v, p_nl)
+            # Per numpy call, the overhead on ten numbers is some forty times
+            # the arithmetic: one member's elements in plain floats (single.py).
+            i_one, g_one = self._single_run().elements(
+                v[0].tolist(), float(p_nl[0, 0]), float(p_nl[0, 1])
+            )
+            return np.array([i_one]), np.array([g_one])
         y = self.y0 + v[:, :DIODES] * (1.0 / c.n_vt)
         # Start from Winitzki's approximation W(z) ~ L*(1 - ln(1+L)/(2+L)),
         # L = ln(1+z), within a few per cent everywhere, so that three Newton
@@ -280,41 +285,6 @@ class Solver:
         i_e[:, DIODES:] = i_p
         g_e[:, DIODES:] = np.where(vp > 1.0, -i_p / vv, 0.0)
         return i_e, g_e
-
-    def _elements_one(self, v: F64, p_nl: F64) -> tuple[F64, F64]:
-        """
-        Return _elements for a batch of one, in plain floats.
-
-        Per numpy call, the overhead on eight numbers is some forty times the
-        arithmetic; this path makes the single-member runs (closed steady
-        cycle, discharge, ghost drain) about a quarter faster.
-        """
-        c = self.c
-        n_vt, r_s, i_sat, y0 = c.n_vt, c.r_series, c.i_sat, self.y0
-        scale = n_vt / r_s
-        row = v[0].tolist()
-        i_out = [0.0] * len(row)
-        g_out = [0.0] * len(row)
-        exp, log, log1p = math.exp, math.log, math.log1p
-        for k in range(DIODES):
-            y = y0 + row[k] / n_vt
-            # ln(1 + e^y) without overflow, as np.logaddexp(0, y).
-            big_l = y + log1p(exp(-y)) if y > 0.0 else log1p(exp(y))
-            big_l = max(big_l, 1e-300)
-            s = log(big_l) + log1p(-log1p(big_l) / (2.0 + big_l))
-            for _ in range(LAMBERT_ITERATIONS):
-                e = exp(s)
-                s -= (s + e - y) / (1.0 + e)
-            u = exp(s) * scale
-            i_out[k] = u - i_sat
-            g_out[k] = u / (n_vt + u * r_s)
-        for k in range(DIODES, len(row)):
-            vp = row[k]
-            vv = max(vp, 1.0)
-            i_p = float(p_nl[0, k - DIODES]) / vv
-            i_out[k] = i_p
-            g_out[k] = -i_p / vv if vp > 1.0 else 0.0
-        return np.array([i_out]), np.array([g_out])
 
     def run(
         self,
