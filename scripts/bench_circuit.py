@@ -1,6 +1,6 @@
 """Time simulate() and ngspice on the same figures (called by scripts/bench).
 
-ngspice runs the CIRCUIT.md netlist of tests/circuit/spice.py serially (one
+ngspice runs the model's netlist of tests/circuit/spice.py serially (one
 process at a time, like simulate(), which is single-threaded). For the steady
 closed cycle ngspice is given only as many cycles from zero as its own
 figures need to settle within 0.1 % (found from a longer run first), which is

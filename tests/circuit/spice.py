@@ -1,10 +1,10 @@
 """
-The CIRCUIT.md netlist for ngspice, and the same figures computed from its runs.
+The model's circuit (docs/model.md) as an ngspice netlist, and the figures from its runs.
 
 This is the independent reference the simulator is tested and benchmarked
 against: ngspice integrates the same element models with its own adaptive
 time steps, from all-zero initial conditions, long enough to settle, and the
-figures are read off its waveforms by the CIRCUIT.md definitions.
+figures are read off its waveforms by the definitions of docs/model.md.
 
 Numerical aids, stated in the netlist's comments too: ngspice needed no tiny
 capacitances across the diodes; the LED driver's hysteresis is a latch node
@@ -36,7 +36,7 @@ from custom_components.no_neutral.circuit.elements import RHO_CU, VT
 F64 = npt.NDArray[np.float64]
 
 # Boltzmann/elementary charge: the temperature at which ngspice's thermal
-# voltage equals CIRCUIT.md's fixed 25.85 mV (TNOM = TEMP, so IS is not scaled).
+# voltage equals the model's fixed 25.85 mV (TNOM = TEMP, so IS is not scaled).
 _K_OVER_Q: Final = 1.380649e-23 / 1.602176634e-19
 TEMP_C: Final = VT / _K_OVER_Q - 273.15
 VECTORS: Final = ("lampv", "ledon", "irf", "idc", "ilamp", "vxc", "vbulk", "isrc", "vsrc")
@@ -47,7 +47,7 @@ CLOSED_KEYS: Final = (
     *RESULT_KEYS[: RESULT_KEYS.index("device_supply_ok") + 1],
     "source_power_w",
 )
-# Junction capacitance: none, as in CIRCUIT.md (ngspice needed none).
+# Junction capacitance: none, as in the model (ngspice needed none).
 DIODE_CJO_F: Final = 0.0
 # Numerical aid: the relay's control voltage ramps over 1 us centred on the
 # closing instant (the switch itself still flips at once, at the ramp's
@@ -78,7 +78,7 @@ def _g(value: float) -> str:
 
 
 def netlist(sc: Scenario, run: Run, raw_path: str, options: str | None = None) -> str:
-    """Write the CIRCUIT.md circuit as an ngspice deck for one transient run."""
+    """Write the model's circuit as an ngspice deck for one transient run."""
     f = sc.mains.frequency_hz
     r_wire = sc.cable.length_m * RHO_CU / sc.cable.conductor_mm2
     leak = 1000.0 / sc.diode.reverse_leakage_a
@@ -86,7 +86,7 @@ def netlist(sc: Scenario, run: Run, raw_path: str, options: str | None = None) -
     rated = lamp.count * lamp.power_w
     on0, on1 = (1, 0) if run.relay_closed_at_start else (0, 1)
     lines = [
-        "* no-neutral adaptor, CIRCUIT.md topology (N is node 0)",
+        "* no-neutral adaptor, topology of docs/model.md (N is node 0)",
         f".options temp={_g(TEMP_C)} tnom={_g(TEMP_C)}",
         options or OPTIONS[0],
         f"VS src 0 SIN(0 {_g(math.sqrt(2.0) * sc.mains.voltage_rms)} {_g(f)} 0 0 0)",
@@ -260,7 +260,7 @@ class Plan:
 
 
 def reference(sc: Scenario, plan: Plan | None = None, workers: int = 2) -> dict[str, Any]:
-    """All CIRCUIT.md figures computed from ngspice runs."""
+    """Every figure of docs/model.md computed from ngspice runs."""
     plan = plan or Plan()
     period = 1.0 / sc.mains.frequency_hz
     t_open = plan.closed_cycles * period

@@ -1,4 +1,4 @@
-"""Every figure against ngspice running the CIRCUIT.md netlist (spice.py).
+"""Every figure against ngspice running the model's netlist (spice.py, docs/model.md).
 
 Tolerances (the issue's): voltages and powers 1 %, currents and energies 3 %,
 inrush peak 10 %, times 5 %, booleans and warning lists exact. Figures that
