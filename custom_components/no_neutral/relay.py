@@ -2,9 +2,10 @@
 The relay of one config entry: its OnOff state, availability and device.
 
 `RelayLink` follows one node through the shared server link (server.py):
-entities never touch the Matter client. The relay's own device sits in the
-registry beside the one HA's Matter integration shows for the same node; the
-adaptor's device hangs off it.
+entities never touch the Matter client. On reconnect every relay re-reads its
+node from the fresh dump. The relay's own device shares its identifiers with
+the one HA's Matter integration shows for the same node; the adaptor's device
+hangs off it.
 """
 
 from __future__ import annotations
@@ -342,7 +343,7 @@ def relay_command(relay: RelayLink) -> Iterator[None]:
 @callback
 def async_follow_relay(hass: HomeAssistant, entry: ConfigEntry[Any], relay: RelayLink) -> None:
     """
-    Start the relay, register its device and keep both current until the entry unloads.
+    Start following the relay and register its device; stop when the entry unloads.
 
     Firmware updates and renames arrive as node updates and reach the registry;
     the "relay left the server" issue follows the node's presence.

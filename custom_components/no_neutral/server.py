@@ -5,13 +5,6 @@ State is pushed by the server (attribute and node events); nothing here polls.
 When the server goes away the link tells its listeners (every relay turns
 unavailable at once), reconnects with backoff and, on reconnect, the client
 holds the fresh full dump of every node that `start_listening` returns.
-
-`MatterClient.start_listening` receives every node of the server in one
-message and builds a MatterNode of each in the same loop step: 12 ms for one
-MINIR4M, 550 ms for fifty, during which the event loop does nothing else
-(Home Assistant's own Matter integration pays the same). `RelayClient` does
-exactly what its parent does (matter-python-client 1.4), but builds the nodes
-in an executor job, so the loop only waits for the message.
 """
 
 from __future__ import annotations
@@ -76,7 +69,16 @@ def parse_nodes(dump: list[dict[str, Any]]) -> dict[int, MatterNode]:
 
 
 class RelayClient(MatterClient):
-    """A MatterClient that parses the node dump off the event loop."""
+    """
+    A MatterClient that parses the node dump off the event loop.
+
+    `MatterClient.start_listening` receives every node of the server in one
+    message and builds a MatterNode of each in the same loop step: 12 ms for one
+    MINIR4M, 550 ms for fifty, during which the event loop does nothing else
+    (Home Assistant's own Matter integration pays the same). This subclass does
+    exactly what its parent does (matter-python-client 1.4), but builds the nodes
+    in an executor job, so the loop only waits for the message.
+    """
 
     def __init__(self, hass: HomeAssistant, url: str, session: ClientSession) -> None:
         """Keep hass for its executor."""
