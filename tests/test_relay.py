@@ -27,11 +27,11 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.no_neutral import relay_identifiers
 from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.helpers import redact_url
-from custom_components.no_neutral.relay import SERVER_LINKS, RelayDeviceInfo
+from custom_components.no_neutral.relay import RelayDeviceInfo, relay_identifiers
+from custom_components.no_neutral.server import SERVER_LINKS
 from tools.rig.server import MatterServer
 
 from .link_helpers import (

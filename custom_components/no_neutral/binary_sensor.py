@@ -14,10 +14,9 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .adaptor_entity import AdaptorEntity, async_remove_stale
 from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
-from .entity import async_add_in_batches
+from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0
@@ -123,7 +122,7 @@ async def async_setup_entry(
     )
 
 
-class AdaptorBinarySensor(AdaptorEntity, BinarySensorEntity):
+class AdaptorBinarySensor(NoNeutralEntity, BinarySensorEntity):
     """One fault of the adaptor."""
 
     entity_description: AdaptorBinarySensorEntityDescription

@@ -11,9 +11,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .adaptor_entity import AdaptorEntity
 from .coordinator import AdaptorCoordinator, NoNeutralConfigEntry
-from .entity import async_add_in_batches
+from .entity import NoNeutralEntity, async_add_in_batches
 
 # A reset writes the history; one at a time.
 PARALLEL_UPDATES = 1
@@ -53,7 +52,7 @@ async def async_setup_entry(
     )
 
 
-class AdaptorButton(AdaptorEntity, ButtonEntity):
+class AdaptorButton(NoNeutralEntity, ButtonEntity):
     """Reset one part's history."""
 
     entity_description: AdaptorButtonEntityDescription

@@ -77,8 +77,9 @@ from .const import (
     SCENARIO_PATHS,
     SONOFF_VENDOR_ID,
 )
-from .relay import RelayDeviceInfo, has_relay_output, listening_client
+from .relay import RelayDeviceInfo, has_relay_output
 from .scenario import option_for_path, scenario_from_options
+from .server import listening_client
 
 CONF_NODE: Final = "node"
 CONF_CODE: Final = "code"

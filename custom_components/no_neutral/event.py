@@ -8,9 +8,8 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .adaptor_entity import AdaptorEntity
 from .coordinator import ALL_WARNINGS, NoNeutralConfigEntry
-from .entity import async_add_in_batches
+from .entity import NoNeutralEntity, async_add_in_batches
 
 # The coordinator computes everything; the entity only reports its changes.
 PARALLEL_UPDATES = 0
@@ -38,7 +37,7 @@ async def async_setup_entry(
     await async_add_in_batches(async_add_entities, [AdaptorWarningEvent(entry)])
 
 
-class AdaptorWarningEvent(AdaptorEntity, EventEntity):
+class AdaptorWarningEvent(NoNeutralEntity, EventEntity):
     """Fires `<code>_raised` and `<code>_cleared` for every warning change."""
 
     entity_description = DESCRIPTION

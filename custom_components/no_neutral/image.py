@@ -11,10 +11,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .adaptor_entity import AdaptorEntity
 from .circuit import ScenarioError, waveforms
 from .coordinator import NoNeutralConfigEntry
-from .entity import async_add_in_batches
+from .entity import NoNeutralEntity, async_add_in_batches
 from .simulation import async_get_runner, scenario_key
 from .waveform import Trace, render_svg
 from .worker import SimulatorFailed, runs_in_worker
@@ -83,7 +82,7 @@ async def async_setup_entry(
     await async_add_in_batches(async_add_entities, [WaveformImage(hass, entry)])
 
 
-class WaveformImage(AdaptorEntity, ImageEntity):
+class WaveformImage(NoNeutralEntity, ImageEntity):
     """
     Lamp voltage and capacitor current, relay closed and open.
 
@@ -99,7 +98,7 @@ class WaveformImage(AdaptorEntity, ImageEntity):
 
     def __init__(self, hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
         """Follow the adaptor's coordinator; nothing is drawn until asked."""
-        AdaptorEntity.__init__(self, entry, WAVEFORMS.key)
+        NoNeutralEntity.__init__(self, entry, WAVEFORMS.key)
         ImageEntity.__init__(self, hass)
         self._shown: str | None = None
         self._scenario: dict[str, Any] | None = None

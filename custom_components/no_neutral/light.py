@@ -6,12 +6,12 @@ from typing import Any, override
 
 from homeassistant.components.light import LightEntity
 from homeassistant.components.light.const import ColorMode
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
-from .helpers import relay_command
+from .relay import relay_command
 
 # Commands go to one relay; one at a time keeps on/off in the user's order.
 PARALLEL_UPDATES = 1
@@ -27,7 +27,7 @@ async def async_setup_entry(
 
 
 class NoNeutralLight(NoNeutralEntity, LightEntity):
-    """The lamp behind the adaptor; on means the relay is closed."""
+    """The lamp behind the adaptor; on means the relay is closed, available means the relay is."""
 
     _attr_name = None
     _attr_color_mode = ColorMode.ONOFF
@@ -42,6 +42,13 @@ class NoNeutralLight(NoNeutralEntity, LightEntity):
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         self.async_on_remove(self.relay.async_add_listener(self.async_write_ha_state))
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        # The lamp shows the relay, whose every change it writes above; the
+        # coordinator's figures and its success change nothing it shows.
+        return
 
     @property
     @override

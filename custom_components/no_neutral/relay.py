@@ -1,66 +1,48 @@
 """
-The Matter link: one client per server URL, one RelayLink per config entry.
+The relay of one config entry: its OnOff state, availability and device.
 
-State is pushed by the server (attribute and node events); nothing here polls.
-When the server goes away the shared link marks every relay unavailable at
-once, reconnects with backoff and, on reconnect, every relay re-reads its node
-from the fresh full dump that `start_listening` returns.
+`RelayLink` follows one node through the shared server link (server.py):
+entities never touch the Matter client. On reconnect every relay re-reads its
+node from the fresh dump. The relay's own device shares its identifiers with
+the one HA's Matter integration shows for the same node; the adaptor's device
+hangs off it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from aiohttp import ClientError
 from chip.clusters import Objects as clusters  # noqa: N813  (HA's Matter spelling)
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.issue_registry import (
-    IssueSeverity,
-    async_create_issue,
-    async_delete_issue,
-)
-from homeassistant.util.hass_dict import HassKey
-from matter_server.client import MatterClient
-from matter_server.client.exceptions import (
-    InvalidServerVersion,
-    MatterClientException,
-    NotConnected,
-    ServerVersionTooNew,
-    ServerVersionTooOld,
-)
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from matter_server.client.exceptions import MatterClientException, NotConnected
 from matter_server.client.models.node import MatterNode
 from matter_server.common.errors import MatterError, NodeNotExists
 from matter_server.common.helpers.util import create_attribute_path
-from matter_server.common.models import EventType, MatterNodeEvent, ServerInfoMessage
+from matter_server.common.models import EventType, MatterNodeEvent
 
 from .const import (
+    CONF_NODE_ID,
     DOMAIN,
-    LOGGER,
     ONOFF_ATTRIBUTE_ID,
     ONOFF_CLUSTER_ID,
     RELAY_ENDPOINT,
 )
 from .helpers import redact_url
-from .matter_client import RelayClient
+from .repairs import issue_id
+from .server import MatterServerLink
 
-CONNECT_TIMEOUT: Final = 10
-LISTEN_READY_TIMEOUT: Final = 30
-# Reconnect delays: 1, 2, 4, 8, 10, 10, ... seconds. A refused local connection
-# costs nothing, and the cap bounds how long the lamp stays unavailable after
-# the server is back (an add-on restart takes a few seconds).
-BACKOFF_INITIAL: Final = 1.0
-BACKOFF_MAX: Final = 10.0
 # A relay on the LAN answers in about 10 ms; without a bound, a relay that
 # vanished keeps the caller waiting for the SDK's own timeout (over a minute).
 COMMAND_TIMEOUT_MS: Final = 10_000
-
-ISSUE_SERVER_TOO_OLD: Final = "server_version_too_old"
-ISSUE_SERVER_TOO_NEW: Final = "server_version_too_new"
 
 ONOFF_PATH: Final = create_attribute_path(RELAY_ENDPOINT, ONOFF_CLUSTER_ID, ONOFF_ATTRIBUTE_ID)
 # General diagnostics (endpoint 0, cluster 0x33): reboot count and boot reason,
@@ -69,8 +51,11 @@ GENERAL_DIAGNOSTICS_CLUSTER_ID: Final = 0x33
 REBOOT_COUNT_PATH: Final = create_attribute_path(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, 1)
 BOOT_REASON_PATH: Final = create_attribute_path(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, 4)
 
-# The shared links, keyed by server URL.
-SERVER_LINKS: HassKey[dict[str, MatterServerLink]] = HassKey(f"{DOMAIN}_servers")
+ISSUE_NODE_REMOVED: Final = "node_removed"
+
+# HA's Matter integration keys its node devices so; sharing these identifiers
+# links our relay device to the one it shows for the same node.
+MATTER_DOMAIN: Final = "matter"
 
 
 def matter_device_id(compressed_fabric_id: int, node_id: int) -> str:
@@ -81,40 +66,6 @@ def matter_device_id(compressed_fabric_id: int, node_id: int) -> str:
 def has_relay_output(node: MatterNode) -> bool:
     """Return whether the node has an OnOff cluster that this integration can switch."""
     return node.has_cluster(clusters.OnOff)
-
-
-@contextlib.asynccontextmanager
-async def listening_client(hass: HomeAssistant, url: str) -> AsyncIterator[MatterClient]:
-    """
-    Connect to a server and listen for as long as the block runs.
-
-    For short jobs (the config flow): commands hang unless a listener reads the
-    answers, and the node list only arrives with `start_listening`. Raises the
-    client's CannotConnect / InvalidServerVersion, or TimeoutError.
-    """
-    client = RelayClient(hass, url, async_get_clientsession(hass))
-    async with asyncio.timeout(CONNECT_TIMEOUT):
-        await client.connect()
-    init_ready = asyncio.Event()
-    listen = hass.async_create_background_task(
-        client.start_listening(init_ready), f"{DOMAIN} flow listener {redact_url(url)}"
-    )
-    try:
-        waiter = asyncio.ensure_future(init_ready.wait())
-        async with asyncio.timeout(LISTEN_READY_TIMEOUT):
-            await asyncio.wait({waiter, listen}, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        if not init_ready.is_set():
-            # The listener ended before the node dump: re-raise its error.
-            listen.result()
-            msg = "server closed before sending its nodes"
-            raise MatterClientException(msg)
-        yield client
-    finally:
-        await client.disconnect()
-        listen.cancel()
-        with contextlib.suppress(asyncio.CancelledError, MatterClientException, MatterError):
-            await listen
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,200 +112,6 @@ def _clean(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     return value.replace("\x00", "").strip() or None
-
-
-class MatterServerLink:
-    """
-    One connection to a Matter server, shared by every entry that uses it.
-
-    `async_start` connects once (and raises when it cannot), then a background
-    task listens, and reconnects with backoff whenever the server goes away.
-    """
-
-    def __init__(self, hass: HomeAssistant, url: str) -> None:
-        """Initialise; nothing connects until async_start."""
-        self.hass = hass
-        self.url = url
-        # What logs, errors and repair issues show: no credentials.
-        self.safe_url = redact_url(url)
-        self.client = RelayClient(hass, url, async_get_clientsession(hass))
-        self.connected = False
-        self.users = 0
-        self._listeners: list[CALLBACK_TYPE] = []
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._unsub_stop: CALLBACK_TYPE | None = None
-        # Done when async_start has connected (or failed).
-        self.started: asyncio.Future[None] = hass.loop.create_future()
-
-    @property
-    def server_info(self) -> ServerInfoMessage:
-        """Return the connected server's info (its fabric)."""
-        info = self.client.server_info
-        if info is None:  # pragma: no cover - only read after connecting
-            msg = "not connected"
-            raise RuntimeError(msg)
-        return info
-
-    @callback
-    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call `update` whenever the connection comes up or goes down."""
-        self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
-
-    def _set_connected(self, *, connected: bool) -> None:
-        if connected == self.connected:
-            return
-        self.connected = connected
-        for update in list(self._listeners):
-            update()
-
-    async def async_start(self) -> None:
-        """Connect, start listening and return once the node dump has arrived."""
-        init_ready = asyncio.Event()
-        await self._async_connect()
-        self._task = self.hass.async_create_background_task(
-            self._async_run(init_ready), f"{DOMAIN} Matter listener {self.safe_url}"
-        )
-        waiter = asyncio.ensure_future(init_ready.wait())
-        try:
-            async with asyncio.timeout(LISTEN_READY_TIMEOUT):
-                await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        except TimeoutError:
-            await self.async_stop()
-            raise
-        finally:
-            waiter.cancel()
-        if not init_ready.is_set():
-            await self.async_stop()
-            msg = "server closed the connection before sending its nodes"
-            raise MatterClientException(msg)
-        # Relays created right after this return must see the link as connected.
-        self._set_connected(connected=True)
-        self._unsub_stop = self.hass.bus.async_listen_once(
-            EVENT_HOMEASSISTANT_STOP, self._async_on_hass_stop
-        )
-
-    async def _async_on_hass_stop(self, _event: Event) -> None:
-        self._unsub_stop = None
-        await self.async_stop()
-
-    async def _async_connect(self) -> None:
-        """Connect once; raise the issue that fits a version mismatch."""
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                await self.client.connect()
-        except InvalidServerVersion as err:
-            self._raise_version_issue(err)
-            raise
-        async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_OLD)
-        async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_NEW)
-
-    def _raise_version_issue(self, err: InvalidServerVersion) -> None:
-        issue = ISSUE_SERVER_TOO_OLD if isinstance(err, ServerVersionTooOld) else None
-        if isinstance(err, ServerVersionTooNew):
-            issue = ISSUE_SERVER_TOO_NEW
-        if issue is None:  # pragma: no cover - the client raises only the two
-            return
-        async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue,
-            is_fixable=False,
-            severity=IssueSeverity.ERROR,
-            translation_key=issue,
-            translation_placeholders={"url": self.safe_url},
-        )
-
-    async def _async_run(self, init_ready: asyncio.Event) -> None:
-        """Listen; whenever the server goes away, reconnect with backoff."""
-        delay = BACKOFF_INITIAL
-        ready = init_ready
-        while not self._stop.is_set():
-            watcher = asyncio.ensure_future(self._mark_connected(ready))
-            try:
-                if not self.client.connection.connected:
-                    # A version mismatch leaves the closed socket in place, and
-                    # connect() refuses to run while it is there.
-                    await self.client.connection.disconnect()
-                    async with asyncio.timeout(CONNECT_TIMEOUT):
-                        await self.client.connect()
-                await self.client.start_listening(ready)
-            except InvalidServerVersion as err:
-                self._raise_version_issue(err)
-                LOGGER.warning("Matter server %s: %s", self.safe_url, redact_url(str(err)))
-            except (MatterClientException, MatterError, OSError, TimeoutError) as err:
-                LOGGER.debug("Matter server %s: %s", self.safe_url, redact_url(str(err)))
-            finally:
-                watcher.cancel()
-            self._set_connected(connected=False)
-            if self._stop.is_set():
-                break
-            if ready is init_ready and not ready.is_set():
-                # The first listen ended before the node dump: async_start
-                # reports it (the entry retries) instead of waiting it out.
-                return
-            if ready.is_set():
-                LOGGER.warning("Lost the Matter server %s; reconnecting", self.safe_url)
-                delay = BACKOFF_INITIAL
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX)
-            ready = asyncio.Event()
-
-    async def _mark_connected(self, ready: asyncio.Event) -> None:
-        await ready.wait()
-        async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_OLD)
-        async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_NEW)
-        LOGGER.info("Connected to the Matter server %s", self.safe_url)
-        self._set_connected(connected=True)
-
-    async def async_stop(self) -> None:
-        """Disconnect for good and end the listener."""
-        self._stop.set()
-        if self._unsub_stop is not None:
-            self._unsub_stop()
-            self._unsub_stop = None
-        await self.client.disconnect()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self._set_connected(connected=False)
-
-
-async def async_acquire_server(hass: HomeAssistant, url: str) -> MatterServerLink:
-    """Return the running link to `url`, starting it if no entry uses it yet."""
-    links = hass.data.setdefault(SERVER_LINKS, {})
-    link = links.get(url)
-    if link is None:
-        link = MatterServerLink(hass, url)
-        links[url] = link
-        try:
-            await link.async_start()
-        except BaseException as err:
-            del links[url]
-            link.started.set_exception(err)
-            # Entries waiting on the same start hear of it; this caller raises.
-            link.started.exception()
-            raise
-        link.started.set_result(None)
-    else:
-        # Entries set up at the same time share the first one's start.
-        await asyncio.shield(link.started)
-    link.users += 1
-    return link
-
-
-async def async_release_server(hass: HomeAssistant, link: MatterServerLink) -> None:
-    """Drop one user of the link; the last one disconnects it."""
-    link.users -= 1
-    if link.users > 0:
-        return
-    links = hass.data.get(SERVER_LINKS, {})
-    if links.get(link.url) is link:
-        del links[link.url]
-    await link.async_stop()
 
 
 class RelayLink:
@@ -541,3 +298,139 @@ class RelayLink:
                 raise
             msg = "the Matter server went away before the relay answered"
             raise NotConnected(msg) from None
+
+
+@contextlib.contextmanager
+def relay_command(relay: RelayLink) -> Iterator[None]:
+    """
+    Wrap a command to the relay; report a failure in the user's language.
+
+    Refuses up front when the server or the relay is unreachable, so the user
+    reads why instead of waiting for a command that cannot arrive. A connection
+    that dies while the command is written surfaces as aiohttp's or the OS's
+    own error (ClientConnectionResetError); the user gets the translated
+    "server went away" instead of a raw traceback.
+    """
+    url = redact_url(relay.server.url)
+    if not relay.server.connected:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="server_unavailable",
+            translation_placeholders={"url": url},
+        )
+    if not relay.available:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="relay_unavailable",
+            translation_placeholders={"node_id": str(relay.node_id)},
+        )
+    try:
+        yield
+    except (MatterError, MatterClientException) as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_failed",
+            translation_placeholders={"error": redact_url(str(err)) or type(err).__name__},
+        ) from err
+    except (ClientError, OSError, TimeoutError) as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="connection_lost",
+            translation_placeholders={"url": url},
+        ) from err
+
+
+@callback
+def async_follow_relay(hass: HomeAssistant, entry: ConfigEntry[Any], relay: RelayLink) -> None:
+    """
+    Start following the relay and register its device; stop when the entry unloads.
+
+    Firmware updates and renames arrive as node updates and reach the registry;
+    the "relay left the server" issue follows the node's presence.
+    """
+
+    @callback
+    def _stop() -> None:
+        relay.async_stop()
+        async_delete_node_issue(hass, entry.entry_id)
+
+    entry.async_on_unload(_stop)
+    relay.async_start()
+    async_delete_node_issue(hass, entry.entry_id)
+
+    @callback
+    def _follow_node_presence() -> None:
+        # Unknown while the server is away: leave the issue as it is.
+        if not relay.server.connected:
+            return
+        if relay.removed:
+            async_create_node_issue(hass, entry, relay.server.safe_url)
+        else:
+            async_delete_node_issue(hass, entry.entry_id)
+
+    entry.async_on_unload(relay.async_add_listener(_follow_node_presence))
+    relay.device_id = _async_register_device(hass, entry, relay.device_info)
+    registered = [relay.device_info]
+
+    @callback
+    def _follow_device_info() -> None:
+        if relay.device_info != registered[0]:
+            registered[0] = relay.device_info
+            _async_register_device(hass, entry, relay.device_info)
+
+    entry.async_on_unload(relay.async_add_listener(_follow_device_info))
+
+
+def relay_identifiers(info: RelayDeviceInfo) -> set[tuple[str, str]]:
+    """Return the relay device's identifiers, HA's Matter integration's among them."""
+    identifiers = {
+        (DOMAIN, f"relay_{info.unique_id}"),
+        (MATTER_DOMAIN, f"deviceid_{info.matter_device_id}-MatterNodeDevice"),
+    }
+    # The Matter integration skips serial numbers that say "test"; do the same.
+    if info.serial_number and "test" not in info.serial_number.lower():
+        identifiers.add((MATTER_DOMAIN, f"serial_{info.serial_number}"))
+    return identifiers
+
+
+@callback
+def _async_register_device(
+    hass: HomeAssistant, entry: ConfigEntry[Any], info: RelayDeviceInfo
+) -> str:
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers=relay_identifiers(info),
+        name=info.name,
+        manufacturer=info.vendor_name,
+        model=info.product_name,
+        model_id=str(info.product_id),
+        serial_number=info.serial_number,
+        sw_version=info.sw_version,
+        hw_version=info.hw_version,
+    )
+    return device.id
+
+
+@callback
+def async_create_node_issue(hass: HomeAssistant, entry: ConfigEntry[Any], safe_url: str) -> None:
+    """Raise the "relay left the server" issue."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(entry.entry_id, ISSUE_NODE_REMOVED),
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_NODE_REMOVED,
+        translation_placeholders={
+            "name": entry.title,
+            "node_id": str(entry.data[CONF_NODE_ID]),
+            "url": safe_url,
+        },
+    )
+
+
+@callback
+def async_delete_node_issue(hass: HomeAssistant, entry_id: str) -> None:
+    """Clear the "relay left the server" issue: the node is back, or the entry is gone."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(entry_id, ISSUE_NODE_REMOVED))

@@ -25,10 +25,9 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .adaptor_entity import AdaptorEntity, async_remove_stale
 from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
-from .entity import async_add_in_batches
+from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0
@@ -215,7 +214,7 @@ async def async_setup_entry(
     )
 
 
-class AdaptorSensor(AdaptorEntity, SensorEntity):
+class AdaptorSensor(NoNeutralEntity, SensorEntity):
     """One figure of the adaptor."""
 
     entity_description: AdaptorSensorEntityDescription
