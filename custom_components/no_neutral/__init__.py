@@ -19,9 +19,9 @@ from .coordinator import (
     AdaptorCoordinator,
     NoNeutralConfigEntry,
     NoNeutralRuntimeData,
-    async_remove_history,
 )
 from .helpers import redact_url
+from .history import async_remove_history
 from .relay import (
     RelayDeviceInfo,
     RelayLink,

@@ -15,9 +15,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .adaptor_entity import AdaptorEntity, async_remove_stale
-from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
 from .entity import async_add_in_batches
+from .options import CONF_LAMP_TYPE
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0

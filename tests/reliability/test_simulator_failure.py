@@ -10,7 +10,7 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
-from custom_components.no_neutral.const import (
+from custom_components.no_neutral.options import (
     CONF_CABLE_LENGTH_M,
     CONF_MAINS_FREQUENCY,
     CONF_MAINS_VOLTAGE,
