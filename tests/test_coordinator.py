@@ -140,8 +140,8 @@ async def test_wear_sensors_show_the_values_simulated(
         assert data.esr_ohm == simulated["esr_ohm"]
         shown = hass.states.get("sensor.hall_lamp_capacitor_capacitance")
         assert float(shown.state) == simulated["capacitance_uf"]
-        assert float(hass.states.get("sensor.hall_lamp_capacitor_esr").state) == (
-            simulated["esr_ohm"]
+        assert (
+            float(hass.states.get("sensor.hall_lamp_capacitor_esr").state) == (simulated["esr_ohm"])
         )
     # Not the unstepped wear: 15 uF x (1 - 0.2 x 0.0049) would be 14.985 uF.
     assert data.capacitance_uf == pytest.approx(15.0 * (1 - 0.2 * 0.005))
