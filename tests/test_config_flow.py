@@ -9,6 +9,7 @@ a real server cannot be made to report another schema.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -17,21 +18,23 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.no_neutral.config_flow import default_options
-from custom_components.no_neutral.const import (
+from custom_components.no_neutral.circuit import ScenarioError, parse_scenario
+from custom_components.no_neutral.circuit.params import number_range
+from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DEFAULT_URL, DOMAIN
+from custom_components.no_neutral.options import (
     CONF_AMBIENT_SENSOR,
     CONF_BLEED_RESISTANCE_OHM,
     CONF_CAPACITANCE_UF,
+    CONF_FUSE_POWER_RATING_W,
     CONF_LAMP_COUNT,
     CONF_LAMP_POWER_W,
     CONF_LAMP_TYPE,
     CONF_MAINS_FREQUENCY,
     CONF_MAINS_VOLTAGE,
-    CONF_NODE_ID,
-    CONF_URL,
-    DEFAULT_URL,
-    DOMAIN,
+    OPTIONS,
     SCENARIO_PATHS,
+    default_options,
+    scenario_from_options,
 )
 from tools.rig.server import MatterServer
 
@@ -221,9 +224,8 @@ async def test_node_configured_meanwhile_aborts(
 @pytest.mark.parametrize(
     ("field", "value", "reason_part"),
     [
+        # Within the field's limits (the simulator's), refused by its validation.
         (CONF_LAMP_POWER_W, 0, "power_w"),
-        (CONF_MAINS_VOLTAGE, 5, "voltage_rms"),
-        (CONF_MAINS_FREQUENCY, 0, "frequency_hz"),
     ],
 )
 async def test_adaptor_errors_name_the_field(
@@ -243,6 +245,47 @@ async def test_adaptor_errors_name_the_field(
     assert reason_part in result["description_placeholders"]["key"]
     assert result["description_placeholders"]["reason"]
     # Fixing the field creates the entry.
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_adaptor_error_on_a_part_it_does_not_show_is_the_forms(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    """300 V mains peaks above the default capacitor's 400 V rating, a field of the options form."""
+    result = await submit(
+        hass,
+        await to_adaptor_step(hass, matter_url, nodes),
+        ADAPTOR_INPUT | {CONF_MAINS_VOLTAGE: 300},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_option"}
+    assert result["description_placeholders"]["key"] == "smoothing.voltage_rating_v"
+    assert "mains peak" in result["description_placeholders"]["reason"]
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # The simulator's limits, where the old form took 5000 W, 1000 V, 1000 Hz.
+        (CONF_LAMP_POWER_W, math.nextafter(1000, math.inf)),
+        (CONF_MAINS_VOLTAGE, 401),
+        (CONF_MAINS_VOLTAGE, 5),
+        (CONF_MAINS_FREQUENCY, 0),
+        (CONF_LAMP_COUNT, 101),
+    ],
+)
+async def test_adaptor_step_refuses_what_the_simulator_would(
+    *, hass: HomeAssistant, matter_url: str, nodes: dict[str, int], field: str, value: float
+) -> None:
+    result = await to_adaptor_step(hass, matter_url, nodes)
+    with pytest.raises(InvalidData) as err:
+        await submit(hass, result, ADAPTOR_INPUT | {field: value})
+    assert set(err.value.schema_errors) == {field}
     result = await submit(hass, result, ADAPTOR_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.config_entries.async_unload(result["result"].entry_id)
@@ -448,8 +491,9 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     ("field", "value"),
     [
         ("cap_voltage_rating_v", 200),  # below the mains peak
-        (CONF_CAPACITANCE_UF, 0),
-        ("fuse_resistance_ohm", 0),
+        # The form's lowest, which the simulator excludes.
+        (CONF_LAMP_POWER_W, 0),
+        (CONF_FUSE_POWER_RATING_W, 0),
     ],
 )
 async def test_options_flow_errors_name_the_field(
@@ -516,3 +560,46 @@ async def test_user_server_hangs_up_before_its_nodes(hass: HomeAssistant) -> Non
     ) as url:
         result = await submit(hass, await start(hass), {CONF_URL: url})
     assert result["errors"] == {"base": "cannot_connect"}
+
+
+SCENARIO_NUMBERS = [option for option in OPTIONS if option.kind == "number" and option.path]
+
+
+def _form_selectors(result: dict[str, Any]) -> dict[str, Any]:
+    return {str(marker): selector for marker, selector in result["data_schema"].schema.items()}
+
+
+async def test_form_limits_are_the_simulators(hass: HomeAssistant) -> None:
+    """Every number that sets a scenario value: the form takes exactly the simulator's range."""
+    entry = await _options_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    selectors = _form_selectors(result)
+    assert len(SCENARIO_NUMBERS) == len(SCENARIO_PATHS) - 1  # all but the lamp type
+    for option in SCENARIO_NUMBERS:
+        assert option.path is not None
+        limits = number_range(option.path)
+        config = selectors[option.key].config
+        assert (config["min"], config["max"]) == (limits.low, limits.high), option.key
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+
+@pytest.mark.parametrize("option", SCENARIO_NUMBERS, ids=lambda option: option.key)
+async def test_options_form_refuses_just_over_the_simulators_limit(
+    hass: HomeAssistant, option: Any
+) -> None:
+    """Refused at once, on the field, not later by the simulator with another error."""
+    limits = number_range(option.path)
+    over = limits.high + 1 if option.whole else math.nextafter(limits.high, math.inf)
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(scenario_from_options({option.key: over}))
+    assert refused.value.key == option.path
+    entry = await _options_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = default_options()
+    del values[CONF_AMBIENT_SENSOR]
+    with pytest.raises(InvalidData) as err:
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], values | {option.key: over}
+        )
+    assert set(err.value.schema_errors) == {option.key}
+    hass.config_entries.options.async_abort(result["flow_id"])

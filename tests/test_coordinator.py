@@ -120,6 +120,34 @@ async def test_worn_values_are_fed_back_into_the_simulation(
     assert coordinator.data.figures["cap_esr_power_w"] > before["cap_esr_power_w"]
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_wear_sensors_show_the_values_simulated(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    entry_factory: Callable[..., Any],
+) -> None:
+    """The capacitance and ESR shown are the ones the figures were simulated with."""
+    entry = await entry_factory(setup=False, ambient_temp_c=85.0)
+    seed_history(hass_storage, entry, cap_consumed=0.0049)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for hours in (0, 2):
+        await tick(hass, freezer, timedelta(hours=hours))
+        data = adaptor(entry).data
+        simulated = data.scenario["smoothing"]
+        assert data.capacitance_uf == simulated["capacitance_uf"]
+        assert data.esr_ohm == simulated["esr_ohm"]
+        shown = hass.states.get("sensor.hall_lamp_capacitor_capacitance")
+        assert float(shown.state) == simulated["capacitance_uf"]
+        assert (
+            float(hass.states.get("sensor.hall_lamp_capacitor_esr").state) == (simulated["esr_ohm"])
+        )
+    # Not the unstepped wear: 15 uF x (1 - 0.2 x 0.0049) would be 14.985 uF.
+    assert data.capacitance_uf == pytest.approx(15.0 * (1 - 0.2 * 0.005))
+    assert data.cap_consumed > 0.005
+
+
 async def test_fuse_stress_from_steady_power(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry_factory: Callable[..., Any]
 ) -> None:
@@ -328,7 +356,7 @@ async def test_unreadable_history_starts_afresh_with_an_issue(
     assert issue is not None
     assert issue.translation_placeholders == {
         "name": "Hall lamp",
-        "path": adaptor(entry)._store.path,
+        "path": adaptor(entry).history_store.path,
     }
     assert "Cannot keep the unreadable history" in caplog.text
     assert "cap_consumed: must be a finite number" in caplog.text

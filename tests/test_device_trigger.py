@@ -19,8 +19,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.no_neutral import device_trigger
-from custom_components.no_neutral.const import CONF_LAMP_TYPE, DOMAIN
+from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.coordinator import ALL_WARNINGS
+from custom_components.no_neutral.options import CONF_LAMP_TYPE
 from tests.adaptor_common import adaptor_device_id
 
 pytestmark = [

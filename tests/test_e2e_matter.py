@@ -31,14 +31,13 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.no_neutral.const import (
+from custom_components.no_neutral.const import CONF_URL, DOMAIN
+from custom_components.no_neutral.options import (
     CONF_LAMP_COUNT,
     CONF_LAMP_POWER_W,
     CONF_LAMP_TYPE,
     CONF_MAINS_FREQUENCY,
     CONF_MAINS_VOLTAGE,
-    CONF_URL,
-    DOMAIN,
 )
 from tests.rig import RELAY_SERIAL, reset_relay
 from tools.rig.relay_rig import RelayRig

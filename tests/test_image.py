@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.no_neutral import image as image_module
+from custom_components.no_neutral.circuit import DEFAULT_SCENARIO
 from custom_components.no_neutral.waveform import nice_ticks
 from tests.adaptor_common import HALOGEN_500
 
@@ -116,3 +117,22 @@ def test_ticks_are_round_and_cover_the_range() -> None:
     ticks = nice_ticks(0.0, 20.0)
     assert ticks[0] <= 0.0
     assert ticks[-1] >= 20.0
+
+
+def test_title_takes_what_the_scenario_leaves_out_from_the_simulators_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The options leave out what the user did not change: the title still says the real circuit."""
+    full = {
+        "lamp": {"type": "resistive", "count": 1, "power_w": 10},
+        "smoothing": {"capacitance_uf": 15},
+    }
+    title = "One mains cycle: 1 x 10 W filament, 15 µF capacitor"
+    assert image_module.picture_title(full) == title
+    assert image_module.picture_title({"lamp": {"type": "resistive"}}) == title
+    # One fact: the simulator's own defaults, not a copy of them.
+    monkeypatch.setitem(DEFAULT_SCENARIO["lamp"], "power_w", 60)
+    monkeypatch.setitem(DEFAULT_SCENARIO["smoothing"], "capacitance_uf", 22)
+    assert image_module.picture_title({"lamp": {"count": 2}}) == (
+        "One mains cycle: 2 x 60 W LED, 22 µF capacitor"
+    )

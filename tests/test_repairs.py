@@ -13,7 +13,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 
-from custom_components.no_neutral.const import CONF_LAMP_TYPE, DOMAIN
+from custom_components.no_neutral.const import DOMAIN
+from custom_components.no_neutral.options import CONF_LAMP_TYPE
 from tests.adaptor_common import tick
 
 pytestmark = [

@@ -18,9 +18,9 @@ from .coordinator import (
     AdaptorCoordinator,
     NoNeutralConfigEntry,
     NoNeutralRuntimeData,
-    async_remove_history,
 )
 from .helpers import redact_url
+from .history import async_remove_history
 from .relay import (
     RelayLink,
     async_create_node_issue,

@@ -14,9 +14,9 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_LAMP_TYPE
 from .coordinator import AdaptorData, NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
+from .options import CONF_LAMP_TYPE
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0

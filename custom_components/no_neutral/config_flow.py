@@ -13,7 +13,7 @@ import asyncio
 import ipaddress
 import math
 from dataclasses import dataclass
-from typing import Any, Final, Literal, override
+from typing import Any, Final, override
 
 import probatio
 from homeassistant.config_entries import (
@@ -25,11 +25,6 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
-    EntitySelector,
-    EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -46,39 +41,27 @@ from matter_server.common.errors import MatterError
 from matter_server.common.models import MatterNodeData
 from yarl import URL
 
-from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
+from .circuit import ScenarioError, parse_scenario
 from .const import (
-    CONF_AMBIENT_SENSOR,
-    CONF_AMBIENT_TEMP_C,
-    CONF_BLEED_RESISTANCE_OHM,
-    CONF_CABLE_LENGTH_M,
-    CONF_CAP_RATED_LIFE_H,
-    CONF_CAP_RATED_TEMP_C,
-    CONF_CAP_VOLTAGE_RATING_V,
-    CONF_CAPACITANCE_UF,
-    CONF_ESR_OHM,
-    CONF_FUSE_POWER_RATING_W,
-    CONF_FUSE_RESISTANCE_OHM,
-    CONF_LAMP_COUNT,
-    CONF_LAMP_POWER_W,
-    CONF_LAMP_TYPE,
-    CONF_MAINS_FREQUENCY,
-    CONF_MAINS_VOLTAGE,
     CONF_NODE_ID,
     CONF_URL,
-    DEFAULT_AMBIENT_TEMP_C,
-    DEFAULT_CAP_RATED_LIFE_H,
-    DEFAULT_CAP_RATED_TEMP_C,
     DEFAULT_URL,
     DOMAIN,
-    LAMP_TYPES,
     LOGGER,
     MINIR4M_PRODUCT_ID,
-    SCENARIO_PATHS,
     SONOFF_VENDOR_ID,
 )
+from .options import (
+    ADAPTOR_STEP,
+    OPTION,
+    OPTIONS_FORM,
+    default_options,
+    form_keys,
+    number_selector,
+    option_for_path,
+    scenario_from_options,
+)
 from .relay import RelayDeviceInfo, has_relay_output
-from .scenario import option_for_path, scenario_from_options
 from .server import listening_client
 
 CONF_NODE: Final = "node"
@@ -96,81 +79,18 @@ ERROR_NOT_WHOLE_NUMBER: Final = "not_whole_number"
 # A device that takes longer than this to commission has failed.
 COMMISSION_TIMEOUT: Final = 120
 
-ADAPTOR_STEP_KEYS: Final = (
-    CONF_LAMP_TYPE,
-    CONF_LAMP_COUNT,
-    CONF_LAMP_POWER_W,
-    CONF_MAINS_VOLTAGE,
-    CONF_MAINS_FREQUENCY,
-)
-INTEGER_OPTIONS: Final = frozenset({CONF_LAMP_COUNT})
-
-
-def default_options() -> dict[str, Any]:
-    """Return every option at its CIRCUIT.md default, ageing included."""
-    options: dict[str, Any] = {}
-    for key, path in SCENARIO_PATHS.items():
-        section, name = path.split(".")
-        options[key] = DEFAULT_SCENARIO[section][name]
-    options[CONF_CAP_RATED_LIFE_H] = DEFAULT_CAP_RATED_LIFE_H
-    options[CONF_CAP_RATED_TEMP_C] = DEFAULT_CAP_RATED_TEMP_C
-    options[CONF_AMBIENT_TEMP_C] = DEFAULT_AMBIENT_TEMP_C
-    options[CONF_AMBIENT_SENSOR] = None
-    return options
-
-
-def _number(
-    unit: str | None,
-    *,
-    minimum: float = 0,
-    maximum: float = 1e6,
-    step: float | Literal["any"] = "any",
-) -> NumberSelector:
-    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
-
-
-# The selector of every option: units as the user reads them.
-OPTION_SELECTORS: Final[dict[str, Any]] = {
-    CONF_LAMP_TYPE: SelectSelector(
-        SelectSelectorConfig(
-            options=list(LAMP_TYPES),
-            translation_key=CONF_LAMP_TYPE,
-            mode=SelectSelectorMode.DROPDOWN,
-        )
-    ),
-    CONF_LAMP_COUNT: _number(None, minimum=1, maximum=50, step=1),
-    CONF_LAMP_POWER_W: _number("W", maximum=5000),
-    CONF_MAINS_VOLTAGE: _number("V", maximum=1000),
-    CONF_MAINS_FREQUENCY: _number("Hz", maximum=1000),
-    CONF_CABLE_LENGTH_M: _number("m", maximum=10000),
-    CONF_CAPACITANCE_UF: _number("µF"),
-    CONF_ESR_OHM: _number("Ω"),
-    CONF_CAP_VOLTAGE_RATING_V: _number("V"),
-    CONF_FUSE_RESISTANCE_OHM: _number("Ω"),
-    CONF_FUSE_POWER_RATING_W: _number("W"),
-    CONF_BLEED_RESISTANCE_OHM: _number("Ω", maximum=1e9),
-    CONF_CAP_RATED_LIFE_H: _number("h", minimum=1),
-    CONF_CAP_RATED_TEMP_C: _number("°C", minimum=-40, maximum=200),
-    CONF_AMBIENT_TEMP_C: _number("°C", minimum=-40, maximum=100),
-    CONF_AMBIENT_SENSOR: EntitySelector(
-        EntitySelectorConfig(domain="sensor", device_class="temperature")
-    ),
-}
-# Options that may be left empty: no bleed resistor, no ambient sensor.
-OPTIONAL_OPTIONS: Final = frozenset({CONF_BLEED_RESISTANCE_OHM, CONF_AMBIENT_SENSOR})
+ADAPTOR_STEP_KEYS: Final = form_keys(ADAPTOR_STEP)
+OPTIONS_FORM_KEYS: Final = form_keys(OPTIONS_FORM)
 
 
 def _options_schema(keys: tuple[str, ...], values: dict[str, Any]) -> probatio.Schema:
     fields: dict[Any, Any] = {}
     for key in keys:
-        if key in OPTIONAL_OPTIONS:
+        if OPTION[key].optional:
             marker: Any = probatio.Optional(key, description={"suggested_value": values.get(key)})
         else:
             marker = probatio.Required(key, default=values[key])
-        fields[marker] = OPTION_SELECTORS[key]
+        fields[marker] = OPTION[key].selector()
     return probatio.Schema(fields)
 
 
@@ -182,11 +102,12 @@ def _number_error(key: str, value: Any) -> str | None:
     with everything, so "nan" passes it; nor does it enforce `step`. Nothing
     is guessed: a fraction where a count is asked for is refused, not cut.
     """
-    config = OPTION_SELECTORS[key].config
+    option = OPTION[key]
+    low, high = option.limits
     number = float(value)  # the selector's own coercion passed
-    if not math.isfinite(number) or not config["min"] <= number <= config["max"]:
+    if not math.isfinite(number) or not low <= number <= high:
         return ERROR_INVALID_NUMBER
-    if key in INTEGER_OPTIONS and not number.is_integer():
+    if option.whole and not number.is_integer():
         return ERROR_NOT_WHOLE_NUMBER
     return None
 
@@ -204,29 +125,32 @@ def _normalise(
     for key in keys:
         # After the schema: a number, a lamp type, an entity id, or None (left empty).
         value = user_input.get(key)
-        if value is not None and isinstance(OPTION_SELECTORS[key], NumberSelector):
+        if value is not None and OPTION[key].kind == "number":
             if error := _number_error(key, value):
                 errors[key] = error
                 continue
-            if key in INTEGER_OPTIONS:
+            if OPTION[key].whole:
                 value = int(value)
         options[key] = value
     return options, errors
 
 
 async def async_validate_options(
-    hass: HomeAssistant, options: dict[str, Any]
+    hass: HomeAssistant, options: dict[str, Any], shown: tuple[str, ...]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """
     Check the options with the simulator's own validation.
 
-    Returns (errors, placeholders); an error sits on the field that the
-    simulator's dotted key maps back to.
+    Returns (errors, placeholders); an error sits on the shown field that the
+    simulator's dotted key maps back to, else on the form (a relation with a
+    part the adaptor step does not show: a mains above the capacitor's rating).
     """
     try:
         await hass.async_add_executor_job(parse_scenario, scenario_from_options(options))
     except ScenarioError as err:
         field = option_for_path(err.key) or "base"
+        if field not in shown:
+            field = "base"
         return {field: "invalid_option"}, {"reason": err.reason, "key": err.key}
     return {}, {}
 
@@ -445,7 +369,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="commission_ip",
             data_schema=probatio.Schema(
                 {
-                    probatio.Required(CONF_PIN): _number(None, minimum=1, maximum=99999998, step=1),
+                    probatio.Required(CONF_PIN): number_selector(None, 1, 99999998, whole=True),
                     probatio.Optional(CONF_IP_ADDRESS): TextSelector(),
                 }
             ),
@@ -507,7 +431,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_adaptor(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Describe the lamp and the mains; everything else starts at CIRCUIT.md's defaults."""
+        """Describe the lamp and the mains; everything else starts at the simulator's defaults."""
         assert self._chosen is not None  # noqa: S101 - set before this step
         options = default_options()
         errors: dict[str, str] = {}
@@ -516,7 +440,9 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             submitted, errors = _normalise(ADAPTOR_STEP_KEYS, user_input)
             options |= submitted
             if not errors:
-                errors, reasons = await async_validate_options(self.hass, options)
+                errors, reasons = await async_validate_options(
+                    self.hass, options, ADAPTOR_STEP_KEYS
+                )
                 placeholders |= reasons
             if not errors:
                 return self.async_create_entry(
@@ -569,10 +495,6 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-OPTIONS_FLOW_KEYS: Final = (*SCENARIO_PATHS, CONF_CAP_RATED_LIFE_H, CONF_CAP_RATED_TEMP_C)
-OPTIONS_FLOW_KEYS_ALL: Final = (*OPTIONS_FLOW_KEYS, CONF_AMBIENT_TEMP_C, CONF_AMBIENT_SENSOR)
-
-
 class NoNeutralOptionsFlow(OptionsFlowWithReload):
     """Edit the adaptor's parts, the lamp, the mains and the ageing inputs."""
 
@@ -582,16 +504,18 @@ class NoNeutralOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         placeholders = {"reason": "", "key": ""}
         if user_input is not None:
-            submitted, errors = _normalise(OPTIONS_FLOW_KEYS_ALL, user_input)
+            submitted, errors = _normalise(OPTIONS_FORM_KEYS, user_input)
             options |= submitted
             if not errors:
-                errors, reasons = await async_validate_options(self.hass, options)
+                errors, reasons = await async_validate_options(
+                    self.hass, options, OPTIONS_FORM_KEYS
+                )
                 placeholders |= reasons
             if not errors:
                 return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
-            data_schema=_options_schema(OPTIONS_FLOW_KEYS_ALL, options),
+            data_schema=_options_schema(OPTIONS_FORM_KEYS, options),
             errors=errors,
             description_placeholders=placeholders,
         )

@@ -27,7 +27,6 @@ from homeassistant.const import (
     UnitOfTemperature,
 )
 from homeassistant.core import (
-    CALLBACK_TYPE,
     Event,
     EventStateChangedData,
     HomeAssistant,
@@ -35,11 +34,9 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import (
-    async_call_later,
     async_track_state_change_event,
     async_track_time_interval,
 )
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
@@ -51,22 +48,23 @@ from .circuit.ageing import (
     health_pct,
     remaining_life_h,
 )
-from .const import (
+from .const import DOMAIN, LOGGER
+from .history import HistoryStore
+from .options import (
     CONF_AMBIENT_SENSOR,
     CONF_AMBIENT_TEMP_C,
-    DEFAULT_AMBIENT_TEMP_C,
-    DOMAIN,
-    LOGGER,
+    OPTION,
+    capacitor_spec,
+    fuse_spec,
+    option_value,
 )
-from .history import async_load_history
 from .relay import RelayLink
 from .repairs import (
     async_clear_issues,
-    async_delete_history_reset_issue,
     async_sync_issues,
     async_sync_simulation_issue,
 )
-from .scenario import aged_scenario, capacitor_spec, fuse_spec
+from .scenario import aged_scenario
 from .simulation import async_get_runner
 
 # Warnings that come from the history, not from one simulation.
@@ -76,12 +74,7 @@ ALL_WARNINGS: Final[tuple[str, ...]] = (*WARNING_CODES, *ADAPTOR_WARNINGS)
 # Bus event behind the device triggers: {device_id, entry_id, code, type}.
 WARNING_EVENT: Final = f"{DOMAIN}_warning"
 
-STORAGE_VERSION: Final = 1
-# Written at most this long after a change, and at stop and unload.
-SAVE_DELAY_S: Final = 300
 AGEING_INTERVAL: Final = timedelta(minutes=1)
-# An ambient sensor's reading is used within the ambient option's range (°C).
-AMBIENT_RANGE_C: Final = (-40.0, 100.0)
 # Distinct scenarios kept: the entry's own (a few wear steps, fuse intact or
 # not) and a few of the simulate action's what-ifs.
 CACHE_SIZE = 8
@@ -132,11 +125,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} adaptor")
         self.relay = relay
         self.history = History()
-        # Atomic (fsync'd) writes, as HA's own registries: a power cut right
-        # after a save must not leave an empty file.
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}", atomic_writes=True
-        )
+        self.history_store = HistoryStore(hass, entry, lambda: (self.history, self._warnings))
         # Figures, or the error a scenario gave (failures are cached too).
         self._cache: OrderedDict[str, dict[str, Any] | ScenarioError | ArithmeticError] = (
             OrderedDict()
@@ -144,10 +133,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._lock = asyncio.Lock()
         self._warnings: tuple[str, ...] = ()
         self._relay_on: bool | None = None
-        self._ambient_c = DEFAULT_AMBIENT_TEMP_C
+        self._ambient_c = float(option_value(entry.options, CONF_AMBIENT_TEMP_C))
         self._counted_until = dt_util.utcnow()
-        self._save_timer: CALLBACK_TYPE | None = None
-        self._unloaded = False
         self._figures: dict[str, Any] = {}
         self._issues_synced = False
         self.cache_size = CACHE_SIZE
@@ -160,9 +147,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     @override
     async def _async_setup(self) -> None:
-        self.history, self._warnings = await async_load_history(
-            self.hass, self.config_entry, self._store, ALL_WARNINGS
-        )
+        self.history, self._warnings = await self.history_store.async_load(ALL_WARNINGS)
         self._relay_on = self.relay.is_on if self.relay.available else None
         self._ambient_c = self._read_ambient()
         self._counted_until = dt_util.utcnow()
@@ -198,7 +183,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             cap=capacitor_spec(self.options),
             fuse=fuse_spec(self.options),
         )
-        self._request_save()
+        self.history_store.request_save()
 
     @callback
     def _on_relay(self) -> None:
@@ -226,16 +211,11 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     async def _on_stop(self, _event: Event) -> None:
         self._count_time()
-        # Flushed by the store at the final write.
-        self._store.async_delay_save(self._stored, 0)
+        self.history_store.save_at_stop()
 
     async def _async_unload(self) -> None:
         self._count_time()
-        self._unloaded = True
-        if self._save_timer is not None:
-            self._save_timer()
-            self._save_timer = None
-        await self._store.async_save(self._stored())
+        await self.history_store.async_close()
         # Non-persistent issues of an unloaded entry would go stale.
         async_clear_issues(self.hass, self.config_entry.entry_id, ALL_WARNINGS)
         async_sync_simulation_issue(self.hass, self.config_entry, None)
@@ -250,41 +230,19 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         """Start the capacitor's life again (it was replaced)."""
         self._count_time()
         self.history.capacitor_replaced()
-        await self._store.async_save(self._stored())
+        await self.history_store.async_save()
         await self.async_refresh()
 
     async def async_reset_fuse(self) -> None:
         """Start again with a new fusible resistor: cold and intact."""
         self._count_time()
         self.history.fuse_replaced()
-        await self._store.async_save(self._stored())
+        await self.history_store.async_save()
         await self.async_refresh()
-
-    def _request_save(self) -> None:
-        """
-        Have the history written within SAVE_DELAY_S.
-
-        Not the store's own delayed save alone: that one debounces (every call
-        moves the write to the call's time plus the delay), so asking every
-        minute would never write before stop.
-        """
-        # After unload the history is written already; no timer may outlive the entry.
-        if self._save_timer is None and not self._unloaded:
-            self._save_timer = async_call_later(self.hass, SAVE_DELAY_S, self._save_due)
-
-    @callback
-    def _save_due(self, _now: datetime) -> None:
-        self._save_timer = None
-        self.config_entry.async_create_task(
-            self.hass, self._store.async_save(self._stored()), f"{DOMAIN} history save"
-        )
-
-    def _stored(self) -> dict[str, Any]:
-        return {**self.history.as_dict(), "warnings": list(self._warnings)}
 
     def _read_ambient(self) -> float:
         """Return the ambient temperature: the chosen sensor's, else the option's."""
-        fallback = float(self.options.get(CONF_AMBIENT_TEMP_C, DEFAULT_AMBIENT_TEMP_C))
+        fallback = float(option_value(self.options, CONF_AMBIENT_TEMP_C))
         sensor = self.options.get(CONF_AMBIENT_SENSOR)
         if not sensor or (state := self.hass.states.get(sensor)) is None:
             return fallback
@@ -298,7 +256,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         celsius = TemperatureConverter.convert(value, unit, UnitOfTemperature.CELSIUS)
         # "nan" or a wild reading (a template, a broken probe) would make the
         # wear NaN or overflow for good; the option's own range is the sane one.
-        if not AMBIENT_RANGE_C[0] <= celsius <= AMBIENT_RANGE_C[1]:
+        low, high = OPTION[CONF_AMBIENT_TEMP_C].limits
+        if not low <= celsius <= high:
             return fallback
         return celsius
 
@@ -373,7 +332,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             async_sync_issues(self.hass, entry.entry_id, entry.title, warnings, ALL_WARNINGS)
             self._issues_synced = True
         if raised or cleared:
-            self._request_save()
+            self.history_store.request_save()
             self._fire_changes(raised, cleared)
         return AdaptorData(
             scenario=scenario,
@@ -384,8 +343,9 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             cap_consumed=history.cap_consumed,
             cap_health_pct=health_pct(history.cap_consumed),
             cap_remaining_life_h=remaining_life_h(history.cap_consumed, cap.life_h(closed_core_c)),
-            capacitance_uf=cap.aged_capacitance_uf(history.cap_consumed),
-            esr_ohm=cap.aged_esr_ohm(history.cap_consumed),
+            # What was simulated: the wear in steps (scenario.aged_scenario).
+            capacitance_uf=scenario["smoothing"]["capacitance_uf"],
+            esr_ohm=scenario["smoothing"]["esr_ohm"],
             fuse_stress_pct=history.fuse.stress_pct(fuse),
             fuse_blown=history.fuse_blown,
             switchings=history.switchings,
@@ -414,9 +374,3 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
                         "type": f"{code}_{change}",
                     },
                 )
-
-
-async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete an entry's stored history (the entry was removed)."""
-    async_delete_history_reset_issue(hass, entry_id)
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}").async_remove()

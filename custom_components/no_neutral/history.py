@@ -1,8 +1,13 @@
 """
-Loading the adaptor's history from its Store: a damaged file costs the history, never the entry.
+The adaptor's history on disk: loaded once, saved soon after every change.
 
-HA's Store renames a file it cannot decode aside (`.corrupt.<time>`), raises
-its own storage_corruption issue and loads nothing. A file it decodes but the
+`HistoryStore` writes the history (and the active warnings) through HA's
+Store with atomic writes: within SAVE_DELAY_S of a change, at once when a part
+is replaced, at stop and at unload.
+
+A damaged file costs the history, never the entry. HA's Store renames a file
+it cannot decode aside (`.corrupt.<time>`), raises its own
+storage_corruption issue and loads nothing. A file it decodes but the
 history cannot use (bad values, wrong shape, another version) is renamed aside
 here the same way. Either way the history starts afresh, a warning names both
 files and a repair issue tells the user what that means.
@@ -11,23 +16,105 @@ files and a repair issue tells the user what that means.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import UnsupportedStorageVersionError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .circuit.ageing import History, HistoryError
-from .const import LOGGER
-from .repairs import async_create_history_reset_issue
+from .const import DOMAIN, LOGGER
+from .repairs import async_create_history_reset_issue, async_delete_history_reset_issue
+
+STORAGE_VERSION: Final = 1
+# Written at most this long after a change, and at stop and unload.
+SAVE_DELAY_S: Final = 300
+
+# What is written: the history and the warnings active with it.
+type Snapshot = Callable[[], tuple[History, tuple[str, ...]]]
 
 
-async def async_load_history(
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    # Atomic (fsync'd) writes, as HA's own registries: a power cut right
+    # after a save must not leave an empty file.
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", atomic_writes=True)
+
+
+class HistoryStore:
+    """One entry's history file: load it, save it soon, save it now."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], snapshot: Snapshot) -> None:
+        """Write what `snapshot` returns whenever a save is due."""
+        self._hass = hass
+        self._entry = entry
+        self._snapshot = snapshot
+        self.store = _store(hass, entry.entry_id)
+        self._save_timer: CALLBACK_TYPE | None = None
+        self._closed = False
+
+    @property
+    def path(self) -> str:
+        """Return the history file's path."""
+        return str(self.store.path)
+
+    async def async_load(self, known_warnings: tuple[str, ...]) -> tuple[History, tuple[str, ...]]:
+        """Return the stored history and active warnings; fresh ones if the file is unreadable."""
+        return await _async_load(self._hass, self._entry, self.store, known_warnings)
+
+    @callback
+    def request_save(self) -> None:
+        """
+        Have the history written within SAVE_DELAY_S.
+
+        Not the store's own delayed save alone: that one debounces (every call
+        moves the write to the call's time plus the delay), so asking every
+        minute would never write before stop.
+        """
+        # After close the history is written already; no timer may outlive the entry.
+        if self._save_timer is None and not self._closed:
+            self._save_timer = async_call_later(self._hass, SAVE_DELAY_S, self._save_due)
+
+    @callback
+    def _save_due(self, _now: datetime) -> None:
+        self._save_timer = None
+        self._entry.async_create_task(self._hass, self.async_save(), f"{DOMAIN} history save")
+
+    async def async_save(self) -> None:
+        """Write the history now (a part was replaced)."""
+        await self.store.async_save(self._data())
+
+    @callback
+    def save_at_stop(self) -> None:
+        """Write the history as Home Assistant stops (flushed by the store at the final write)."""
+        self.store.async_delay_save(self._data, 0)
+
+    async def async_close(self) -> None:
+        """Write the history a last time (the entry unloads); no save is requested after."""
+        self._closed = True
+        if self._save_timer is not None:
+            self._save_timer()
+            self._save_timer = None
+        await self.async_save()
+
+    def _data(self) -> dict[str, Any]:
+        history, warnings = self._snapshot()
+        return {**history.as_dict(), "warnings": list(warnings)}
+
+
+async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete an entry's stored history (the entry was removed)."""
+    async_delete_history_reset_issue(hass, entry_id)
+    await _store(hass, entry_id).async_remove()
+
+
+async def _async_load(
     hass: HomeAssistant,
     entry: ConfigEntry[Any],
     store: Store[dict[str, Any]],

@@ -12,6 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .circuit import ScenarioError, waveforms
+from .circuit.params import DEFAULT_SCENARIO
 from .coordinator import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
 from .simulation import async_get_runner, scenario_key
@@ -36,14 +37,14 @@ LAMP_NAMES = {
 
 
 def picture_title(scenario: dict[str, Any]) -> str:
-    """Say in a few words which circuit the picture shows."""
-    lamp = scenario.get("lamp", {})
-    smoothing = scenario.get("smoothing", {})
-    kind = lamp.get("type", "led")
+    """Say in a few words which circuit the picture shows (what it leaves out: the defaults)."""
+    lamp = DEFAULT_SCENARIO["lamp"] | scenario.get("lamp", {})
+    smoothing = DEFAULT_SCENARIO["smoothing"] | scenario.get("smoothing", {})
+    kind = lamp["type"]
     name = LAMP_NAMES.get(kind, kind)
     if kind not in {"none", "capacitive_dropper"}:
-        name = f"{lamp.get('count', 1)} x {lamp.get('power_w', 10):g} W {name}"
-    capacitor = smoothing.get("capacitance_uf", 15)
+        name = f"{lamp['count']} x {lamp['power_w']:g} W {name}"
+    capacitor = smoothing["capacitance_uf"]
     return f"One mains cycle: {name}, {capacitor:.3g} µF capacitor"
 
 

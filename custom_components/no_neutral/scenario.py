@@ -1,9 +1,7 @@
 """
-The simulator's scenario, built from a config entry's options.
+The scenario of the adaptor as it is now (its parts worn), and the merging of a what-if's overrides.
 
-Also the parts as the options describe them (for the ageing maths), the
-scenario of the adaptor as it is now (its parts worn), and the merging of a
-what-if's overrides.
+The scenario that the options describe is built in options.py.
 """
 
 from __future__ import annotations
@@ -11,60 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .circuit import DEFAULT_SCENARIO
-from .circuit.ageing import CapacitorSpec, FuseSpec, History, quantize_consumed
-from .const import (
-    CONF_CAP_RATED_LIFE_H,
-    CONF_CAP_RATED_TEMP_C,
-    CONF_CAPACITANCE_UF,
-    CONF_ESR_OHM,
-    CONF_FUSE_POWER_RATING_W,
-    DEFAULT_CAP_RATED_LIFE_H,
-    DEFAULT_CAP_RATED_TEMP_C,
-    SCENARIO_PATHS,
-)
-
-
-def scenario_from_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """
-    Return the nested CIRCUIT.md scenario that the flat options describe.
-
-    Options not given are left out, so the simulator's own defaults apply. A
-    bleed resistance of None (in the options) means no bleed resistor fitted.
-    """
-    scenario: dict[str, Any] = {}
-    for key, path in SCENARIO_PATHS.items():
-        if key in options:
-            section, name = path.split(".")
-            scenario.setdefault(section, {})[name] = options[key]
-    return scenario
-
-
-def option_for_path(path: str) -> str | None:
-    """Return the option key that sets a scenario's dotted path, if any."""
-    for key, option_path in SCENARIO_PATHS.items():
-        if option_path == path:
-            return key
-    return None
-
-
-def capacitor_spec(options: Mapping[str, Any]) -> CapacitorSpec:
-    """Return the capacitor as the options describe it (new values)."""
-    smoothing = DEFAULT_SCENARIO["smoothing"]
-    return CapacitorSpec(
-        capacitance_uf=float(options.get(CONF_CAPACITANCE_UF, smoothing["capacitance_uf"])),
-        esr_ohm=float(options.get(CONF_ESR_OHM, smoothing["esr_ohm"])),
-        rated_life_h=float(options.get(CONF_CAP_RATED_LIFE_H, DEFAULT_CAP_RATED_LIFE_H)),
-        rated_temp_c=float(options.get(CONF_CAP_RATED_TEMP_C, DEFAULT_CAP_RATED_TEMP_C)),
-    )
-
-
-def fuse_spec(options: Mapping[str, Any]) -> FuseSpec:
-    """Return the fusible resistor's rating as the options describe it."""
-    rating = options.get(
-        CONF_FUSE_POWER_RATING_W, DEFAULT_SCENARIO["smoothing"]["fuse_power_rating_w"]
-    )
-    return FuseSpec(power_rating_w=float(rating))
+from .circuit.ageing import History, quantize_consumed
+from .options import capacitor_spec, scenario_from_options
 
 
 def aged_scenario(options: Mapping[str, Any], history: History) -> dict[str, Any]:
@@ -74,9 +20,9 @@ def aged_scenario(options: Mapping[str, Any], history: History) -> dict[str, Any
     The worn capacitor's values use the consumed life rounded down to
     `CONSUMED_STEP` (0.5 % of its life), so ageing re-simulates only every
     step, not every minute; the values are rounded to 6 digits so the cache key
-    is stable.
+    is stable. The sensors show these same values: what was simulated.
 
-    The relay's state is not part of it: CIRCUIT.md's figures cover both
+    The relay's state is not part of it: the model's figures cover both
     states (the lamp figures with the relay closed, the off-state figures with
     it open), and `relay.closed` changes none of them (measured), so putting
     it in would only simulate the same circuit twice. The relay's state goes

@@ -18,9 +18,10 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_config_entry
 
 from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
-from .const import DOMAIN, SCENARIO_PATHS
+from .const import DOMAIN
 from .coordinator import NoNeutralConfigEntry
-from .scenario import merge_scenario, option_for_path, scenario_from_options
+from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
+from .scenario import merge_scenario
 
 SERVICE_SIMULATE: Final = "simulate"
 ATTR_FUSE_BLOWN: Final = "fuse_blown"

@@ -14,6 +14,7 @@ from custom_components.no_neutral.circuit import (
     ScenarioError,
     parse_scenario,
 )
+from custom_components.no_neutral.circuit.params import number_range
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
@@ -137,3 +138,48 @@ def test_defaults_not_mutated() -> None:
     before = copy.deepcopy(DEFAULT_SCENARIO)
     parse_scenario({"lamp": {"type": "resistive"}})
     assert before == DEFAULT_SCENARIO
+
+
+NUMERIC_KEYS = [
+    f"{section}.{name}"
+    for section, values in DEFAULT_SCENARIO.items()
+    for name, default in values.items()
+    if isinstance(default, int | float) and not isinstance(default, bool)
+]
+# Partners that let every edge of a range pass the relations: a rating above
+# any mains peak.
+EDGE_CONTEXT = {"smoothing": {"voltage_rating_v": 10000}}
+# Edges that only a relation refuses: no lamp.led_start_v lies above 1000 V.
+RELATION_EDGES = {("lamp.led_stop_v", 1000.0)}
+
+
+def _refused_as(path: str, value: float) -> str | None:
+    section, name = path.split(".")
+    scenario = copy.deepcopy(EDGE_CONTEXT)
+    scenario.setdefault(section, {})[name] = value
+    try:
+        parse_scenario(scenario)
+    except ScenarioError as err:
+        return err.key
+    return None
+
+
+@pytest.mark.parametrize("path", NUMERIC_KEYS)
+def test_number_range_is_what_the_validation_accepts(path: str) -> None:
+    """The forms take their limits from number_range: it must be the validation's own."""
+    limits = number_range(path)
+    step = 1 if path == "lamp.count" else 0
+    below = limits.low - step if step else math.nextafter(limits.low, -math.inf)
+    above = limits.high + step if step else math.nextafter(limits.high, math.inf)
+    assert _refused_as(path, below) == path
+    assert _refused_as(path, above) == path
+    assert (_refused_as(path, limits.low) == path) is not limits.low_allowed
+    if (path, limits.high) not in RELATION_EDGES:
+        assert (_refused_as(path, limits.high) == path) is not limits.high_allowed
+
+
+def test_every_number_has_a_range() -> None:
+    assert "lamp.count" in NUMERIC_KEYS
+    assert len(NUMERIC_KEYS) == 28
+    with pytest.raises(KeyError):
+        number_range("lamp.type")

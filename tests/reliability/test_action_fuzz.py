@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import parse_scenario
-from custom_components.no_neutral.const import DOMAIN, SCENARIO_PATHS
+from custom_components.no_neutral.const import DOMAIN
+from custom_components.no_neutral.options import SCENARIO_PATHS
 from tests.adaptor_common import entry_factory, memo_simulate  # noqa: F401 (fixture)
 
 from .common import fuzz_in_hass, is_finite_tree

@@ -18,29 +18,24 @@ import pytest_socket
 from homeassistant.config_entries import ConfigEntryDisabler
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
-from homeassistant.helpers.selector import NumberSelector
 from hypothesis import strategies as st
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.no_neutral.circuit import parse_scenario
-from custom_components.no_neutral.config_flow import (
-    OPTION_SELECTORS,
-    OPTIONS_FLOW_KEYS_ALL,
-    default_options,
-)
-from custom_components.no_neutral.const import (
+from custom_components.no_neutral.config_flow import OPTIONS_FORM_KEYS
+from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from custom_components.no_neutral.options import (
     CONF_AMBIENT_SENSOR,
     CONF_AMBIENT_TEMP_C,
     CONF_CAP_RATED_LIFE_H,
     CONF_CAP_RATED_TEMP_C,
     CONF_LAMP_COUNT,
     CONF_LAMP_TYPE,
-    CONF_NODE_ID,
-    CONF_URL,
-    DOMAIN,
+    OPTION,
     SCENARIO_PATHS,
+    default_options,
+    scenario_from_options,
 )
-from custom_components.no_neutral.scenario import scenario_from_options
 
 from .common import fuzz_in_hass
 from .strategies import BAD_OR_ANY, valid_value
@@ -67,7 +62,7 @@ def _option_value(key: str) -> st.SearchStrategy[Any]:
 FORM_ERRORS = frozenset({"invalid_option", "invalid_number", "not_whole_number"})
 
 OPTION_INPUTS = st.fixed_dictionaries(
-    {}, optional={key: _option_value(key) for key in OPTIONS_FLOW_KEYS_ALL}
+    {}, optional={key: _option_value(key) for key in OPTIONS_FORM_KEYS}
 )
 
 
@@ -108,13 +103,13 @@ async def _submit_options(
     except InvalidData as err:
         # The schema's own error: it names the fields.
         assert err.schema_errors, err
-        assert set(err.schema_errors) <= set(OPTIONS_FLOW_KEYS_ALL), err.schema_errors
+        assert set(err.schema_errors) <= set(OPTIONS_FORM_KEYS), err.schema_errors
         hass.config_entries.options.async_abort(flow_id)
         return
     if result["type"] is FlowResultType.FORM:
         errors = result["errors"] or {}
         assert errors, "the form came back without saying why"
-        assert set(errors) <= set(OPTIONS_FLOW_KEYS_ALL), errors
+        assert set(errors) <= set(OPTIONS_FORM_KEYS), errors
         assert set(errors.values()) <= FORM_ERRORS, errors
         if "invalid_option" in errors.values():
             # The simulator's reason goes into the message.
@@ -176,9 +171,7 @@ async def test_options_flow_refuses_fractional_lamp_count(hass: HomeAssistant, c
     await _refused(hass, {CONF_LAMP_COUNT: count}, CONF_LAMP_COUNT, "not_whole_number")
 
 
-NUMBER_OPTIONS = sorted(
-    key for key in OPTIONS_FLOW_KEYS_ALL if isinstance(OPTION_SELECTORS[key], NumberSelector)
-)
+NUMBER_OPTIONS = sorted(key for key in OPTIONS_FORM_KEYS if OPTION[key].kind == "number")
 
 
 @pytest.mark.parametrize("key", NUMBER_OPTIONS)
@@ -244,7 +237,7 @@ async def test_config_flow_server_url_fuzz_long(hass: HomeAssistant) -> None:
     await fuzz_in_hass(hass, urls, lambda url: _submit_url(hass, url), 1500)
 
 
-def test_every_option_has_a_selector() -> None:
-    """The fuzz above covers every field the options form shows."""
-    assert set(OPTIONS_FLOW_KEYS_ALL) <= set(OPTION_SELECTORS)
-    assert CONF_LAMP_TYPE in OPTIONS_FLOW_KEYS_ALL
+def test_the_options_form_shows_every_option() -> None:
+    """So the fuzz above covers every option."""
+    assert set(OPTIONS_FORM_KEYS) == set(OPTION)
+    assert CONF_LAMP_TYPE in OPTIONS_FORM_KEYS

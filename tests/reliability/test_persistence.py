@@ -384,7 +384,7 @@ async def test_store_is_written_by_home_assistants_store(
     unique_id = matter_device_id(await server_fabric(matter_server.url), node_id)
     async with home_assistant(tmp_path) as hass:
         entry = await start_entry(hass, matter_server.url, node_id, unique_id)
-        store = entry.runtime_data.adaptor._store
+        store = entry.runtime_data.adaptor.history_store.store
         assert isinstance(store, Store)
         assert store.path == str(tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}")
     data = json.loads((tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}").read_text())
@@ -401,4 +401,4 @@ async def test_store_writes_are_durable(tmp_path: Path, matter_server: MatterSer
     unique_id = matter_device_id(await server_fabric(matter_server.url), node_id)
     async with home_assistant(tmp_path) as hass:
         entry = await start_entry(hass, matter_server.url, node_id, unique_id)
-        assert entry.runtime_data.adaptor._store._atomic_writes
+        assert entry.runtime_data.adaptor.history_store.store._atomic_writes

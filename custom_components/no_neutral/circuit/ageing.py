@@ -66,7 +66,7 @@ END_OF_LIFE_CAPACITANCE_LOSS: Final = 0.20
 END_OF_LIFE_ESR_RISE: Final = 1.0  # +100 %, i.e. doubled
 # Aged values fed to the simulator move in steps of this much consumed life
 # (0.1 % capacitance, 0.5 % ESR): at most 200 simulations over the part's whole
-# life instead of one per ageing tick. The sensors show the unrounded figures.
+# life instead of one per ageing tick. The sensors show the stepped values too.
 CONSUMED_STEP: Final = 0.005
 
 # Fusible resistor.

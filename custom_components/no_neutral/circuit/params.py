@@ -91,6 +91,8 @@ _NUMBER_RANGES: Final[dict[str, tuple[float, bool, float]]] = {
     "relay.close_phase_deg": (0.0, True, 360.0),
     "relay.open_resistance_ohm": (1e3, True, 1e15),
 }
+# The highest value itself is refused (360 degrees is 0 degrees again).
+_HIGH_EXCLUDED: Final = frozenset({"relay.close_phase_deg"})
 _NULLABLE: Final = frozenset({"smoothing.bleed_resistance_ohm"})
 _BOOLEANS: Final = frozenset({"smoothing.fuse_blown", "relay.closed"})
 _MAX_LAMP_COUNT: Final = 100
@@ -186,6 +188,31 @@ class Scenario:
     relay: Relay
 
 
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """The values the validation accepts for one numeric key."""
+
+    low: float
+    low_allowed: bool
+    high: float
+    high_allowed: bool
+
+
+def number_range(key: str) -> NumberRange:
+    """
+    Return what the validation accepts for a numeric dotted key (`lamp.count` too).
+
+    For the forms that set a scenario: their limits are these, so that they
+    refuse what the simulator would. KeyError for a key that is not a number.
+    """
+    if key == "lamp.count":
+        return NumberRange(low=1, low_allowed=True, high=_MAX_LAMP_COUNT, high_allowed=True)
+    low, low_allowed, high = _NUMBER_RANGES[key]
+    return NumberRange(
+        low=low, low_allowed=low_allowed, high=high, high_allowed=key not in _HIGH_EXCLUDED
+    )
+
+
 _SECTIONS: Final = {
     "mains": Mains,
     "cable": Cable,
@@ -214,7 +241,7 @@ def _number(key: str, value: object) -> float:
         raise ScenarioError(
             key, f"must be at least {low:g}" if low_allowed else f"must exceed {low:g}"
         )
-    if number > high or (key == "relay.close_phase_deg" and number == high):
+    if number > high or (key in _HIGH_EXCLUDED and number == high):
         raise ScenarioError(
             key, f"must be below {high:g}" if number == high else f"must be at most {high:g}"
         )
