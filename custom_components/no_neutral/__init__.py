@@ -63,7 +63,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) 
         # Made by a newer major version: its data may mean something else.
         return False
     if entry.minor_version < 2:  # noqa: PLR2004
-        async_migrate_unique_ids(hass, entry)
+        await async_migrate_unique_ids(hass, entry)
         hass.config_entries.async_update_entry(entry, minor_version=2)
     return True
 

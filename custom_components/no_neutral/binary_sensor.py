@@ -50,8 +50,7 @@ BINARY_SENSORS: tuple[AdaptorBinarySensorEntityDescription, ...] = tuple(
 )
 
 
-@callback
-def async_migrate_unique_ids(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+async def async_migrate_unique_ids(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
     """
     Give binary sensors keyed by a former name their warning code's key (entry version 1.2).
 
@@ -72,7 +71,7 @@ def async_migrate_unique_ids(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
             return None
         return {"new_unique_id": unique_id}
 
-    er.async_migrate_entries(hass, entry.entry_id, migrate)
+    await er.async_migrate_entries(hass, entry.entry_id, migrate)
 
 
 async def async_setup_entry(
