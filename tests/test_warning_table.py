@@ -29,7 +29,7 @@ def test_simulation_rows_are_the_simulators_codes_in_its_order() -> None:
     simulated = tuple(w.code for w in WARNINGS if w.source is Source.SIMULATION)
     assert simulated == WARNING_CODES
     # The history's follow the simulator's (the order of every list of active warnings).
-    assert CODES == (*WARNING_CODES, "fuse_switching", "fuse_blown", "cap_end_of_life")
+    assert (*WARNING_CODES, "fuse_switching", "fuse_blown", "cap_end_of_life") == CODES
 
 
 def test_every_warning_has_its_texts_and_icon() -> None:

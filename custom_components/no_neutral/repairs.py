@@ -60,7 +60,9 @@ def async_report_warnings(
 
 
 @callback
-def _async_fire_changes(hass: HomeAssistant, entry: ConfigEntry[Any], changes: WarningChanges) -> None:
+def _async_fire_changes(
+    hass: HomeAssistant, entry: ConfigEntry[Any], changes: WarningChanges
+) -> None:
     """Fire the bus events behind the device triggers."""
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, str(entry.unique_id)), entry.entry_id
