@@ -225,12 +225,13 @@ async def test_switching_faster_than_the_fuse_sheds_inrush(
         relay.switch(True)
         await tick(hass, freezer, timedelta(seconds=0.5))
     assert "fuse_switching" in coordinator.data.warnings
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_overstress").state == "on"
+    assert hass.states.get("binary_sensor.hall_lamp_fuse_switching_overstress").state == "on"
     assert float(hass.states.get("sensor.hall_lamp_fuse_stress").state) > 100
     assert hass.states.get("sensor.hall_lamp_switchings").state == "140"
     # Left alone, it cools and the warning clears.
     await tick(hass, freezer, timedelta(minutes=3))
     assert "fuse_switching" not in coordinator.data.warnings
+    assert hass.states.get("binary_sensor.hall_lamp_fuse_switching_overstress").state == "off"
     # Switching-only cycles cost no simulation.
     assert coordinator.simulations == 1
 

@@ -127,11 +127,11 @@ def test_develop_runs_the_whole_integration(develop: DevelopStack) -> None:
     leakage = api.state(facts["entities"]["off_leakage_current"])
     assert float(leakage["state"]) > 0
     assert leakage["attributes"]["unit_of_measurement"] == UnitOfElectricCurrent.MICROAMPERE
-    no_load = api.state(facts["entities"]["no_load_risk"])
+    no_load = api.state(facts["entities"]["no_load"])
     assert no_load["state"] == "off"  # a 10 W LED bulb is a proper load
     dashboard = (develop.config / "dashboards" / "no_neutral.yaml").read_text()
     assert facts["entities"]["light"] in dashboard
-    assert facts["entities"]["no_load_risk"] in dashboard
+    assert facts["entities"]["no_load"] in dashboard
 
     assert _stop(develop) == 0
     errors = [
@@ -148,7 +148,7 @@ def test_develop_lamp_option_shows_the_warning(develop: DevelopStack) -> None:
     api = HomeAssistantAPI(develop.facts["url"])
     api.login()
     assert develop.facts["lamp"] == "none"
-    assert api.state(develop.facts["entities"]["no_load_risk"])["state"] == "on"
+    assert api.state(develop.facts["entities"]["no_load"])["state"] == "on"
 
 
 @pytest.mark.browser

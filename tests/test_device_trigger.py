@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.no_neutral import device_trigger
 from custom_components.no_neutral.const import DOMAIN
-from custom_components.no_neutral.coordinator import ALL_WARNINGS
 from custom_components.no_neutral.options import CONF_LAMP_TYPE
+from custom_components.no_neutral.warning_table import CODES
 from tests.adaptor_common import adaptor_device_id
 
 pytestmark = [
@@ -39,7 +39,8 @@ async def test_triggers_listed_for_the_adaptor_only(
     device_id = adaptor_device_id(hass, entry)
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device_id)
     ours = {t["type"] for t in triggers if t["domain"] == DOMAIN}
-    assert ours == {f"{code}_{change}" for code in ALL_WARNINGS for change in ("raised", "cleared")}
+    assert ours == {f"{code}_{change}" for code in CODES for change in ("raised", "cleared")}
+    assert len(ours) == 22
     assert "no_load_raised" in ours
     # The relay's own device has none of them.
     relay_device = dr.async_get(hass).async_get(entry.runtime_data.relay.device_id)

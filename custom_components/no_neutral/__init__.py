@@ -13,6 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
 from matter_server.common.errors import MatterError, NodeNotExists
 
+from .binary_sensor import async_migrate_unique_ids
 from .const import CONF_NODE_ID, CONF_URL, DOMAIN
 from .coordinator import (
     AdaptorCoordinator,
@@ -46,6 +47,17 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
     """Register the integration's actions."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
+    """Bring an entry of an older version up to this one; refuse a downgrade."""
+    if entry.version > 1:
+        # Made by a newer major version: its data may mean something else.
+        return False
+    if entry.minor_version < 2:  # noqa: PLR2004
+        await async_migrate_unique_ids(hass, entry)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
     return True
 
 

@@ -1,4 +1,4 @@
-"""Binary sensors: one per fault the adaptor can be in."""
+"""Binary sensors: one per warning of the adaptor, keyed by its code."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import AdaptorData, NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
 from .options import CONF_LAMP_TYPE
+from .warning_table import WARNINGS, AdaptorWarning
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0
@@ -24,87 +27,50 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class AdaptorBinarySensorEntityDescription(BinarySensorEntityDescription):
-    """A fault of the adaptor: which warnings turn it on, and whether it makes sense."""
+    """A warning of the adaptor: whether it is on, and whether it makes sense."""
 
     value_fn: Callable[[AdaptorData], bool]
-    exists_fn: Callable[[Mapping[str, Any]], bool] = lambda _options: True
+    exists_fn: Callable[[Mapping[str, Any]], bool]
 
 
-def _active(*codes: str) -> Callable[[AdaptorData], bool]:
-    """On while any of these warnings is active."""
-    return lambda data: any(code in data.warnings for code in codes)
+def _description(warning: AdaptorWarning) -> AdaptorBinarySensorEntityDescription:
+    """Return the binary sensor of one warning, keyed by its code."""
+    return AdaptorBinarySensorEntityDescription(
+        key=warning.code,
+        translation_key=warning.code,
+        device_class=warning.device_class,
+        value_fn=lambda data: warning.code in data.warnings,
+        exists_fn=lambda options: warning.applies_to(str(options.get(CONF_LAMP_TYPE, "led"))),
+    )
 
 
-def _led(options: Mapping[str, Any]) -> bool:
-    # Ghosting and dropout are what a switch-mode LED driver does.
-    return bool(options.get(CONF_LAMP_TYPE, "led") == "led")
-
-
-BINARY_SENSORS: tuple[AdaptorBinarySensorEntityDescription, ...] = (
-    AdaptorBinarySensorEntityDescription(
-        key="no_load_risk",
-        translation_key="no_load_risk",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("no_load"),
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="ghost_flashing",
-        translation_key="ghost_flashing",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("ghost_flash"),
-        exists_fn=_led,
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="flicker",
-        translation_key="flicker",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("led_dropout"),
-        exists_fn=_led,
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="fuse_overstress",
-        translation_key="fuse_overstress",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("fuse_overstress", "fuse_switching"),
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="fuse_blown",
-        translation_key="fuse_blown",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("fuse_blown"),
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="capacitor_end_of_life",
-        translation_key="capacitor_end_of_life",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("cap_end_of_life"),
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="capacitor_overvoltage",
-        translation_key="capacitor_overvoltage",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("cap_overvoltage"),
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="incompatible_lamp",
-        translation_key="incompatible_lamp",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("incompatible_lamp"),
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="relay_supply_low",
-        translation_key="relay_supply_low",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=_active("device_supply_low"),
-    ),
-    AdaptorBinarySensorEntityDescription(
-        key="slow_discharge",
-        translation_key="slow_discharge",
-        # On means unsafe: the lamp socket stays live after switching off.
-        device_class=BinarySensorDeviceClass.SAFETY,
-        value_fn=_active("slow_discharge"),
-    ),
+BINARY_SENSORS: tuple[AdaptorBinarySensorEntityDescription, ...] = tuple(
+    _description(warning) for warning in WARNINGS
 )
+
+
+async def async_migrate_unique_ids(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """
+    Give binary sensors keyed by a former name their warning code's key (entry version 1.2).
+
+    The registry entry keeps its entity id, name and settings: automations and
+    dashboards that use it go on working.
+    """
+    former = {
+        f"{entry.unique_id}_{warning.former_key}": f"{entry.unique_id}_{warning.code}"
+        for warning in WARNINGS
+        if warning.former_key is not None
+    }
+
+    @callback
+    def migrate(registry_entry: er.RegistryEntry) -> dict[str, Any] | None:
+        if registry_entry.domain != Platform.BINARY_SENSOR:
+            return None
+        if (unique_id := former.get(registry_entry.unique_id)) is None:
+            return None
+        return {"new_unique_id": unique_id}
+
+    await er.async_migrate_entries(hass, entry.entry_id, migrate)
 
 
 async def async_setup_entry(
@@ -123,20 +89,20 @@ async def async_setup_entry(
 
 
 class AdaptorBinarySensor(NoNeutralEntity, BinarySensorEntity):
-    """One fault of the adaptor."""
+    """One warning of the adaptor."""
 
     entity_description: AdaptorBinarySensorEntityDescription
 
     def __init__(
         self, entry: NoNeutralConfigEntry, description: AdaptorBinarySensorEntityDescription
     ) -> None:
-        """Follow one fault of the entry's adaptor."""
+        """Follow one warning of the entry's adaptor."""
         super().__init__(entry, description.key)
         self.entity_description = description
 
     @property
     def is_on(self) -> bool:
-        """Return whether the fault is present."""
+        """Return whether the warning is active."""
         return self.entity_description.value_fn(self.coordinator.data)
 
     @override

@@ -225,6 +225,8 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
     """Pair a relay and describe its adaptor."""
 
     VERSION = 1
+    # 1.2: binary sensors keyed by their warning's code (binary_sensor.async_migrate_unique_ids).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing chosen."""

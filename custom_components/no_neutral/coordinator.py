@@ -32,7 +32,6 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
@@ -41,7 +40,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
-from .circuit import WARNING_CODES, ScenarioError, simulate
+from .circuit import ScenarioError, simulate
 from .circuit.ageing import (
     History,
     end_of_life,
@@ -60,19 +59,13 @@ from .options import (
 )
 from .relay import RelayLink
 from .repairs import (
-    async_clear_issues,
-    async_sync_issues,
+    async_clear_warning_issues,
+    async_report_warnings,
     async_sync_simulation_issue,
 )
 from .scenario import aged_scenario
 from .simulation import async_get_runner
-
-# Warnings that come from the history, not from one simulation.
-ADAPTOR_WARNINGS: Final = ("fuse_switching", "fuse_blown", "cap_end_of_life")
-ALL_WARNINGS: Final[tuple[str, ...]] = (*WARNING_CODES, *ADAPTOR_WARNINGS)
-
-# Bus event behind the device triggers: {device_id, entry_id, code, type}.
-WARNING_EVENT: Final = f"{DOMAIN}_warning"
+from .warning_table import CODES
 
 AGEING_INTERVAL: Final = timedelta(minutes=1)
 # Distinct scenarios kept: the entry's own (a few wear steps, fuse intact or
@@ -147,7 +140,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     @override
     async def _async_setup(self) -> None:
-        self.history, self._warnings = await self.history_store.async_load(ALL_WARNINGS)
+        self.history, self._warnings = await self.history_store.async_load(CODES)
         self._relay_on = self.relay.is_on if self.relay.available else None
         self._ambient_c = self._read_ambient()
         self._counted_until = dt_util.utcnow()
@@ -217,7 +210,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._count_time()
         await self.history_store.async_close()
         # Non-persistent issues of an unloaded entry would go stale.
-        async_clear_issues(self.hass, self.config_entry.entry_id, ALL_WARNINGS)
+        async_clear_warning_issues(self.hass, self.config_entry.entry_id)
         async_sync_simulation_issue(self.hass, self.config_entry, None)
 
     def _schedule_refresh_now(self) -> None:
@@ -323,17 +316,17 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             active.add("fuse_blown")
         if end_of_life(history.cap_consumed):
             active.add("cap_end_of_life")
-        warnings = tuple(code for code in ALL_WARNINGS if code in active)
-        raised = tuple(code for code in warnings if code not in self._warnings)
-        cleared = tuple(code for code in self._warnings if code not in warnings)
-        self._warnings = warnings
-        if raised or cleared or not self._issues_synced:
-            entry = self.config_entry
-            async_sync_issues(self.hass, entry.entry_id, entry.title, warnings, ALL_WARNINGS)
-            self._issues_synced = True
-        if raised or cleared:
+        changes = async_report_warnings(
+            self.hass,
+            self.config_entry,
+            self._warnings,
+            active,
+            sync_issues=not self._issues_synced,
+        )
+        self._issues_synced = True
+        self._warnings = changes.warnings
+        if changes.changed:
             self.history_store.request_save()
-            self._fire_changes(raised, cleared)
         return AdaptorData(
             scenario=scenario,
             figures=figures,
@@ -350,27 +343,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             fuse_blown=history.fuse_blown,
             switchings=history.switchings,
             powered_h=history.powered_h,
-            warnings=warnings,
-            raised=raised,
-            cleared=cleared,
+            warnings=changes.warnings,
+            raised=changes.raised,
+            cleared=changes.cleared,
         )
-
-    def _fire_changes(self, raised: tuple[str, ...], cleared: tuple[str, ...]) -> None:
-        """Fire the bus events behind the device triggers."""
-        entry = self.config_entry
-        device = dr.async_get(self.hass).async_get_device_by_identifier(
-            (DOMAIN, str(entry.unique_id)), entry.entry_id
-        )
-        device_id = device.id if device else None
-        for change, codes in (("raised", raised), ("cleared", cleared)):
-            for code in codes:
-                LOGGER.debug("%s: %s %s", entry.title, code, change)
-                self.hass.bus.async_fire(
-                    WARNING_EVENT,
-                    {
-                        "device_id": device_id,
-                        "entry_id": entry.entry_id,
-                        "code": code,
-                        "type": f"{code}_{change}",
-                    },
-                )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 import probatio
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
 from homeassistant.components.device_automation.exceptions import (
@@ -24,11 +22,7 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .coordinator import ALL_WARNINGS, WARNING_EVENT
-
-TRIGGER_TYPES: Final = tuple(
-    f"{code}_{change}" for code in ALL_WARNINGS for change in ("raised", "cleared")
-)
+from .warning_table import TRIGGER_TYPES, WARNING_EVENT
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {

@@ -8,8 +8,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import ALL_WARNINGS, NoNeutralConfigEntry
+from .coordinator import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
+from .warning_table import BY_CODE, CLEARED, RAISED, TRIGGER_TYPES
 
 # The coordinator computes everything; the entity only reports its changes.
 PARALLEL_UPDATES = 0
@@ -17,9 +18,7 @@ PARALLEL_UPDATES = 0
 ATTR_CODE: Final = "code"
 ATTR_ACTIVE: Final = "active"
 
-EVENT_TYPES: Final = [
-    f"{code}_{change}" for code in ALL_WARNINGS for change in ("raised", "cleared")
-]
+EVENT_TYPES: Final = list(TRIGGER_TYPES)
 
 DESCRIPTION = EventEntityDescription(
     key="warning",
@@ -51,10 +50,10 @@ class AdaptorWarningEvent(NoNeutralEntity, EventEntity):
     def _handle_coordinator_update(self) -> None:
         data = self.coordinator.data
         # Each coordinator picture carries the changes since the previous one.
-        for change, codes in (("raised", data.raised), ("cleared", data.cleared)):
+        for change, codes in ((RAISED, data.raised), (CLEARED, data.cleared)):
             for code in codes:
                 self._trigger_event(
-                    f"{code}_{change}",
+                    BY_CODE[code].trigger_type(change),
                     {ATTR_CODE: code, ATTR_ACTIVE: list(data.warnings)},
                 )
         super()._handle_coordinator_update()

@@ -1,29 +1,29 @@
-"""Repair issues: one per active fault of an adaptor, with what to do about it."""
+"""Repair issues: one per active warning of an adaptor (with its trigger event), and the rest."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Final, override
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 
-from .const import DOMAIN
-
-# Faults that can burn something or leave a socket live; the rest degrade the light.
-ERRORS: Final = frozenset(
-    {
-        "no_load",
-        "fuse_overstress",
-        "fuse_switching",
-        "fuse_blown",
-        "cap_overvoltage",
-        "slow_discharge",
-    }
+from .const import DOMAIN, LOGGER
+from .warning_table import (
+    BY_CODE,
+    CLEARED,
+    CODES,
+    RAISED,
+    WARNING_EVENT,
+    WARNINGS,
+    AdaptorWarning,
+    Part,
+    WarningChanges,
+    warning_changes,
 )
-# Faults the user fixes by replacing a part; the fix flow resets its history.
-REPLACEABLE: Final = {"fuse_blown": "fuse", "cap_end_of_life": "capacitor"}
 
 
 def issue_id(entry_id: str, code: str) -> str:
@@ -32,35 +32,79 @@ def issue_id(entry_id: str, code: str) -> str:
 
 
 @callback
-def async_sync_issues(
+def async_report_warnings(
     hass: HomeAssistant,
-    entry_id: str,
-    title: str,
-    active: tuple[str, ...],
-    codes: tuple[str, ...],
-) -> None:
-    """Raise an issue for every active fault and clear the others."""
-    for code in codes:
-        if code not in active:
-            ir.async_delete_issue(hass, DOMAIN, issue_id(entry_id, code))
-            continue
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            issue_id(entry_id, code),
-            is_fixable=code in REPLACEABLE,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR if code in ERRORS else ir.IssueSeverity.WARNING,
-            translation_key=code,
-            translation_placeholders={"name": title},
-            data={"entry_id": entry_id, "code": code},
-        )
+    entry: ConfigEntry[Any],
+    previous: tuple[str, ...],
+    active: Collection[str],
+    *,
+    sync_issues: bool = False,
+) -> WarningChanges:
+    """
+    Report the active warnings: their repair issues, and a trigger event per change.
+
+    Return them in order, with what changed since `previous`. Issues are synced
+    when a warning changed, or when asked: non-persistent issues do not survive
+    a restart, so the first picture raises the loaded warnings' issues again.
+    """
+    changes = warning_changes(previous, active)
+    if changes.changed or sync_issues:
+        for warning in WARNINGS:
+            if warning.code in changes.warnings:
+                _async_create_warning_issue(hass, entry, warning)
+            else:
+                ir.async_delete_issue(hass, DOMAIN, issue_id(entry.entry_id, warning.code))
+    if changes.changed:
+        _async_fire_changes(hass, entry, changes)
+    return changes
 
 
 @callback
-def async_clear_issues(hass: HomeAssistant, entry_id: str, codes: tuple[str, ...]) -> None:
-    """Clear every issue of an entry (it is unloaded or removed)."""
-    for code in codes:
+def _async_fire_changes(
+    hass: HomeAssistant, entry: ConfigEntry[Any], changes: WarningChanges
+) -> None:
+    """Fire the bus events behind the device triggers."""
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, str(entry.unique_id)), entry.entry_id
+    )
+    device_id = device.id if device else None
+    for change, codes in ((RAISED, changes.raised), (CLEARED, changes.cleared)):
+        for code in codes:
+            trigger_type = BY_CODE[code].trigger_type(change)
+            LOGGER.debug("%s: %s", entry.title, trigger_type)
+            hass.bus.async_fire(
+                WARNING_EVENT,
+                {
+                    "device_id": device_id,
+                    "entry_id": entry.entry_id,
+                    "code": code,
+                    "type": trigger_type,
+                },
+            )
+
+
+@callback
+def _async_create_warning_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], warning: AdaptorWarning
+) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(entry.entry_id, warning.code),
+        # A replaceable part's issue is fixed by confirming the replacement.
+        is_fixable=warning.part is not None,
+        is_persistent=False,
+        severity=warning.severity,
+        translation_key=warning.code,
+        translation_placeholders={"name": entry.title},
+        data={"entry_id": entry.entry_id, "code": warning.code},
+    )
+
+
+@callback
+def async_clear_warning_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Clear every warning issue of an entry (it is unloaded or removed)."""
+    for code in CODES:
         ir.async_delete_issue(hass, DOMAIN, issue_id(entry_id, code))
 
 
@@ -126,7 +170,7 @@ def async_delete_history_reset_issue(hass: HomeAssistant, entry_id: str) -> None
 class PartReplacedFlow(ConfirmRepairFlow):
     """Confirm that the part was replaced, and start its history again."""
 
-    def __init__(self, entry_id: str, part: str) -> None:
+    def __init__(self, entry_id: str, part: Part) -> None:
         """Remember which entry and which part."""
         self.entry_id = entry_id
         self.part = part
@@ -139,7 +183,7 @@ class PartReplacedFlow(ConfirmRepairFlow):
             entry := self.hass.config_entries.async_get_entry(self.entry_id)
         ):
             adaptor = entry.runtime_data.adaptor
-            if self.part == "fuse":
+            if self.part is Part.FUSE:
                 await adaptor.async_reset_fuse()
             else:
                 await adaptor.async_reset_capacitor()
@@ -156,4 +200,6 @@ async def async_create_fix_flow(
     if data["code"] == HISTORY_RESET:
         # Nothing to reset: confirming says the user has read it.
         return ConfirmRepairFlow()
-    return PartReplacedFlow(str(data["entry_id"]), REPLACEABLE[str(data["code"])])
+    part = BY_CODE[str(data["code"])].part
+    assert part is not None  # noqa: S101  (only a replaceable part's warning issue is fixable)
+    return PartReplacedFlow(str(data["entry_id"]), part)

@@ -17,22 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from homeassistant.helpers.issue_registry import IssueSeverity
 from homeassistant.util.yaml import dump
 
+from custom_components.no_neutral.warning_table import WARNINGS as TABLE
 from tools.devstack.ha_api import HomeAssistantAPI
 
-# Warnings in the order a person should see them: what can burn first.
-WARNINGS = (
-    "no_load_risk",
-    "fuse_overstress",
-    "fuse_blown",
-    "slow_discharge",
-    "incompatible_lamp",
-    "capacitor_end_of_life",
-    "capacitor_overvoltage",
-    "flicker",
-    "ghost_flashing",
-    "relay_supply_low",
+# The warnings' binary sensors (keyed by code) in the order a person should see
+# them: what can burn first (an error's repair issue), then the rest.
+WARNINGS = tuple(
+    warning.code
+    for warning in sorted(TABLE, key=lambda warning: warning.severity != IssueSeverity.ERROR)
 )
 HEALTH = (
     "capacitor_health",

@@ -1,0 +1,105 @@
+"""The warning table: the simulator's codes, and every text and icon each warning needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custom_components.no_neutral.circuit import WARNING_CODES
+from custom_components.no_neutral.warning_table import (
+    CODES,
+    WARNINGS,
+    Source,
+    in_order,
+    warning_changes,
+)
+
+PACKAGE = Path(__file__).parent.parent / "custom_components" / "no_neutral"
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PACKAGE / name).read_text(encoding="utf-8"))
+    return data
+
+
+def test_simulation_rows_are_the_simulators_codes_in_its_order() -> None:
+    simulated = tuple(w.code for w in WARNINGS if w.source is Source.SIMULATION)
+    assert simulated == WARNING_CODES
+    # The history's follow the simulator's (the order of every list of active warnings).
+    assert (*WARNING_CODES, "fuse_switching", "fuse_blown", "cap_end_of_life") == CODES
+
+
+def test_every_warning_has_its_texts_and_icon() -> None:
+    strings = load("strings.json")
+    icons = load("icons.json")
+    sensors = strings["entity"]["binary_sensor"]
+    event_states = strings["entity"]["event"]["warning"]["state_attributes"]["event_type"]["state"]
+    triggers = strings["device_automation"]["trigger_type"]
+    issues = strings["issues"]
+    for warning in WARNINGS:
+        assert sensors[warning.code]["name"], warning.code
+        issue = issues[warning.code]
+        assert issue["title"], warning.code
+        # A replaceable part's issue says what to do in its fix flow's confirmation.
+        text = issue["fix_flow"]["step"]["confirm"] if warning.part else issue
+        assert text["description"], warning.code
+        assert ("fix_flow" in issue) is (warning.part is not None), warning.code
+        assert icons["entity"]["binary_sensor"][warning.code]["default"], warning.code
+        for trigger_type in warning.trigger_types:
+            assert triggers[trigger_type], trigger_type
+            assert event_states[trigger_type], trigger_type
+    # None left over from a former vocabulary.
+    codes = set(CODES)
+    trigger_types = {t for w in WARNINGS for t in w.trigger_types}
+    assert set(sensors) == codes
+    assert set(icons["entity"]["binary_sensor"]) == codes
+    assert set(triggers) == trigger_types
+    assert set(event_states) == trigger_types
+    # The issues besides the warnings' own are the server's, the node's, the history's
+    # and the simulator's.
+    assert set(issues) - codes == {
+        "server_version_too_old",
+        "server_version_too_new",
+        "node_removed",
+        "history_reset",
+        "invalid_scenario",
+        "simulation_failed",
+    }
+    # HA reads the translation, the repository keeps the source: the same.
+    assert load("translations/en.json") == strings
+
+
+def test_user_facing_names_kept_their_words() -> None:
+    names = {
+        code: text["name"] for code, text in load("strings.json")["entity"]["binary_sensor"].items()
+    }
+    # Entity ids come from these names: changing one would rename a user's entity.
+    assert names["no_load"] == "No-load risk"
+    assert names["ghost_flash"] == "Ghost flashing"
+    assert names["led_dropout"] == "Flicker"
+    assert names["device_supply_low"] == "Relay supply low"
+    assert names["cap_end_of_life"] == "Capacitor end of life"
+    assert names["cap_overvoltage"] == "Capacitor overvoltage"
+    assert names["fuse_switching"] == "Fuse switching overstress"
+
+
+def test_only_slow_discharge_is_a_safety_sensor_and_only_led_faults_depend_on_the_lamp() -> None:
+    assert [w.code for w in WARNINGS if w.device_class == "safety"] == ["slow_discharge"]
+    assert {w.code for w in WARNINGS if not w.applies_to("resistive")} == {
+        "led_dropout",
+        "ghost_flash",
+    }
+    assert all(w.applies_to("led") for w in WARNINGS)
+
+
+def test_changes_are_in_table_order_and_unknown_codes_refused() -> None:
+    changes = warning_changes(("fuse_blown", "no_load"), {"cap_end_of_life", "no_load"})
+    assert changes.warnings == ("no_load", "cap_end_of_life")
+    assert changes.raised == ("cap_end_of_life",)
+    assert changes.cleared == ("fuse_blown",)
+    assert not warning_changes(("no_load",), ["no_load"]).changed
+    with pytest.raises(ValueError, match="flicker"):
+        in_order({"no_load", "flicker"})
