@@ -3,45 +3,61 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from typing import TYPE_CHECKING
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.typing import ConfigType
-from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
-from matter_server.common.errors import MatterError, NodeNotExists
+# python -m custom_components.no_neutral.circuit imports this package first and
+# must run where only numpy is installed. Home Assistant has always imported
+# itself before it loads an integration; a plain command has not, and skips
+# Home Assistant and the modules built on it (3-5 s of imports even where it is
+# installed). The definitions stay at the top level, where hassfest reads them;
+# postponed annotations are never evaluated.
+_HOME_ASSISTANT = "homeassistant" in sys.modules
+if TYPE_CHECKING or _HOME_ASSISTANT:
+    from homeassistant.const import Platform
+    from homeassistant.core import HomeAssistant, callback
+    from homeassistant.exceptions import ConfigEntryNotReady
+    from homeassistant.helpers import config_validation as cv
+    from homeassistant.helpers import device_registry as dr
+    from homeassistant.helpers import issue_registry as ir
+    from homeassistant.helpers.typing import ConfigType
+    from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
+    from matter_server.common.errors import MatterError, NodeNotExists
 
-from .const import CONF_NODE_ID, CONF_URL, DOMAIN
-from .coordinator import (
-    AdaptorCoordinator,
-    NoNeutralConfigEntry,
-    NoNeutralRuntimeData,
-    async_remove_history,
-)
-from .helpers import redact_url
-from .relay import (
-    RelayDeviceInfo,
-    RelayLink,
-    async_acquire_server,
-    async_release_server,
-)
-from .repairs import issue_id
-from .services import async_setup_services
-from .simulation import async_stop_simulator
+    from .const import CONF_NODE_ID, CONF_URL, DOMAIN
+    from .coordinator import (
+        AdaptorCoordinator,
+        NoNeutralConfigEntry,
+        NoNeutralRuntimeData,
+        async_remove_history,
+    )
+    from .helpers import redact_url
+    from .relay import (
+        RelayDeviceInfo,
+        RelayLink,
+        async_acquire_server,
+        async_release_server,
+    )
+    from .repairs import issue_id
+    from .services import async_setup_services
+    from .simulation import async_stop_simulator
 
-PLATFORMS: list[Platform] = [
-    Platform.BINARY_SENSOR,
-    Platform.BUTTON,
-    Platform.EVENT,
-    Platform.IMAGE,
-    Platform.LIGHT,
-    Platform.SENSOR,
-]
+    PLATFORMS: list[Platform] = [
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.EVENT,
+        Platform.IMAGE,
+        Platform.LIGHT,
+        Platform.SENSOR,
+    ]
+else:
 
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+    def callback[F](func: F) -> F:
+        """Stand in for Home Assistant's marker: nothing here runs without it."""
+        return func
+
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN) if _HOME_ASSISTANT else None
 
 ISSUE_NODE_REMOVED = "node_removed"
 
