@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+import custom_components
 from custom_components.no_neutral.circuit import (
     RESULT_KEYS,
     WARNING_CODES,
@@ -100,30 +103,70 @@ def test_invalid_raises_scenario_error() -> None:
         simulate({"smoothing": {"capacitance_uf": -1}})
 
 
-def _cli(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def numpy_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A module path holding numpy and this repository's custom_components, nothing else."""
+    site = tmp_path_factory.mktemp("numpy_only")
+    numpy_dir = Path(np.__file__).parent
+    for source in (
+        numpy_dir,
+        numpy_dir.with_name("numpy.libs"),
+        Path(custom_components.__file__).parent,
+    ):
+        if source.exists():
+            (site / source.name).symlink_to(source, target_is_directory=True)
+    return site
+
+
+def _python(site: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """
+    Run Python where only numpy and this repository's packages can be imported.
+
+    -S leaves out every site-packages directory (Home Assistant's among
+    them); the environment's own PYTHON* settings are dropped.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     return subprocess.run(
-        [sys.executable, "-m", MODULE, *args],
+        [sys.executable, "-S", *args],
         input=stdin,
         capture_output=True,
         text=True,
         check=False,
+        cwd=site,
+        env={**env, "PYTHONPATH": str(site)},
     )
 
 
-def test_cli_invalid_exits_2() -> None:
-    proc = _cli('{"smoothing": {"capacitance_uf": 0}}')
+def _cli(site: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the documented command (without importing Home Assistant, which is not there)."""
+    return _python(site, stdin, "-m", MODULE, *args)
+
+
+def test_cli_needs_only_numpy(numpy_only: Path) -> None:
+    """The command prints a scenario's figures where Home Assistant cannot be imported."""
+    absent = _python(numpy_only, "", "-c", "import homeassistant")
+    assert "No module named 'homeassistant'" in absent.stderr
+    scenario = {"lamp": {"type": "resistive", "power_w": 50}}
+    proc = _cli(numpy_only, json.dumps(scenario))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert json.loads(proc.stdout) == simulate(scenario)
+
+
+def test_cli_invalid_exits_2(numpy_only: Path) -> None:
+    proc = _cli(numpy_only, '{"smoothing": {"capacitance_uf": 0}}')
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "smoothing.capacitance_uf" in proc.stderr
-    proc = _cli("not json", "-")
+    proc = _cli(numpy_only, "not json", "-")
     assert proc.returncode == 2
     assert proc.stdout == ""
 
 
-def test_cli_file(tmp_path: Any, default_result: dict[str, Any]) -> None:
+def test_cli_file(numpy_only: Path, tmp_path: Path, default_result: dict[str, Any]) -> None:
     path = tmp_path / "s.json"
     path.write_text("{}")
-    proc = _cli("", str(path))
+    proc = _cli(numpy_only, "", str(path))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == default_result
 

@@ -81,7 +81,7 @@ def test_element_currents_match_the_batch_solver() -> None:
     """The single path's closed forms for reverse and slightly forward junctions are exact."""
     c = Circuit.from_scenario(parse_scenario({}))
     solver = Solver(c)
-    single = SingleRun(solver)
+    single = SingleRun(c, solver.matrices)
     for volt in np.concatenate((np.linspace(-400.0, 2.0, 4001), np.linspace(0.3, 0.8, 501))):
         v = np.full(len(ELEMENTS), volt)
         # Two members: the batch solver's numpy path (one member goes to single.py).

@@ -26,6 +26,7 @@ import numpy as np
 from .elements import (
     BM,
     BP,
+    CAP_SMOOTH,
     CAPS,
     DC,
     DIODES,
@@ -39,12 +40,23 @@ from .elements import (
     REC_VBULK,
     REC_VCAP,
     RECORDS,
-    SWS,
     Circuit,
     L,
     P,
 )
-from .solver import FORWARD_V, MAX_SPLITS, NEWTON_MAX, NEWTON_TOL_V, SOLVE, SUBSTEPS, Solver
+from .stepping import (
+    FORWARD_V,
+    MAX_SPLITS,
+    NEWTON_MAX,
+    NEWTON_TOL_V,
+    SOLVE,
+    StepMatrices,
+    bdf2,
+    capacitors,
+    junction_constants,
+    quadratic_weights,
+    switch_parts,
+)
 
 # Below this (a junction reverse-biased or up to some 0.5 V forward) the
 # Lambert form's root is s = y - W(e^y), W's series to its third term exact to
@@ -171,10 +183,11 @@ class _Step:
 
     __slots__ = ("g_rc", "table")
 
-    def __init__(self, solver: Solver, h: float, a0: float, *, relay: bool) -> None:
-        g_open, g_closed, hmap, g_rc = solver.matrices(h, a0)
+    def __init__(
+        self, c: Circuit, matrices: StepMatrices, h: float, a0: float, *, relay: bool
+    ) -> None:
+        g_open, g_closed, hmap, g_rc = matrices(h, a0)
         g = g_closed if relay else g_open
-        c = solver.c
         # For q = [g_e, i_e, x, hist, sin(wt), 1], q @ table is
         # [vec(G + A^T diag(g_e) A), G x + A^T i_e - b]: the Jacobian and the
         # residual of a Newton iteration in one product.
@@ -189,11 +202,10 @@ class _Step:
 class SingleRun:
     """Runs one member of a circuit; the Solver hands its single runs here."""
 
-    def __init__(self, solver: Solver) -> None:
-        """Keep the solver's circuit, constants and its matrix cache."""
-        self.solver = solver
-        c: Circuit = solver.c
+    def __init__(self, c: Circuit, matrices: StepMatrices) -> None:
+        """Keep the circuit and the step matrices (the Solver's, which shares them)."""
         self.c = c
+        self.matrices = matrices
         self._steps: dict[tuple[int, int, bool], _Step] = {}
         self._per_second = 1e12 / c.period
         # Stretched runs predict with a cubic: over four grid intervals the
@@ -201,8 +213,8 @@ class SingleRun:
         # more than Newton's tolerance, and every step took a second iteration.
         self.cubic = False
         self._weights: dict[tuple[int, int, int, int], tuple[float, ...]] = {}
-        self._consts = (c.n_vt, c.r_series, c.i_sat, solver.y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
-        self._v_crit = solver.v_crit
+        y0, self._v_crit = junction_constants(c)
+        self._consts = (c.n_vt, c.r_series, c.i_sat, y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
 
     def _table(self, h: float, a0: float, *, relay: bool) -> _Step:
         # Steps over the same number of grid intervals differ in the last
@@ -214,7 +226,7 @@ class SingleRun:
                 # An uneven grid (the closings before the inrush) would keep
                 # one 20 kB table per step.
                 del self._steps[next(iter(self._steps))]
-            found = self._steps[key] = _Step(self.solver, h, a0, relay=relay)
+            found = self._steps[key] = _Step(self.c, self.matrices, h, a0, relay=relay)
         return found
 
     # Elements ---------------------------------------------------------------
@@ -369,9 +381,7 @@ class SingleRun:
                 for a, b, c, d in zip(x, w.x_prev, w.x_prev2, w.x_prev3, strict=True)
             ]
         if h2 > 0.0:
-            l0 = (h + h1) * (h + h1 + h2) / (h1 * (h1 + h2))
-            l1 = -h * (h + h1 + h2) / (h1 * h2)
-            l2 = h * (h + h1) / ((h1 + h2) * h2)
+            l0, l1, l2 = quadratic_weights(h, h1, h2)
             return [
                 l0 * a + l1 * b + l2 * d for a, b, d in zip(x, w.x_prev, w.x_prev2, strict=True)
             ]
@@ -411,9 +421,7 @@ class SingleRun:
             a0 = 1.0
             hist = [-v for v in caps]
         else:
-            r = h / w.h_prev
-            a0 = (1.0 + 2.0 * r) / (1.0 + r)
-            k1, k2 = -(1.0 + r), r * r / (1.0 + r)
+            a0, k1, k2 = bdf2(h, w.h_prev)
             hist = [k1 * a + k2 * b for a, b in zip(caps, w.caps_prev, strict=True)]
         step = self._table(h, a0, relay=w.relay)
         tail = [*hist, math.sin(c.omega * t1), 1.0]
@@ -433,14 +441,8 @@ class SingleRun:
         w.x_prev2, w.h_prev2 = w.x_prev, w.h_prev
         w.x_prev = w.x
         w.x, w.i_dc = x_new, i_dc
-        w.i_cap = step.g_rc * (x_new[P] + hist[3] / a0)
         w.caps_prev = caps
-        w.caps = [
-            x_new[L] - x_new[SWS],
-            x_new[BP] - x_new[BM],
-            -x_new[P],
-            x_new[P] - c.r_branch * w.i_cap,
-        ]
+        w.i_cap, w.caps = capacitors(x_new, hist[CAP_SMOOTH], a0, step.g_rc, c.r_branch)
         w.h_prev = h
         if led_active:
             v_lamp = -x_new[P]
@@ -474,14 +476,8 @@ class SingleRun:
         level = c.led_stop if saved.led_on else c.led_start
         span = v1 - v0
         theta = min(max((level - v0) / (span if abs(span) > 0.0 else 1.0), 0.0), 1.0)
-        half = 0.5 / SUBSTEPS
-        cuts = [0.0]
-        for x in sorted({theta - half, theta + half}):
-            if cuts[-1] + half <= x <= 1.0 - half:
-                cuts.append(x)
-        cuts.append(1.0)
         sub = saved.copy()
-        for a, b in itertools.pairwise(cuts):
+        for a, b in switch_parts((theta,)):
             led_before = sub.led_on
             self.step_or_split(sub, t0 + (t1 - t0) * a, t0 + (t1 - t0) * b, 0, led_active=True)
             if sub.led_on != led_before:

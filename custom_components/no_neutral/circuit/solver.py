@@ -8,31 +8,21 @@ one vectorised run each instead of dozens of Python loops.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from .single import OneWalk, SingleRun
-
 from .elements import (
-    BM,
     BOOL,
-    BP,
     CAP_BULK,
-    CAP_CABLE,
-    CAP_LED,
     CAP_SMOOTH,
     CAPS,
     DC,
     DIODES,
     F64,
-    LO,
     NODES,
     REC_ICAP,
     REC_IDC,
@@ -44,22 +34,28 @@ from .elements import (
     REC_VCAP,
     REC_VLAMP,
     RECORDS,
-    RELAY_CLOSED_OHM,
     SWL,
-    SWS,
     Circuit,
     L,
     P,
-    stamp,
+)
+from .single import OneWalk, SingleRun
+from .stepping import (
+    FORWARD_V,
+    MAX_SPLITS,
+    NEWTON_MAX,
+    NEWTON_TOL_V,
+    SOLVE,
+    StepMatrices,
+    bdf2,
+    capacitors,
+    junction_constants,
+    quadratic_weights,
+    switch_parts,
 )
 
 # A lamp node "held at 0 V" for the off-leakage figure.
 HOLD_SIEMENS: Final = 1e4
-NEWTON_TOL_V: Final = 1e-2
-NEWTON_MAX: Final = 100
-FORWARD_V: Final = 0.3
-SUBSTEPS: Final = 20
-MAX_SPLITS: Final = 12
 LAMBERT_ITERATIONS: Final = 2
 # A batch step's last unconverged members iterate one at a time (single.py)
 # once no more than this many are left.
@@ -185,66 +181,16 @@ class Tally:
     peak: F64
 
 
-def _solve_wrapped(a: F64, b: F64) -> F64:  # pragma: no cover - fallback only
-    return np.asarray(np.linalg.solve(a, b[..., None])[..., 0], dtype=np.float64)
-
-
-def _solve_batched() -> Callable[[F64, F64], F64]:
-    # numpy's batched LAPACK gufunc without np.linalg.solve's Python wrapper,
-    # which costs three times the solve itself for an 8x8 system.
-    try:
-        from numpy.linalg import _umath_linalg  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - older or newer numpy layouts
-        return _solve_wrapped
-    solve1: Callable[[F64, F64], F64] = _umath_linalg.solve1
-    return solve1
-
-
-SOLVE: Final = _solve_batched()
-
-
 class Solver:
     """Steps a batch of copies of one circuit."""
 
     def __init__(self, circuit: Circuit) -> None:
         """Keep the circuit and the per-step-size matrices built on demand."""
         self.c = circuit
-        self._cache: dict[tuple[float, float], tuple[F64, F64, F64, float]] = {}
-        c = circuit
-        self.y0 = math.log(c.i_sat * c.r_series / c.n_vt) + c.i_sat * c.r_series / c.n_vt
-        self.v_crit = c.n_vt * math.log(c.n_vt / (math.sqrt(2.0) * c.i_sat))
+        self.matrices = StepMatrices(circuit)
+        self.y0, self.v_crit = junction_constants(circuit)
         self._s_start = 1.0
         self._single: SingleRun | None = None
-
-    def matrices(self, h: float, a0: float) -> tuple[F64, F64, F64, float]:
-        """Conductance matrices (relay open, closed) and history map for one step."""
-        key = (h, a0)
-        found = self._cache.get(key)
-        if found is not None:
-            return found
-        c = self.c
-        g = c.g_static.copy()
-        gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
-        g_rc = 1.0 / (c.r_branch + h / (a0 * c.c_smooth)) if c.has_branch else 0.0
-        stamp(g, L, SWS, gc)
-        stamp(g, BP, BM, gb)
-        stamp(g, P, -1, gl + g_rc)
-        g_open = g.copy()
-        stamp(g_open, L, LO, c.g_relay_open)
-        g_closed = g
-        stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
-        # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
-        hmap = np.zeros((CAPS, NODES))
-        hmap[CAP_CABLE, L] = -c.c_cable / h
-        hmap[CAP_CABLE, SWS] = c.c_cable / h
-        hmap[CAP_BULK, BP] = -c.c_bulk / h
-        hmap[CAP_BULK, BM] = c.c_bulk / h
-        # The LED capacitor sits N-P, so its current enters P with the other sign.
-        hmap[CAP_LED, P] = c.c_led / h
-        hmap[CAP_SMOOTH, P] = -g_rc / a0
-        found = (g_open, g_closed, hmap, g_rc)
-        self._cache[key] = found
-        return found
 
     def _elements(self, v: F64, p_nl: F64) -> tuple[F64, F64]:
         """
@@ -363,15 +309,11 @@ class Solver:
         return final, out
 
     def _single_run(self) -> SingleRun:
-        from .single import SingleRun  # noqa: PLC0415 - single.py imports this module
-
         if self._single is None:
-            self._single = SingleRun(self)
+            self._single = SingleRun(self.c, self.matrices)
         return self._single
 
     def _single_walk(self, state: State, *, relay: bool) -> tuple[SingleRun, OneWalk]:
-        from .single import OneWalk  # noqa: PLC0415 - single.py imports this module
-
         x = state.x[0].tolist()
         walk = OneWalk(
             x=x,
@@ -477,9 +419,7 @@ class Solver:
         """
         Split a step around the driver switchings, located on the lamp voltage.
 
-        Interpolating each threshold crossing between the step's ends and
-        stepping to just before and just after it makes the switching lag by
-        about h/SUBSTEPS, as SUBSTEPS equal sub-steps would, in a few steps.
+        Each threshold crossing is interpolated between the step's ends.
         """
         c = self.c
         v0 = -saved.x[switched, P]
@@ -488,13 +428,7 @@ class Solver:
         span = v1 - v0
         safe = np.where(np.abs(span) > 0.0, span, 1.0)
         theta = np.clip((level - v0) / safe, 0.0, 1.0)
-        half = 0.5 / SUBSTEPS
-        cuts = [0.0]
-        for x in sorted({*(theta - half).tolist(), *(theta + half).tolist()}):
-            if cuts[-1] + half <= x <= 1.0 - half:
-                cuts.append(x)
-        cuts.append(1.0)
-        return list(itertools.pairwise(cuts))
+        return switch_parts(theta.tolist())
 
     def _step_or_split(
         self, w: _Walk, t0: float, t1: float, tally: Tally | None, depth: int
@@ -512,7 +446,7 @@ class Solver:
             w.x_prev = w.x_prev2 = w.x
             w.h_prev2 = 0.0
 
-    def _step(self, w: _Walk, t0: float, t1: float, tally: Tally | None) -> None:  # noqa: PLR0915
+    def _step(self, w: _Walk, t0: float, t1: float, tally: Tally | None) -> None:
         """One implicit step of every member from t0 to t1, in place."""
         c = self.c
         a_t = c.a_matrix.T
@@ -521,9 +455,8 @@ class Solver:
             a0 = 1.0
             hist = -w.caps
         else:
-            r = h / w.h_prev
-            a0 = (1.0 + 2.0 * r) / (1.0 + r)
-            hist = -(1.0 + r) * w.caps + (r * r / (1.0 + r)) * w.caps_prev
+            a0, k1, k2 = bdf2(h, w.h_prev)
+            hist = k1 * w.caps + k2 * w.caps_prev
         g_open, g_closed, hmap, g_rc = self.matrices(h, a0)
         if w.relay.all():
             g = g_closed
@@ -554,14 +487,9 @@ class Solver:
         w.x_prev = x_last
         w.x, w.i_dc = x_new, i_dc
         i_cap_prev = w.i_cap
-        w.i_cap = g_rc * (w.x[:, P] + hist[:, CAP_SMOOTH] / a0)
         w.caps_prev = w.caps
-        caps = np.empty_like(w.caps)
-        caps[:, CAP_CABLE] = w.x[:, L] - w.x[:, SWS]
-        caps[:, CAP_BULK] = w.x[:, BP] - w.x[:, BM]
-        caps[:, CAP_LED] = -w.x[:, P]
-        caps[:, CAP_SMOOTH] = w.x[:, P] - c.r_branch * w.i_cap
-        w.caps = caps
+        w.i_cap, caps = capacitors(w.x.T, hist[:, CAP_SMOOTH], a0, g_rc, c.r_branch)
+        w.caps = np.array(caps).T.copy()
         w.h_prev = h
         if w.led_active:
             v_lamp = -w.x[:, P]
@@ -588,9 +516,7 @@ class Solver:
         if h1 <= 0.0:
             return x
         if h2 > 0.0:
-            l0 = (h + h1) * (h + h1 + h2) / (h1 * (h1 + h2))
-            l1 = -h * (h + h1 + h2) / (h1 * h2)
-            l2 = h * (h + h1) / ((h1 + h2) * h2)
+            l0, l1, l2 = quadratic_weights(h, h1, h2)
             guess = l0 * x + l1 * w.x_prev + l2 * w.x_prev2
         else:
             guess = x + (x - w.x_prev) * (h / h1)

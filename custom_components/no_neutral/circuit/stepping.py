@@ -1,0 +1,164 @@
+"""
+One time step's formulas, shared by the batch solver and the single run.
+
+solver.py advances a batch with numpy, single.py one member in plain floats
+(for speed): the same method, variable-step BDF2 with a predictor and Newton.
+Its constants and scalar formulas live here once, below both: BDF2's
+coefficients, the predictor's weights, the step's conductance matrices, the
+capacitor voltages after a step and the cuts of a step around a driver
+switching.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final
+
+import numpy as np
+
+from .elements import (
+    BM,
+    BP,
+    CAP_BULK,
+    CAP_CABLE,
+    CAP_LED,
+    CAP_SMOOTH,
+    CAPS,
+    F64,
+    LO,
+    NODES,
+    RELAY_CLOSED_OHM,
+    SWS,
+    Circuit,
+    L,
+    P,
+    stamp,
+)
+
+NEWTON_TOL_V: Final = 1e-2
+NEWTON_MAX: Final = 100
+# A predicted junction voltage above this, and rising, starts Newton from the
+# last point instead.
+FORWARD_V: Final = 0.3
+SUBSTEPS: Final = 20
+MAX_SPLITS: Final = 12
+
+type Matrices = tuple[F64, F64, F64, float]
+
+
+def _solve_wrapped(a: F64, b: F64) -> F64:  # pragma: no cover - fallback only
+    return np.asarray(np.linalg.solve(a, b[..., None])[..., 0], dtype=np.float64)
+
+
+def _solve_batched() -> Callable[[F64, F64], F64]:
+    # numpy's batched LAPACK gufunc without np.linalg.solve's Python wrapper,
+    # which costs three times the solve itself for an 8x8 system.
+    try:
+        from numpy.linalg import _umath_linalg  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - older or newer numpy layouts
+        return _solve_wrapped
+    solve1: Callable[[F64, F64], F64] = _umath_linalg.solve1
+    return solve1
+
+
+SOLVE: Final = _solve_batched()
+
+
+def junction_constants(c: Circuit) -> tuple[float, float]:
+    """
+    Return y0, the Lambert form's offset at 0 V, and SPICE's critical voltage.
+
+    With u = i + Is, s = ln(u*Rs/(n*Vt)) solves s + exp(s) = y0 + v/(n*Vt);
+    above the critical voltage Newton limits a junction's step (pnjlim).
+    """
+    y0 = math.log(c.i_sat * c.r_series / c.n_vt) + c.i_sat * c.r_series / c.n_vt
+    v_crit = c.n_vt * math.log(c.n_vt / (math.sqrt(2.0) * c.i_sat))
+    return y0, v_crit
+
+
+class StepMatrices:
+    """One circuit's conductance matrices per step size, built on demand and kept."""
+
+    def __init__(self, circuit: Circuit) -> None:
+        """Keep the circuit; no matrix is built yet."""
+        self.c = circuit
+        self._cache: dict[tuple[float, float], Matrices] = {}
+
+    def __call__(self, h: float, a0: float) -> Matrices:
+        """Conductance matrices (relay open, closed) and history map for one step."""
+        key = (h, a0)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        c = self.c
+        g = c.g_static.copy()
+        gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
+        g_rc = 1.0 / (c.r_branch + h / (a0 * c.c_smooth)) if c.has_branch else 0.0
+        stamp(g, L, SWS, gc)
+        stamp(g, BP, BM, gb)
+        stamp(g, P, -1, gl + g_rc)
+        g_open = g.copy()
+        stamp(g_open, L, LO, c.g_relay_open)
+        g_closed = g
+        stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
+        # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
+        hmap = np.zeros((CAPS, NODES))
+        hmap[CAP_CABLE, L] = -c.c_cable / h
+        hmap[CAP_CABLE, SWS] = c.c_cable / h
+        hmap[CAP_BULK, BP] = -c.c_bulk / h
+        hmap[CAP_BULK, BM] = c.c_bulk / h
+        # The LED capacitor sits N-P, so its current enters P with the other sign.
+        hmap[CAP_LED, P] = c.c_led / h
+        hmap[CAP_SMOOTH, P] = -g_rc / a0
+        found = (g_open, g_closed, hmap, g_rc)
+        self._cache[key] = found
+        return found
+
+
+def bdf2(h: float, h_prev: float) -> tuple[float, float, float]:
+    """
+    Variable-step BDF2 for a step h after h_prev: a0 and the history weights k1, k2.
+
+    A capacitor's current is C*a0/h * (v_new + hist/a0), hist = k1*v_n + k2*v_(n-1).
+    """
+    r = h / h_prev
+    return (1.0 + 2.0 * r) / (1.0 + r), -(1.0 + r), r * r / (1.0 + r)
+
+
+def quadratic_weights(h: float, h1: float, h2: float) -> tuple[float, float, float]:
+    """Lagrange weights extrapolating the last three points (steps h1, h2) to h after the last."""
+    l0 = (h + h1) * (h + h1 + h2) / (h1 * (h1 + h2))
+    l1 = -h * (h + h1 + h2) / (h1 * h2)
+    l2 = h * (h + h1) / ((h1 + h2) * h2)
+    return l0, l1, l2
+
+
+def capacitors[V: (float, F64)](
+    x: Sequence[V] | F64, hist_smooth: V, a0: float, g_rc: float, r_branch: float
+) -> tuple[V, list[V]]:
+    """
+    Return the smoothing branch's current and the capacitor voltages (CAP_* order) after a step.
+
+    x holds the solved node voltages by node number: a float each, or over a
+    batch a row each (the transposed batch).
+    """
+    i_cap = g_rc * (x[P] + hist_smooth / a0)
+    return i_cap, [x[L] - x[SWS], x[BP] - x[BM], -x[P], x[P] - r_branch * i_cap]
+
+
+def switch_parts(thetas: Iterable[float]) -> list[tuple[float, float]]:
+    """
+    Split a step around driver switchings at fractions thetas of it.
+
+    Stepping to just before and just after each switching makes it lag by
+    about h/SUBSTEPS, as SUBSTEPS equal sub-steps would, in a few steps.
+    """
+    half = 0.5 / SUBSTEPS
+    cuts = [0.0]
+    for x in sorted({edge for theta in thetas for edge in (theta - half, theta + half)}):
+        if cuts[-1] + half <= x <= 1.0 - half:
+            cuts.append(x)
+    cuts.append(1.0)
+    return list(itertools.pairwise(cuts))
