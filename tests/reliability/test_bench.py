@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
+from custom_components.no_neutral.simulation import async_get_runner
 from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TOGGLE, STATE_UNAVAILABLE
@@ -63,7 +64,6 @@ from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
 from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
-from custom_components.no_neutral.simulation import async_get_runner
 from tests.adaptor_common import import_node
 from tests.link_helpers import server_command, server_fabric, wait_for
 from tests.rig import CommissionedRelay, MatterServer

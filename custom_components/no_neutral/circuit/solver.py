@@ -52,6 +52,7 @@ from .elements import (
     P,
     stamp,
 )
+from .pacing import pace
 
 # A lamp node "held at 0 V" for the off-leakage figure.
 HOLD_SIEMENS: Final = 1e4
@@ -357,6 +358,7 @@ class Solver:
                     )
             if out is not None:
                 self._store(out[n + 1], walk, led_enabled)
+            pace()
         if out is not None:
             self._derive(out, times, walk.offset)
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)
