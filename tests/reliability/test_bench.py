@@ -345,8 +345,17 @@ class LoopProbe:
 
     @property
     def p99_ms(self) -> float:
-        ordered = sorted(self.lateness)
-        return ordered[int(len(ordered) * 0.99)] * 1000 if ordered else 0.0
+        return _p99(self.lateness) * 1000
+
+    @property
+    def p99_held_ms(self) -> float:
+        """The 99th percentile of the time this process held the loop (less waiting for a core)."""
+        return _p99(self.held) * 1000
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
 
 
 class SlowCallbacks(logging.Handler):
@@ -374,6 +383,7 @@ class LoopFigures:
     probe_worst_ms: float
     probe_p99_ms: float
     probe_held_ms: float  # the probe's longest lateness less the time it waited for a core
+    probe_held_p99_ms: float  # the 99th percentile of that
     slow_callback_ours_ms: float  # asyncio's own report (debug mode), wall time
     ours_wall_ms: float  # the integration's longest step, wall time
     ours_cpu_ms: float  # the integration's longest step, the loop thread's CPU time,
@@ -416,6 +426,7 @@ async def measured(
         probe_worst_ms=probe.worst_ms,
         probe_p99_ms=probe.p99_ms,
         probe_held_ms=probe.worst_held_ms,
+        probe_held_p99_ms=probe.p99_held_ms,
         slow_callback_ours_ms=ours,
         ours_wall_ms=by_wall.wall_ms if by_wall else 0.0,
         ours_cpu_ms=by_cpu.own_cpu_ms if by_cpu else 0.0,
@@ -514,18 +525,21 @@ async def test_loop_blocking(
     )
     assert worst_cpu < TARGET_BLOCK_MS, results
     # The simulator's thread hands the GIL over about every half millisecond
-    # of work, so the loop waits for it at most that long when it wakes (not
-    # CPython's 5 ms switch interval). The probe sees every step and thread of
-    # this process (wall time): its 99th percentile is held to the target.
-    # Its single worst wake-up is printed, not asserted: it also counts the
-    # loop thread waiting for a core on a machine other processes share.
+    # of work, so the loop waits for it about that long at most when it wakes
+    # (not CPython's 5 ms switch interval). The probe sees every step and
+    # thread of this process: the 99th percentile of its lateness less the
+    # time the loop thread waited for a core (Linux's schedstat: other
+    # processes had both cores, which no code of ours can help) is held to
+    # the target. The plain lateness (wall time), its 99th percentile and its
+    # worst, are printed beside it.
     simulating = results[SIMULATION]
     print(
-        f"[loop] during a simulation the loop woke at worst {simulating.probe_worst_ms:.1f} ms "
-        f"late, {simulating.probe_held_ms:.1f} ms without waiting for a core; "
-        f"p99 {simulating.probe_p99_ms:.2f} ms (target < {TARGET_SIMULATING_P99_MS} ms)"
+        f"[loop] during a simulation the loop woke late by {simulating.probe_held_p99_ms:.2f} ms "
+        f"at the 99th percentile without waiting for a core (target < "
+        f"{TARGET_SIMULATING_P99_MS} ms), {simulating.probe_held_ms:.1f} ms at worst; "
+        f"wall time: p99 {simulating.probe_p99_ms:.2f} ms, worst {simulating.probe_worst_ms:.1f} ms"
     )
-    assert simulating.probe_p99_ms < TARGET_SIMULATING_P99_MS, simulating
+    assert simulating.probe_held_p99_ms < TARGET_SIMULATING_P99_MS, simulating
 
 
 async def _entries(
