@@ -573,9 +573,15 @@ async def test_memory_of_10_entries(
     Home Assistant's RSS before and after setting up 10 entries (a real simulation).
 
     The simulator runs in Home Assistant's own process (no second one), so
-    this is all the memory the entries add, the simulation's included.
+    this is all the memory the entries add, the simulation's included. As in
+    test_loop_blocking, Home Assistant's own base components (light, sensor,
+    image, ...) are set up first: in a running Home Assistant they are there
+    already (what importing the integration adds: test_import_memory).
     """
     runs = counted_simulator(monkeypatch)
+    for domain in PLATFORMS:
+        assert await async_setup_component(hass, domain, {})
+    await hass.async_block_till_done()
     gc.collect()
     before = rss_mb()
     entries, took = await _entries(hass, matter_server, 10)
