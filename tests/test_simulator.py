@@ -279,3 +279,32 @@ async def test_an_update_past_its_deadline_fails_and_the_next_change_simulates(
     assert adaptor.last_update_success is True
     assert adaptor.data.scenario["smoothing"]["capacitance_uf"] == 15.0
     assert hass.states.get(voltage).state != STATE_UNAVAILABLE
+
+
+async def test_home_assistant_stopping_ends_the_run(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    started = threading.Event()
+    done = threading.Event()
+    ended: list[BaseException] = []
+
+    def endless(_scenario: dict[str, Any]) -> None:
+        started.set()
+        try:
+            while True:  # a solver's steps that would never end
+                pacing.pace()
+        except BaseException as err:
+            ended.append(err)
+            raise
+        finally:
+            done.set()
+
+    asker = hass.async_create_task(client.async_run("figures", endless, LED))
+    assert await hass.async_add_executor_job(started.wait, PATIENCE_S)
+    # Cancels the background tasks, the run among them: its thread ends too.
+    await hass.async_stop()
+    with pytest.raises(asyncio.CancelledError):
+        await asker
+    await wait_for(done.is_set, limit=PATIENCE_S)
+    assert len(ended) == 1
+    assert isinstance(ended[0], pacing.SimulationTimeoutError)
