@@ -65,6 +65,20 @@ def _shared_simulations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coordinator_module, "simulate", memo_simulate)
 
 
+@pytest.fixture
+def simulator_runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every scenario the shared simulator client ran this test (its cache missed it)."""
+    runs: list[dict[str, Any]] = []
+    shared = coordinator_module.simulate
+
+    def counted(scenario: dict[str, Any]) -> dict[str, Any]:
+        runs.append(scenario)
+        return shared(scenario)
+
+    monkeypatch.setattr(coordinator_module, "simulate", counted)
+    return runs
+
+
 async def import_node(url: str, *, relay_on: bool) -> int:
     """Import the MINIR4M dump with its OnOff attribute set; return the node id."""
     dump = minir4m_dump()

@@ -1,4 +1,4 @@
-"""The integration loads into Home Assistant; its entries share one simulation runner."""
+"""The integration loads into Home Assistant; its entries share one simulator client."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ async def test_user_flow_starts(hass: HomeAssistant) -> None:
 @pytest.mark.matter
 @pytest.mark.usefixtures("socket_enabled")
 @pytest.mark.parametrize("expected_lingering_timers", [True])
-async def test_entries_share_one_bounded_simulation_runner(
+async def test_entries_share_one_simulator_client(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Six adaptors, two circuits, one broken: two simulations, one at a time, the rest load."""

@@ -30,7 +30,6 @@ from .relay import (
 )
 from .server import async_acquire_server, async_release_server
 from .services import async_setup_services
-from .simulation import async_stop_simulator
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -109,11 +108,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
 
 async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
     """Unload the platforms; the relay link ends through async_on_unload."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded and not hass.config_entries.async_loaded_entries(DOMAIN):
-        # The last adaptor: the simulator's process need not wait for its idle stop.
-        await async_stop_simulator(hass)
-    return unloaded
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:

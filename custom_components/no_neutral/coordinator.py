@@ -6,15 +6,13 @@ adaptor's history (capacitor wear, fusible-resistor heat, switchings) into the
 figures the entities show. It never polls: it recomputes when the relay
 changes, the options change (the entry reloads), the ambient sensor changes,
 a button resets a part, and once a minute to count time. The simulator runs
-in its worker process (worker.py) and only for a scenario it has not
-simulated yet.
+in the executor through the shared client (simulator.py), only for a
+scenario no entry has simulated yet.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,7 +34,7 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
 )
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
@@ -64,13 +62,10 @@ from .repairs import (
     async_sync_simulation_issue,
 )
 from .scenario import aged_scenario
-from .simulation import async_get_runner
+from .simulator import SimulatorTimeoutError, async_get_simulator
 from .warning_table import CODES
 
 AGEING_INTERVAL: Final = timedelta(minutes=1)
-# Distinct scenarios kept: the entry's own (a few wear steps, fuse intact or
-# not) and a few of the simulate action's what-ifs.
-CACHE_SIZE = 8
 
 
 @dataclass(kw_only=True)
@@ -119,10 +114,6 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self.relay = relay
         self.history = History()
         self.history_store = HistoryStore(hass, entry, lambda: (self.history, self._warnings))
-        # Figures, or the error a scenario gave (failures are cached too).
-        self._cache: OrderedDict[str, dict[str, Any] | ScenarioError | ArithmeticError] = (
-            OrderedDict()
-        )
         self._lock = asyncio.Lock()
         self._warnings: tuple[str, ...] = ()
         self._relay_on: bool | None = None
@@ -130,8 +121,6 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._counted_until = dt_util.utcnow()
         self._figures: dict[str, Any] = {}
         self._issues_synced = False
-        self.cache_size = CACHE_SIZE
-        self.simulations = 0
 
     @property
     def options(self) -> Mapping[str, Any]:
@@ -258,30 +247,14 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     async def async_simulate(self, scenario: dict[str, Any]) -> dict[str, Any]:
         """
-        Return the figures of a scenario; simulated by the shared runner unless cached.
+        Return the figures of a scenario, from the simulator client every entry shares.
 
         Raises ScenarioError for a scenario the simulator refuses and
-        ArithmeticError for one it cannot solve; failures are cached too, so
-        an unsolvable scenario is not retried every minute.
+        ArithmeticError for one it cannot solve (both cached by the client,
+        so an unsolvable scenario is not retried every minute), and
+        SimulatorTimeoutError for a run stopped at its deadline.
         """
-        key = json.dumps(scenario, sort_keys=True)
-        cached: dict[str, Any] | ScenarioError | ArithmeticError | None = self._cache.get(key)
-        if cached is None:
-            try:
-                # Shared by every entry: one job at a time in the simulator's
-                # worker process, identical scenarios simulated once.
-                runner = async_get_runner(self.hass)
-                cached = await runner.async_run("figures", simulate, scenario)
-            except (ScenarioError, ArithmeticError) as err:
-                cached = err
-            self.simulations += 1
-            self._cache[key] = cached
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(key)
-        if isinstance(cached, (ScenarioError, ArithmeticError)):
-            raise cached
-        return cached
+        return await async_get_simulator(self.hass).async_run("figures", simulate, scenario)
 
     @override
     async def _async_update_data(self) -> AdaptorData:
@@ -299,6 +272,14 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             except ArithmeticError as err:
                 figures = {}
                 problem = ("simulation_failed", {"error": str(err)})
+            except SimulatorTimeoutError as err:
+                # Not the scenario's fault: this update fails (a setup retries),
+                # the issues stay as they are, and the next change simulates again.
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="simulation_timeout",
+                    translation_placeholders={"seconds": f"{err.deadline_s:g}"},
+                ) from err
             async_sync_simulation_issue(self.hass, self.config_entry, problem)
             self._figures = figures
             return self._picture(scenario, figures)

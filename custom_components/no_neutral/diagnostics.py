@@ -45,7 +45,6 @@ async def async_get_config_entry_diagnostics(
                 "esr_ohm": data.esr_ohm,
                 "fuse_stress_pct": data.fuse_stress_pct,
             },
-            "simulations": adaptor.simulations,
         },
         TO_REDACT,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any, override
 
 from homeassistant.components.image import ImageEntity, ImageEntityDescription
@@ -15,9 +14,8 @@ from .circuit import ScenarioError, waveforms
 from .circuit.params import DEFAULT_SCENARIO
 from .coordinator import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
-from .simulation import async_get_runner, scenario_key
+from .simulator import SimulatorTimeoutError, async_get_simulator, scenario_key
 from .waveform import Trace, render_svg
-from .worker import SimulatorFailed, runs_in_worker
 
 # Read-only: the coordinator owns every update.
 PARALLEL_UPDATES = 0
@@ -48,8 +46,9 @@ def picture_title(scenario: dict[str, Any]) -> str:
     return f"One mains cycle: {name}, {capacitor:.3g} µF capacitor"
 
 
-def render(scenario: dict[str, Any], wave: Mapping[str, Sequence[float]]) -> bytes:
-    """Draw the waveforms of `scenario` (about 4 ms: in the executor)."""
+def draw(scenario: dict[str, Any]) -> bytes:
+    """Simulate the scenario's waveforms and draw them (one executor job; the SVG about 4 ms)."""
+    wave = {key: values.tolist() for key, values in waveforms(scenario).items()}
     traces = {
         state: Trace(
             time_s=wave["time_s"],
@@ -59,19 +58,6 @@ def render(scenario: dict[str, Any], wave: Mapping[str, Sequence[float]]) -> byt
         for state in ("closed", "open")
     }
     return render_svg(traces, title=picture_title(scenario))
-
-
-@runs_in_worker("waveforms", finish=render)
-def draw(scenario: dict[str, Any]) -> bytes:
-    """
-    Simulate the scenario's waveforms and draw them.
-
-    The runner (simulation.py) has the simulator's worker process compute the
-    waveforms and only `render` runs here; called directly (or by a test's
-    wrapper, which the runner gives the executor) it does both in this process.
-    """
-    wave = waveforms(scenario)
-    return render(scenario, {key: values.tolist() for key, values in wave.items()})
 
 
 async def async_setup_entry(
@@ -91,7 +77,7 @@ class WaveformImage(NoNeutralEntity, ImageEntity):
     simulation and an SVG of a few thousand points, which fifty adaptors
     starting together must not all pay at once (nobody looks at them then).
     A new circuit moves `image_last_updated`, so the frontend asks again; the
-    shared runner draws each circuit once and keeps the latest pictures.
+    shared simulator client draws each circuit once and keeps the latest pictures.
     """
 
     _attr_content_type = "image/svg+xml"
@@ -131,10 +117,10 @@ class WaveformImage(NoNeutralEntity, ImageEntity):
         if self._scenario is None:
             return None
         try:
-            return await async_get_runner(self.hass).async_run("picture", draw, self._scenario)
+            return await async_get_simulator(self.hass).async_run("picture", draw, self._scenario)
         except ScenarioError, ArithmeticError:
             # The coordinator's repair issue says why; there is nothing to draw.
             return None
-        except SimulatorFailed:
-            # Logged by the worker; the next look draws it in a new process.
+        except SimulatorTimeoutError:
+            # Not cached: the next look draws it again.
             return None

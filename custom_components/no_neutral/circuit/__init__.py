@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .figures import RESULT_KEYS, WARNING_CODES, simulate
+from .pacing import Pacer, SimulationTimeoutError
 from .params import DEFAULT_SCENARIO, Scenario, ScenarioError, parse_scenario
 from .waveforms import waveforms
 
@@ -10,8 +11,10 @@ __all__ = [
     "DEFAULT_SCENARIO",
     "RESULT_KEYS",
     "WARNING_CODES",
+    "Pacer",
     "Scenario",
     "ScenarioError",
+    "SimulationTimeoutError",
     "parse_scenario",
     "simulate",
     "waveforms",

@@ -44,6 +44,7 @@ from .elements import (
     L,
     P,
 )
+from .pacing import pace
 from .stepping import (
     FORWARD_V,
     MAX_SPLITS,
@@ -508,6 +509,7 @@ class SingleRun:
                 walk = self.substeps(walk, saved, t0, t1)
             if rows is not None:
                 rows.append(self._row(walk, led_enabled=led_enabled))
+            pace()
         return rows
 
     def run_stretched(
@@ -558,6 +560,7 @@ class SingleRun:
             t0, t1 = points[n], points[n + span]
             saved = walk.copy()
             self.step_or_split(walk, t0, t1, 0, led_active=led_active, extrapolated=predicted)
+            pace()
             is_quiet = _quiet(walk.x)
             if span > 1 and (walk.led_on != saved.led_on or not is_quiet):
                 walk.put(saved)

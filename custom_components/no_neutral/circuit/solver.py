@@ -39,6 +39,7 @@ from .elements import (
     L,
     P,
 )
+from .pacing import pace
 from .single import OneWalk, SingleRun
 from .stepping import (
     FORWARD_V,
@@ -303,6 +304,7 @@ class Solver:
                     )
             if out is not None:
                 self._store(out[n + 1], walk, led_enabled)
+            pace()
         if out is not None:
             self._derive(out, times, walk.offset)
         final = State(walk.x, walk.caps, walk.led_on, walk.caps_prev, walk.h_prev, walk.i_cap)

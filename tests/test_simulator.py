@@ -1,0 +1,310 @@
+"""
+The simulator client: one run at a time in the executor, identical scenarios
+run once, askers joining a run, a cancelled asker leaving it to the others,
+failures of the scenario cached, and a run past its deadline stopped with a
+translated error, not cached.
+
+Runs are held inside the executor with a threading.Event, never timed: no
+machine's speed changes what these tests see. The deadline is passed with a
+clock moved on, under the real simulator's own pacing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.no_neutral import coordinator as coordinator_module
+from custom_components.no_neutral import simulator as simulator_module
+from custom_components.no_neutral.circuit import ScenarioError, pacing, simulate
+from custom_components.no_neutral.simulator import (
+    SimulatorClient,
+    SimulatorTimeoutError,
+    async_get_simulator,
+)
+from tests.adaptor_common import seed_history, setup_entry
+from tests.link_helpers import wait_for
+
+LED = {"lamp": {"type": "led", "count": 1, "power_w": 7.0}}
+OTHER = {"lamp": {"type": "led", "count": 1, "power_w": 8.0}}
+# Longest wait for something that must happen (a run starting in the executor).
+PATIENCE_S = 30.0
+
+
+class HeldJob:
+    """A job that records each run and waits in the executor until released."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.running = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, scenario: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.runs.append(scenario)
+            self.running += 1
+            self.most = max(self.most, self.running)
+        self.started.set()
+        try:
+            assert self.release.wait(PATIENCE_S), "never released"
+            return {"power_w": scenario["lamp"]["power_w"]}
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    async def wait_started(self, hass: HomeAssistant) -> None:
+        """Wait until a run is inside the job (in the executor)."""
+        assert await hass.async_add_executor_job(self.started.wait, PATIENCE_S)
+        self.started.clear()
+
+
+@pytest.fixture
+def client(hass: HomeAssistant) -> SimulatorClient:
+    return async_get_simulator(hass)
+
+
+async def test_askers_of_one_scenario_share_one_run(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldJob()
+    first = hass.async_create_task(client.async_run("figures", job, LED))
+    await job.wait_started(hass)
+    # Asked again while it runs (the same circuit, keys in another order): joined.
+    second = hass.async_create_task(
+        client.async_run("figures", job, {"lamp": {"power_w": 7.0, "count": 1, "type": "led"}})
+    )
+    await asyncio.sleep(0)
+    job.release.set()
+    assert await first == await second == {"power_w": 7.0}
+    assert job.runs == [LED]
+    # Then cached: no run at all. Another kind of result is another run.
+    assert await client.async_run("figures", job, LED) == {"power_w": 7.0}
+    assert await client.async_run("picture", job, LED) == {"power_w": 7.0}
+    assert job.runs == [LED, LED]
+    assert async_get_simulator(hass) is client  # one per Home Assistant
+
+
+async def test_one_run_at_a_time(hass: HomeAssistant, client: SimulatorClient) -> None:
+    job = HeldJob()
+    first = hass.async_create_task(client.async_run("figures", job, LED))
+    await job.wait_started(hass)
+    second = hass.async_create_task(client.async_run("figures", job, OTHER))
+    # The second waits for its turn: while the first is held it never starts.
+    # (A bounded wait for something that must not happen; it cannot pass by
+    # the machine being slow, only fail to notice a second run on a very slow one.)
+    assert not await hass.async_add_executor_job(job.started.wait, 0.5)
+    assert job.runs == [LED]
+    job.release.set()
+    assert await first == {"power_w": 7.0}
+    assert await second == {"power_w": 8.0}
+    assert job.runs == [LED, OTHER]
+    assert job.most == 1
+
+
+async def test_a_cancelled_asker_leaves_the_run_to_the_others(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldJob()
+    leaving = hass.async_create_task(client.async_run("figures", job, LED))
+    await job.wait_started(hass)
+    staying = hass.async_create_task(client.async_run("figures", job, LED))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    job.release.set()
+    assert await staying == {"power_w": 7.0}
+    assert job.runs == [LED]
+
+
+async def test_a_run_every_asker_left_still_ends_and_is_kept(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldJob()
+    leaving = hass.async_create_task(client.async_run("figures", job, LED))
+    await job.wait_started(hass)
+    leaving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    job.release.set()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await client.async_run("figures", job, LED) == {"power_w": 7.0}
+    assert job.runs == [LED]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ScenarioError("lamp.power_w", "must be positive"),
+        ArithmeticError("the circuit equations did not converge"),
+    ],
+)
+async def test_failures_of_the_scenario_are_kept_like_results(
+    client: SimulatorClient, error: Exception
+) -> None:
+    runs: list[dict[str, Any]] = []
+
+    def fail(scenario: dict[str, Any]) -> None:
+        runs.append(scenario)
+        raise error
+
+    for _ in range(3):
+        with pytest.raises(type(error)) as raised:
+            await client.async_run("figures", fail, LED)
+        assert raised.value is error
+    assert runs == [LED]
+
+
+async def test_the_cache_keeps_the_latest_scenarios_of_each_kind(
+    client: SimulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(simulator_module.CACHE_SIZES, "figures", 2)
+    runs: list[float] = []
+
+    def job(scenario: dict[str, Any]) -> float:
+        runs.append(scenario["lamp"]["power_w"])
+        return float(scenario["lamp"]["power_w"])
+
+    def lamp(watts: float) -> dict[str, Any]:
+        return {"lamp": {"power_w": watts}}
+
+    await client.async_run("figures", job, lamp(1))
+    await client.async_run("figures", job, lamp(2))
+    await client.async_run("figures", job, lamp(1))  # kept; now the latest
+    await client.async_run("figures", job, lamp(3))  # drops 2, the oldest
+    await client.async_run("figures", job, lamp(1))
+    assert runs == [1, 2, 3]
+    await client.async_run("figures", job, lamp(2))
+    assert runs == [1, 2, 3, 2]
+
+
+class LateClock:
+    """The pacing's clock, moved on by a run as it starts: the deadline has passed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = 0.0
+        monkeypatch.setattr(pacing, "perf_counter", lambda: time.perf_counter() + self.offset)
+
+    def slow(self, scenario: dict[str, Any]) -> dict[str, Any]:
+        """The real simulator, started a deadline and a second after its run was."""
+        self.offset += simulator_module.DEADLINE_S + 1.0
+        return simulate(scenario)
+
+
+async def test_a_run_past_its_deadline_stops_and_is_not_kept(
+    hass: HomeAssistant, client: SimulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = LateClock(monkeypatch)
+    with pytest.raises(SimulatorTimeoutError) as raised:
+        await client.async_run("figures", clock.slow, LED)
+    assert raised.value.translation_key == "simulation_timeout"
+    assert raised.value.translation_placeholders == {"seconds": "60"}
+    assert isinstance(raised.value, HomeAssistantError)
+    # Not kept: asked again, it runs again, in time; pacing changes no figure.
+    figures = await client.async_run("figures", simulate, LED)
+    assert figures == await hass.async_add_executor_job(simulate, LED)
+
+
+@pytest.mark.matter
+@pytest.mark.usefixtures("socket_enabled", "no_ws_heartbeat")
+async def test_an_entry_retries_its_setup_after_a_run_past_its_deadline(
+    hass: HomeAssistant, entry_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memo = coordinator_module.simulate
+    clock = LateClock(monkeypatch)
+    monkeypatch.setattr(coordinator_module, "simulate", clock.slow)
+    entry = await entry_factory(setup=False)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason == (
+        "The simulation took longer than 60 s and was stopped; the next change simulates again"
+    )
+
+    monkeypatch.setattr(coordinator_module, "simulate", memo)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5))
+    # The retry runs in a task of its own; it connects and simulates again.
+    await wait_for(lambda: entry.state is ConfigEntryState.LOADED, limit=PATIENCE_S)
+    assert entry.runtime_data.adaptor.data.figures["lamp_v_mean"] > 0
+
+
+@pytest.mark.matter
+@pytest.mark.usefixtures("socket_enabled", "no_ws_heartbeat")
+async def test_an_update_past_its_deadline_fails_and_the_next_change_simulates(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    entry_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    memo = coordinator_module.simulate
+    entry = await entry_factory(setup=False)
+    # A worn capacitor: replacing it changes the circuit (a new simulation).
+    seed_history(hass_storage, entry, cap_consumed=0.1)
+    adaptor = await setup_entry(hass, entry)
+    voltage = "sensor.hall_lamp_lamp_voltage"
+    assert hass.states.get(voltage).state != STATE_UNAVAILABLE
+
+    clock = LateClock(monkeypatch)
+    monkeypatch.setattr(coordinator_module, "simulate", clock.slow)
+    await adaptor.async_reset_capacitor()
+    await hass.async_block_till_done()
+    assert adaptor.last_update_success is False
+    assert hass.states.get(voltage).state == STATE_UNAVAILABLE
+    assert str(adaptor.last_exception) == (
+        "The simulation took longer than 60 s and was stopped; the next change simulates again"
+    )
+    assert entry.state is ConfigEntryState.LOADED
+
+    # The next minute's update simulates the new circuit again, in time.
+    monkeypatch.setattr(coordinator_module, "simulate", memo)
+    freezer.tick(timedelta(minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert adaptor.last_update_success is True
+    assert adaptor.data.scenario["smoothing"]["capacitance_uf"] == 15.0
+    assert hass.states.get(voltage).state != STATE_UNAVAILABLE
+
+
+async def test_home_assistant_stopping_ends_the_run(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    started = threading.Event()
+    done = threading.Event()
+    ended: list[BaseException] = []
+
+    def endless(_scenario: dict[str, Any]) -> None:
+        started.set()
+        try:
+            while True:  # a solver's steps that would never end
+                pacing.pace()
+        except BaseException as err:
+            ended.append(err)
+            raise
+        finally:
+            done.set()
+
+    asker = hass.async_create_task(client.async_run("figures", endless, LED))
+    assert await hass.async_add_executor_job(started.wait, PATIENCE_S)
+    # Cancels the background tasks, the run among them: its thread ends too.
+    await hass.async_stop()
+    with pytest.raises(asyncio.CancelledError):
+        await asker
+    await wait_for(done.is_set, limit=PATIENCE_S)
+    assert len(ended) == 1
+    assert isinstance(ended[0], pacing.SimulationTimeoutError)
