@@ -3,44 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from functools import partial
+from typing import TYPE_CHECKING
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.typing import ConfigType
-from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
-from matter_server.common.errors import MatterError, NodeNotExists
-
-from .binary_sensor import async_migrate_unique_ids
 from .const import CONF_NODE_ID, CONF_URL, DOMAIN
-from .coordinator import (
-    AdaptorCoordinator,
-    NoNeutralConfigEntry,
-    NoNeutralRuntimeData,
-)
-from .helpers import redact_url
-from .history import async_remove_history
-from .relay import (
-    RelayLink,
-    async_create_node_issue,
-    async_delete_node_issue,
-    async_follow_relay,
-)
-from .server import async_acquire_server, async_release_server
-from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [
-    Platform.BINARY_SENSOR,
-    Platform.BUTTON,
-    Platform.EVENT,
-    Platform.IMAGE,
-    Platform.LIGHT,
-    Platform.SENSOR,
-]
+# `python -m custom_components.no_neutral.circuit` imports this package first and
+# must run where only numpy is installed (docs/model.md). Home Assistant has
+# always imported itself before it loads an integration; a plain command has
+# not, and skips Home Assistant and the modules built on it (3-5 s of imports
+# even where it is installed). The definitions stay at the top level, where
+# hassfest reads them; postponed annotations are never evaluated.
+_HOME_ASSISTANT = "homeassistant" in sys.modules
+if TYPE_CHECKING or _HOME_ASSISTANT:
+    from homeassistant.const import Platform
+    from homeassistant.core import HomeAssistant
+    from homeassistant.exceptions import ConfigEntryNotReady
+    from homeassistant.helpers import config_validation as cv
+    from homeassistant.helpers.typing import ConfigType
+    from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
+    from matter_server.common.errors import MatterError, NodeNotExists
 
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+    from .binary_sensor import async_migrate_unique_ids
+    from .coordinator import (
+        AdaptorCoordinator,
+        NoNeutralConfigEntry,
+        NoNeutralRuntimeData,
+    )
+    from .helpers import redact_url
+    from .history import async_remove_history
+    from .relay import (
+        RelayLink,
+        async_create_node_issue,
+        async_delete_node_issue,
+        async_follow_relay,
+    )
+    from .server import async_acquire_server, async_release_server
+    from .services import async_setup_services
+
+    PLATFORMS: list[Platform] = [
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.EVENT,
+        Platform.IMAGE,
+        Platform.LIGHT,
+        Platform.SENSOR,
+    ]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN) if _HOME_ASSISTANT else None
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
