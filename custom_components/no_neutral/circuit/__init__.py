@@ -1,4 +1,4 @@
-"""The no-neutral adaptor's circuit simulator (CIRCUIT.md); numpy only, no Home Assistant."""
+"""The no-neutral adaptor's circuit simulator (docs/model.md); numpy only, no Home Assistant."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """
-Ageing and stress of the adaptor's parts, between simulations (CIRCUIT.md).
+Ageing and stress of the adaptor's parts, between simulations (docs/model.md).
 
 Pure maths, no Home Assistant import: the coordinator keeps the state, feeds it
 the figures of the latest simulation and the time that passed, and feeds the
 aged part values back into the next scenario.
 
-Capacitor (the electrolytic rule of thumb, CIRCUIT.md "Ageing and stress"):
+Capacitor (the electrolytic rule of thumb, docs/model.md "Ageing and fuse stress"):
 
 - Core temperature `Tc = Ta + Rth * P_esr`. `Rth` is chosen so that the rated
   ripple current through the new part's ESR heats the core by 5 K (the usual
@@ -39,7 +39,7 @@ tell what pushes the resistor past its rating:
   `E_in` joules settles at `E_in / (1 - exp(-dt / tau))`, about
   `E_in * tau / dt`: the warning means `E_in / dt` exceeds the rated power
   left over by the steady load.
-- Blown: CIRCUIT.md says a fusible resistor opens at about 20 times its rated
+- Blown: the model says a fusible resistor opens at about 20 times its rated
   power within a minute; so it opens at the heat that 20 x `P_rated` reaches
   in 60 s: `20 * P_rated * tau * (1 - exp(-60 / tau))`.
 

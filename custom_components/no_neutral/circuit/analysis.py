@@ -64,7 +64,7 @@ MAX_SETTLE_CYCLES: Final = 40
 # Closed steady state: cycle-to-cycle change of every capacitor voltage, as a
 # fraction of the mains peak.
 SETTLE_TOL: Final = 2e-6
-# ... or every figure's ingredients within this fraction (CIRCUIT.md: 0.1 %).
+# ... or every figure's ingredients within this fraction (docs/model.md: 0.1 %).
 FIGURE_TOL: Final = 1e-3
 ENVELOPE_POINTS: Final = 14
 # One open cycle from the preset lamp side and bulk voltages: a second one
@@ -150,7 +150,7 @@ def closed_steady(
     state, as from all-zero, but without the long first charging pulses. The
     second confirms it. With almost no load the capacitor creeps up its
     diode's exponential: there the cycle figures (not the capacitor voltages
-    to the microvolt) decide, as CIRCUIT.md's 0.1 % definition of the steady
+    to the microvolt) decide, as the model's 0.1 % definition of the steady
     state says.
     """
     c = solver.c

@@ -1,4 +1,4 @@
-"""The CIRCUIT.md network: node numbers, element values in SI units, record layout."""
+"""The adaptor's network (docs/model.md): node numbers, element values in SI units, record layout."""
 
 from __future__ import annotations
 

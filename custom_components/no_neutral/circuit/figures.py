@@ -1,4 +1,4 @@
-"""simulate(): every CIRCUIT.md figure and warning from the analysis runs."""
+"""simulate(): every figure and warning of docs/model.md from the analysis runs."""
 
 from __future__ import annotations
 
@@ -169,5 +169,5 @@ def _check_finite(result: Mapping[str, Any]) -> None:
 
 
 def simulate(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a scenario and return every CIRCUIT.md figure as a JSON-safe dict."""
+    """Validate a scenario and return every figure of docs/model.md as a JSON-safe dict."""
     return solve(parse_scenario(mapping))

@@ -1,4 +1,4 @@
-"""The scenario of CIRCUIT.md: defaults, validation and frozen parameter sets."""
+"""The scenario (docs/model.md): defaults, validation and frozen parameter sets."""
 
 from __future__ import annotations
 
