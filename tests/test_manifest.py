@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -96,3 +97,45 @@ def test_translations_match_strings() -> None:
     strings = json.loads((PACKAGE / "strings.json").read_text())
     english = json.loads((PACKAGE / "translations" / "en.json").read_text())
     assert strings == english
+
+
+def test_hassfest_finds_the_entry_points_at_the_top_level() -> None:
+    """
+    __init__.py imports Home Assistant only where it runs (the simulator needs numpy only).
+
+    hassfest reads the module with `ast`, at its top level only: CONFIG_SCHEMA
+    must be assigned there, every entry function defined there, and
+    async_setup_entry must type its entry and set its runtime_data.
+    """
+    module = ast.parse((PACKAGE / "__init__.py").read_text())
+    assigned = {
+        target.id
+        for node in module.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert "CONFIG_SCHEMA" in assigned
+    functions = {node.name: node for node in module.body if isinstance(node, ast.AsyncFunctionDef)}
+    for name in (
+        "async_setup",
+        "async_setup_entry",
+        "async_unload_entry",
+        "async_remove_entry",
+        "async_migrate_entry",
+    ):
+        assert name in functions, name
+    for name in ("async_setup_entry", "async_unload_entry", "async_remove_entry"):
+        annotation = functions[name].args.args[1].annotation
+        assert isinstance(annotation, ast.Name), name
+        assert re.fullmatch(r"[A-Za-z]+ConfigEntry", annotation.id), name
+    setup_entry = functions["async_setup_entry"]
+    entry_name = setup_entry.args.args[1].arg
+    assert any(
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == entry_name
+        and node.attr == "runtime_data"
+        and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(setup_entry)
+    )

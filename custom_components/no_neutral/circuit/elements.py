@@ -1,4 +1,4 @@
-"""The adaptor's network (docs/model.md): node numbers, element values in SI units, record layout."""
+"""The adaptor's network (docs/model.md): node numbers, SI element values, record layout."""
 
 from __future__ import annotations
 
