@@ -59,6 +59,19 @@ async def import_test_node(
     return int(new)
 
 
+async def import_with_id(url: str, name: str, node_id: int, **changes: Any) -> None:
+    """
+    Import a node dump until the server hands out `node_id` again.
+
+    A restarted server forgets its test nodes and numbers new ones from 900000,
+    so the entry's node id comes back only by importing up to it.
+    """
+    ids = {node["node_id"] for node in await server_command(url, "get_nodes")}
+    while node_id not in ids:
+        assert not ids or max(ids) < node_id, "the server skipped the node id"
+        ids.add(await import_test_node(url, name, **changes))
+
+
 async def server_fabric(url: str) -> int:
     """Return the server's compressed fabric id (part of every unique id)."""
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:

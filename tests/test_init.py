@@ -44,7 +44,6 @@ async def test_user_flow_starts(hass: HomeAssistant) -> None:
 
 @pytest.mark.matter
 @pytest.mark.usefixtures("socket_enabled")
-@pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_entries_share_one_bounded_simulation_runner(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,7 +120,6 @@ async def test_entries_share_one_bounded_simulation_runner(
 
 @pytest.mark.matter
 @pytest.mark.usefixtures("socket_enabled")
-@pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_a_caller_gone_leaves_the_shared_simulation_to_the_others(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,8 +31,6 @@ from .link_helpers import MINIR4M, import_test_node, wait_for
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # The Matter client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 LIGHT = "light.minir4m"

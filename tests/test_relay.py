@@ -10,8 +10,6 @@ report another schema).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
@@ -39,6 +37,7 @@ from .link_helpers import (
     OTHER_PLUG,
     fake_version_server,
     import_test_node,
+    import_with_id,
     server_command,
     server_fabric,
     wait_for,
@@ -47,8 +46,6 @@ from .link_helpers import (
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # The Matter client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 LIGHT = "light.minir4m"
@@ -65,19 +62,6 @@ async def set_up(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
-
-
-async def import_with_id(url: str, name: str, node_id: int, **changes: Any) -> None:
-    """
-    Import a node dump until the server hands out `node_id` again.
-
-    A restarted server forgets its test nodes and numbers new ones from 900000,
-    so the entry's node id comes back only by importing up to it.
-    """
-    ids = {node["node_id"] for node in await server_command(url, "get_nodes")}
-    while node_id not in ids:
-        assert not ids or max(ids) < node_id, "the server skipped the node id"
-        ids.add(await import_test_node(url, name, **changes))
 
 
 async def test_setup_reads_the_relay_and_registers_its_device(

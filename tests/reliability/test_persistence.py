@@ -56,7 +56,6 @@ from .common import watch_logs
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ENTRY_ID = "01RELIABILITYPERSISTENCE0"

@@ -37,7 +37,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.relay import matter_device_id
 from tests.adaptor_common import _shared_simulations, add_relay_entry, import_node  # noqa: F401 (fixture)
-from tests.link_helpers import server_command, server_fabric, wait_for
+from tests.link_helpers import (
+    MINIR4M,
+    import_with_id,
+    server_command,
+    server_fabric,
+    wait_for,
+)
 from tests.rig import CommissionedRelay, MatterServer
 
 from .common import watch_logs
@@ -45,7 +51,6 @@ from .common import watch_logs
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 UNAVAILABLE_LIMIT_S = 5.0
@@ -235,10 +240,7 @@ async def test_server_down_at_start_retries_then_loads(
     finally:
         await hass.async_add_executor_job(matter_server.start)
     # A restarted server forgets test nodes: bring the node back under its id.
-    while node_id not in {
-        n["node_id"] for n in await server_command(matter_server.url, "get_nodes")
-    }:
-        await import_node(matter_server.url, relay_on=True)
+    await import_with_id(matter_server.url, MINIR4M, node_id, **{"1/6/0": True})
     # HA retries by itself (its own backoff); no reload by hand.
     await wait_for(lambda: entry.state is ConfigEntryState.LOADED, limit=60, interval=0.2)
     await hass.async_block_till_done()

@@ -32,8 +32,6 @@ from tools.rig.server import MatterServer
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # The client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ONOFF_PATH = "1/6/0"
