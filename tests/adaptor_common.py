@@ -24,7 +24,7 @@ from unittest.mock import PropertyMock, patch
 
 import aiohttp
 import pytest
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
@@ -39,8 +39,8 @@ from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.coordinator import AdaptorCoordinator
 from custom_components.no_neutral.relay import RelayLink, matter_device_id
-from tests.link_helpers import server_command, server_fabric
-from tests.rig import MatterServer, minir4m_dump
+from tests.link_helpers import MINIR4M, import_test_node, server_fabric
+from tests.rig import MatterServer
 
 _MEMO: dict[str, dict[str, Any]] = {}
 RUNS: list[str] = []  # every real simulator run of the session (scenario keys)
@@ -81,13 +81,7 @@ def simulator_runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 async def import_node(url: str, *, relay_on: bool) -> int:
     """Import the MINIR4M dump with its OnOff attribute set; return the node id."""
-    dump = minir4m_dump()
-    dump["data"]["node"]["attributes"]["1/6/0"] = relay_on
-    before = {node["node_id"] for node in await server_command(url, "get_nodes")}
-    await server_command(url, "import_test_node", dump=json.dumps(dump))
-    after = {node["node_id"] for node in await server_command(url, "get_nodes")}
-    (new,) = after - before
-    return int(new)
+    return await import_test_node(url, MINIR4M, **{"1/6/0": relay_on})
 
 
 async def make_entry(
@@ -116,6 +110,7 @@ async def add_relay_entry(
     title: str = "Hall lamp",
     unique_id: str | None = None,
     entry_id: str | None = None,
+    disabled_by: ConfigEntryDisabler | None = None,
     **options: Any,
 ) -> MockConfigEntry:
     """Add (not set up) an entry for a node of the server at `url`, as the flow makes it."""
@@ -128,6 +123,7 @@ async def add_relay_entry(
         data={CONF_URL: url, CONF_NODE_ID: node_id},
         options={**default_options(), **options},
         entry_id=entry_id,
+        disabled_by=disabled_by,
     )
     entry.add_to_hass(hass)
     return entry

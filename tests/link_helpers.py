@@ -1,17 +1,19 @@
-"""Helpers for the Matter-link tests: test nodes, a fake server for version errors."""
+"""Helpers for the tests that talk to a Matter server: test nodes, a fake server, polling."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tools.rig.sockets import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINIR4M = "minir4m_node.json"
@@ -37,13 +39,37 @@ async def server_command(url: str, command: str, **args: Any) -> Any:
                 return msg.get("result")
 
 
-async def import_test_node(url: str, name: str) -> int:
-    """Import a node dump into a running server; return the id the server gave it."""
+async def import_test_node(
+    url: str, name: str = MINIR4M, *, available: bool = True, **attributes: Any
+) -> int:
+    """
+    Import a node dump from tests/fixtures into a running server; return its new id.
+
+    `attributes` overrides attribute values by path (`**{"1/6/0": True}` for a
+    relay that is on); `available=False` imports a node the server cannot reach.
+    The server numbers test nodes from 900000 up and forgets them on restart.
+    """
+    dump = node_dump(name)
+    dump["data"]["node"]["attributes"].update(attributes)
+    dump["data"]["node"]["available"] = available
     before = {node["node_id"] for node in await server_command(url, "get_nodes")}
-    await server_command(url, "import_test_node", dump=json.dumps(node_dump(name)))
+    await server_command(url, "import_test_node", dump=json.dumps(dump))
     after = {node["node_id"] for node in await server_command(url, "get_nodes")}
     (new,) = after - before
     return int(new)
+
+
+async def import_with_id(url: str, name: str, node_id: int, **changes: Any) -> None:
+    """
+    Import a node dump until the server hands out `node_id` again.
+
+    A restarted server forgets its test nodes and numbers new ones from 900000,
+    so the entry's node id comes back only by importing up to it.
+    """
+    ids = {node["node_id"] for node in await server_command(url, "get_nodes")}
+    while node_id not in ids:
+        assert not ids or max(ids) < node_id, "the server skipped the node id"
+        ids.add(await import_test_node(url, name, **changes))
 
 
 async def server_fabric(url: str) -> int:
@@ -51,13 +77,6 @@ async def server_fabric(url: str) -> int:
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
         info = await ws.receive_json()
     return int(info["compressed_fabric_id"])
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
@@ -124,12 +143,26 @@ async def fake_version_server(
         await runner.cleanup()
 
 
-async def wait_for(predicate: Any, limit: float = 10.0, interval: float = 0.005) -> float:
-    """Wait until predicate() is true; return the seconds it took (fails past `limit`)."""
+async def wait_for(
+    predicate: Callable[[], object], limit: float = 10.0, interval: float = 0.005
+) -> float:
+    """
+    Wait until predicate() is true; return the seconds it took (fails past `limit`).
+
+    For a condition a user would see (a state, an issue, a connection); give
+    `limit` room enough for a machine twice as slow: the poll ends as soon as
+    the condition holds, so a generous limit costs nothing when it passes.
+    `predicate` may be a coroutine function (a question to a server).
+    """
     loop = asyncio.get_running_loop()
     began = loop.time()
+
+    async def holds() -> bool:
+        answer = predicate()
+        return bool(await answer if inspect.isawaitable(answer) else answer)
+
     async with asyncio.timeout(limit):
         # The test watches from outside, as a user would; the integration itself never polls.
-        while not predicate():  # noqa: ASYNC110
+        while not await holds():  # noqa: ASYNC110
             await asyncio.sleep(interval)
     return loop.time() - began

@@ -31,24 +31,21 @@ request it themselves, and the rest of the fixtures' plumbing does not need it.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.link_helpers import MINIR4M, import_test_node, node_dump
 from tools.rig import client as rig_client
 from tools.rig.netns import netns_unavailable_reason
 from tools.rig.relay import VirtualRelay
 from tools.rig.relay_rig import RelayRig
 from tools.rig.server import MatterServer, RigError
 
-FIXTURES = Path(__file__).parent / "fixtures"
-MINIR4M_DUMP = FIXTURES / "minir4m_node.json"
 RELAY_SERIAL = "RIGRELAY0001"
 
 
@@ -99,16 +96,11 @@ class TestNode:
     server: MatterServer
 
 
-def minir4m_dump() -> dict[str, Any]:
-    """The MINIR4M node dump (HA diagnostics shape) from tests/fixtures."""
-    return json.loads(MINIR4M_DUMP.read_text())  # type: ignore[no-any-return]
-
-
 @pytest.fixture
 def matter_test_node(matter_server: MatterServer, socket_enabled: None) -> TestNode:
     """A MINIR4M-like node imported into `matter_server` (forgotten on restart)."""
-    dump = minir4m_dump()
-    node_id = rig_client.run_sync(lambda: rig_client.import_test_node(matter_server.url, dump))
+    dump = node_dump(MINIR4M)
+    node_id = rig_client.run_sync(lambda: import_test_node(matter_server.url, MINIR4M))
     return TestNode(
         node_id=node_id,
         serial=dump["data"]["node"]["attributes"]["0/40/15"],

@@ -37,13 +37,14 @@ from custom_components.no_neutral.options import (
     scenario_from_options,
 )
 from tools.rig.server import MatterServer
+from tools.rig.sockets import free_port
 
+from .adaptor_common import add_relay_entry
 from .link_helpers import (
     MINIR4M,
     NO_ONOFF,
     OTHER_PLUG,
     fake_version_server,
-    free_port,
     import_test_node,
     node_dump,
     server_command,
@@ -53,8 +54,6 @@ from .link_helpers import (
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # The Matter client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ADAPTOR_INPUT = {
@@ -393,16 +392,7 @@ async def test_commission_ip_failure_shows_the_error(hass: HomeAssistant, matter
 
 
 async def _entry(hass: HomeAssistant, matter_url: str, node_id: int) -> MockConfigEntry:
-    fabric = await server_fabric(matter_url)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="MINIR4M",
-        unique_id=uid(fabric, node_id),
-        data={CONF_URL: matter_url, CONF_NODE_ID: node_id},
-        options=default_options(),
-    )
-    entry.add_to_hass(hass)
-    return entry
+    return await add_relay_entry(hass, matter_url, node_id, title="MINIR4M")
 
 
 async def test_reconfigure_changes_the_node(
@@ -455,14 +445,12 @@ async def test_reconfigure_without_free_nodes(
 
 async def _options_entry(hass: HomeAssistant) -> MockConfigEntry:
     # The options flow needs no server: a plain entry that is not set up.
-    entry = MockConfigEntry(
-        domain=DOMAIN,
+    return await add_relay_entry(
+        hass,
+        f"ws://127.0.0.1:{free_port()}/ws",
+        1,
         unique_id="0000000000001234-0000000000000001",
-        data={CONF_URL: f"ws://127.0.0.1:{free_port()}/ws", CONF_NODE_ID: 1},
-        options=default_options(),
     )
-    entry.add_to_hass(hass)
-    return entry
 
 
 async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:

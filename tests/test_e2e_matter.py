@@ -30,6 +30,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from matter_server.client import MatterClient
 
 from custom_components.no_neutral.const import CONF_URL, DOMAIN
 from custom_components.no_neutral.options import (
@@ -48,8 +49,6 @@ pytestmark = [
     pytest.mark.matter,
     pytest.mark.netns,
     pytest.mark.usefixtures("socket_enabled"),
-    # The Matter client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ADAPTOR_INPUT = {
@@ -162,10 +161,19 @@ async def test_commission_by_pin_and_ip(hass: HomeAssistant, relay_rig: RelayRig
 
 
 async def test_command_to_a_vanished_relay_fails_clearly(
-    hass: HomeAssistant, relay_rig: RelayRig
+    hass: HomeAssistant, relay_rig: RelayRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Killed hard, the relay stays "available" on the server for minutes: the command fails."""
     rig = relay_rig
+    # Set when the client has a device command on its way to the server.
+    sent = asyncio.Event()
+    real_send = MatterClient.send_device_command
+
+    async def send(self: MatterClient, *args: Any, **kwargs: Any) -> Any:
+        sent.set()
+        return await real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(MatterClient, "send_device_command", send)
     await hass.async_add_executor_job(reset_relay, rig)
     entry = await commission(
         hass, rig.server.url, "commission_code", {"code": rig.relay.manual_code}
@@ -182,8 +190,10 @@ async def test_command_to_a_vanished_relay_fails_clearly(
 
     # A command still in flight when the server goes away fails the same way
     # (the client cancels it; the caller is not cancelled).
+    sent.clear()
     pending = hass.async_create_task(switch(hass, lamp, on=True))
-    await asyncio.sleep(0.5)
+    async with asyncio.timeout(30):
+        await sent.wait()
     await hass.async_add_executor_job(rig.server.stop)
     with pytest.raises(HomeAssistantError) as err:
         await pending

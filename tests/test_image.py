@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.no_neutral import image as image_module
 from custom_components.no_neutral.circuit import DEFAULT_SCENARIO
+from custom_components.no_neutral.coordinator import AGEING_INTERVAL
 from custom_components.no_neutral.waveform import nice_ticks
-from tests.adaptor_common import HALOGEN_500
+from tests.adaptor_common import HALOGEN_500, tick
+from tests.link_helpers import wait_for
 
 pytestmark = [
     pytest.mark.matter,
@@ -29,10 +31,13 @@ ENTITY = "image.hall_lamp_waveforms"
 
 async def _drawn(hass: HomeAssistant, previous: str | None = "unknown") -> str:
     """Wait for a new picture: the state (when its circuit changed) moves on."""
-    async with asyncio.timeout(120):
-        while (state := hass.states.get(ENTITY)) is None or state.state == previous:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-    return state.state
+
+    def moved_on() -> bool:
+        state = hass.states.get(ENTITY)
+        return state is not None and state.state != previous
+
+    await wait_for(moved_on, limit=120)
+    return hass.states.get(ENTITY).state
 
 
 async def _fetch(hass: HomeAssistant, client: ClientSessionGenerator) -> tuple[str, bytes]:
@@ -75,6 +80,7 @@ async def test_drawn_on_demand_once_per_circuit(
     hass_client: ClientSessionGenerator,
     entry_factory: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     monkeypatch.setattr("custom_components.no_neutral.PLATFORMS", [Platform.IMAGE])
     # Counted by a plain function: the harness runs a Mock given to the executor on the loop.
@@ -103,6 +109,8 @@ async def test_drawn_on_demand_once_per_circuit(
     # Another lamp is another circuit: a new picture, drawn when fetched.
     hass.config_entries.async_update_entry(entry, options={**entry.options, **HALOGEN_500})
     await hass.async_block_till_done()
+    # The coordinator reads the options at its next minute's tick.
+    await tick(hass, freezer, AGEING_INTERVAL)
     await _drawn(hass, first)
     _, other = await _fetch(hass, hass_client)
     assert len(drawn) == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -16,7 +15,9 @@ from homeassistant.loader import async_get_integration
 
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.const import DOMAIN
+from custom_components.no_neutral.coordinator import AdaptorCoordinator
 from tests.adaptor_common import make_entry
+from tests.link_helpers import wait_for
 from tools.rig.server import MatterServer
 
 # A lamp power the test's simulator refuses to solve.
@@ -43,40 +44,65 @@ async def test_user_flow_starts(hass: HomeAssistant) -> None:
 
 @pytest.mark.matter
 @pytest.mark.usefixtures("socket_enabled")
-@pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_entries_share_one_simulator_client(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Six adaptors, two circuits, one broken: two simulations, one at a time, the rest load."""
+    circuits: list[float] = []
+    simulate = coordinator_module.simulate  # the session's memo (tests/adaptor_common.py)
+    # Every run is held until all six entries have asked for their figures, so
+    # a runner that starts a second job before the first ends is caught doing
+    # so, however fast the machine. Jobs are counted where they are handed to
+    # the executor, on the loop: a thread that starts late cannot hide one.
+    everyone_asked = threading.Event()
+    asked: list[float] = []
     running = 0
     most = 0
-    circuits: list[float] = []
-    lock = threading.Lock()
-    simulate = coordinator_module.simulate  # the session's memo (tests/adaptor_common.py)
 
     def counted(scenario: dict[str, Any]) -> dict[str, Any]:
+        circuits.append(scenario["lamp"]["power_w"])
+        assert everyone_asked.wait(60), "the entries never all asked"
+        if scenario["lamp"]["power_w"] == BROKEN_W:
+            msg = "the circuit equations did not converge"
+            raise ArithmeticError(msg)
+        return simulate(scenario)
+
+    real_add_job = hass.async_add_executor_job
+
+    def add_job(target: Any, *args: Any) -> asyncio.Future[Any]:
         nonlocal running, most
-        with lock:
+        future = real_add_job(target, *args)
+        # The client hands the job over wrapped (paced): look at what it runs.
+        if counted in (target, *args):
             running += 1
             most = max(most, running)
-            circuits.append(scenario["lamp"]["power_w"])
-        try:
-            time.sleep(0.2)  # long enough for the entries' jobs to overlap if they could
-            if scenario["lamp"]["power_w"] == BROKEN_W:
-                msg = "the circuit equations did not converge"
-                raise ArithmeticError(msg)
-            return simulate(scenario)
-        finally:
-            with lock:
+
+            def ended(_future: asyncio.Future[Any]) -> None:
+                nonlocal running
                 running -= 1
 
+            future.add_done_callback(ended)
+        return future
+
+    real_async_simulate = AdaptorCoordinator.async_simulate
+
+    async def asking(self: AdaptorCoordinator, scenario: dict[str, Any]) -> dict[str, Any]:
+        asked.append(scenario["lamp"]["power_w"])
+        return await real_async_simulate(self, scenario)
+
     monkeypatch.setattr(coordinator_module, "simulate", counted)
+    monkeypatch.setattr(hass, "async_add_executor_job", add_job)
+    monkeypatch.setattr(AdaptorCoordinator, "async_simulate", asking)
     entries = [
         await make_entry(hass, matter_server, title=f"Lamp {n}", lamp_power_w=watts)
         for n, watts in enumerate((9, 9, 9, 9, 12, BROKEN_W))
     ]
     # The first entry's setup sets up the integration, which sets up all six at once.
-    await hass.config_entries.async_setup(entries[0].entry_id)
+    setup = hass.async_create_task(hass.config_entries.async_setup(entries[0].entry_id))
+    # The poll's own loop steps let each caller hand its job over, if it would.
+    await wait_for(lambda: len(asked) == 6 and running, limit=60)
+    everyone_asked.set()
+    assert await setup
     await hass.async_block_till_done()
 
     assert [e.state for e in entries] == [ConfigEntryState.LOADED] * 6
@@ -95,7 +121,6 @@ async def test_entries_share_one_simulator_client(
 
 @pytest.mark.matter
 @pytest.mark.usefixtures("socket_enabled")
-@pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_a_caller_gone_leaves_the_shared_simulation_to_the_others(
     hass: HomeAssistant, matter_server: MatterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,7 +143,8 @@ async def test_a_caller_gone_leaves_the_shared_simulation_to_the_others(
     what_if["lamp"] = {**what_if["lamp"], "power_w": 21}
     asked = hass.async_create_task(first.runtime_data.adaptor.async_simulate(what_if))
     waiting = hass.async_create_task(second.runtime_data.adaptor.async_simulate(what_if))
-    await asyncio.sleep(0.1)
+    # The run is held in the executor; both callers asked before it started.
+    await wait_for(lambda: runs == [21])
     asked.cancel()
     release.set()
     figures = await waiting

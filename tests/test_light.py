@@ -8,7 +8,6 @@ read from the OnOff attribute, the entity's shape and its refusals.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -27,27 +26,18 @@ from custom_components.no_neutral.light import NoNeutralLight
 from tools.rig.server import MatterServer
 
 from .adaptor_common import add_relay_entry
-from .link_helpers import MINIR4M, node_dump, server_command, wait_for
+from .link_helpers import MINIR4M, import_test_node, wait_for
 
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # The Matter client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 LIGHT = "light.minir4m"
 
 
 async def import_node(url: str, *, on: bool, available: bool = True) -> int:
-    dump = node_dump(MINIR4M)
-    dump["data"]["node"]["attributes"]["1/6/0"] = on
-    dump["data"]["node"]["available"] = available
-    before = {node["node_id"] for node in await server_command(url, "get_nodes")}
-    await server_command(url, "import_test_node", dump=json.dumps(dump))
-    after = {node["node_id"] for node in await server_command(url, "get_nodes")}
-    (node_id,) = after - before
-    return int(node_id)
+    return await import_test_node(url, MINIR4M, available=available, **{"1/6/0": on})
 
 
 async def set_up(hass: HomeAssistant, url: str, node_id: int) -> MockConfigEntry:

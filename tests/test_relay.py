@@ -10,9 +10,6 @@ report another schema).
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
@@ -27,20 +24,20 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.helpers import redact_url
 from custom_components.no_neutral.relay import RelayDeviceInfo, relay_identifiers
 from custom_components.no_neutral.server import SERVER_LINKS
 from tools.rig.server import MatterServer
+from tools.rig.sockets import free_port
 
+from .adaptor_common import add_relay_entry
 from .link_helpers import (
     MINIR4M,
     OTHER_PLUG,
     fake_version_server,
-    free_port,
     import_test_node,
-    node_dump,
+    import_with_id,
     server_command,
     server_fabric,
     wait_for,
@@ -49,23 +46,9 @@ from .link_helpers import (
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # The Matter client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 LIGHT = "light.minir4m"
-
-
-def make_entry(hass: HomeAssistant, url: str, node_id: int, unique_id: str) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="MINIR4M",
-        unique_id=unique_id,
-        data={CONF_URL: url, CONF_NODE_ID: node_id},
-        options=default_options(),
-    )
-    entry.add_to_hass(hass)
-    return entry
 
 
 async def set_up(
@@ -73,27 +56,12 @@ async def set_up(
 ) -> MockConfigEntry:
     if fabric is None:
         fabric = await server_fabric(url)
-    entry = make_entry(hass, url, node_id, f"{fabric:016X}-{node_id:016X}")
+    entry = await add_relay_entry(
+        hass, url, node_id, title="MINIR4M", unique_id=f"{fabric:016X}-{node_id:016X}"
+    )
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
-
-
-async def import_with_id(url: str, name: str, node_id: int, **changes: Any) -> None:
-    """
-    Import a node dump until the server hands out `node_id` again.
-
-    A restarted server forgets its test nodes and numbers new ones from 900000,
-    so the entry's node id comes back only by importing up to it.
-    """
-    dump = node_dump(name)
-    dump["data"]["node"]["attributes"].update(changes)
-    while True:
-        ids = {node["node_id"] for node in await server_command(url, "get_nodes")}
-        if node_id in ids:
-            return
-        assert not ids or max(ids) < node_id, "the server skipped the node id"
-        await server_command(url, "import_test_node", dump=json.dumps(dump))
 
 
 async def test_setup_reads_the_relay_and_registers_its_device(
@@ -361,12 +329,7 @@ async def test_node_removed(
 async def test_unreachable_node_is_unavailable(
     hass: HomeAssistant, matter_server: MatterServer
 ) -> None:
-    dump = node_dump(MINIR4M)
-    dump["data"]["node"]["available"] = False
-    before = {node["node_id"] for node in await server_command(matter_server.url, "get_nodes")}
-    await server_command(matter_server.url, "import_test_node", dump=json.dumps(dump))
-    after = {node["node_id"] for node in await server_command(matter_server.url, "get_nodes")}
-    (node_id,) = after - before
+    node_id = await import_test_node(matter_server.url, MINIR4M, available=False)
     entry = await set_up(hass, matter_server.url, node_id)
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
@@ -411,11 +374,10 @@ async def test_entries_set_up_together_share_the_start(
 ) -> None:
     """At HA start entries are set up concurrently: the second waits for the first's link."""
     url = matter_server.url
-    fabric = await server_fabric(url)
     entries = []
     for dump in (MINIR4M, OTHER_PLUG):
         node_id = await import_test_node(url, dump)
-        entries.append(make_entry(hass, url, node_id, f"{fabric:016X}-{node_id:016X}"))
+        entries.append(await add_relay_entry(hass, url, node_id, title="MINIR4M"))
     # As at HA start: the integration sets up all its entries concurrently.
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
@@ -427,7 +389,10 @@ async def test_entries_set_up_together_share_the_start(
 
 async def test_entries_set_up_together_on_a_dead_server(hass: HomeAssistant) -> None:
     url = f"ws://127.0.0.1:{free_port()}/ws"
-    entries = [make_entry(hass, url, node_id, f"dead-{node_id}") for node_id in (1, 2)]
+    entries = [
+        await add_relay_entry(hass, url, node_id, title="MINIR4M", unique_id=f"dead-{node_id}")
+        for node_id in (1, 2)
+    ]
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
     assert [e.state for e in entries] == [ConfigEntryState.SETUP_RETRY] * 2

@@ -19,8 +19,6 @@ pytestmark = [
     pytest.mark.matter,
     pytest.mark.netns,
     pytest.mark.usefixtures("socket_enabled"),
-    # The Matter client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 SWITCHINGS = "sensor.hall_lamp_switchings"

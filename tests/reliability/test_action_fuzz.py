@@ -33,7 +33,6 @@ from .strategies import BAD_OR_ANY, garbage_scenarios, one_fault, valid_value
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ACTION_FIELDS = {*SCENARIO_PATHS, "fuse_blown", "relay_closed", "scenario", "config_entry_id"}

@@ -36,6 +36,7 @@ from custom_components.no_neutral.options import (
     default_options,
     scenario_from_options,
 )
+from tests.adaptor_common import add_relay_entry
 
 from .common import fuzz_in_hass
 from .strategies import BAD_OR_ANY, valid_value
@@ -79,17 +80,14 @@ def check_stored_options(options: dict[str, Any]) -> None:
 
 
 async def _options_entry(hass: HomeAssistant) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Hall lamp",
+    return await add_relay_entry(
+        hass,
+        "ws://127.0.0.1:9/ws",
+        1,
         unique_id="0000000000001234-0000000000000001",
-        data={CONF_URL: "ws://127.0.0.1:9/ws", CONF_NODE_ID: 1},
-        options=default_options(),
         # Disabled, so that a saved form does not reload (set up) the entry.
         disabled_by=ConfigEntryDisabler.USER,
     )
-    entry.add_to_hass(hass)
-    return entry
 
 
 async def _submit_options(

@@ -21,24 +21,26 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.no_neutral.config_flow import default_options
-from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
-from tests.adaptor_common import _shared_simulations, import_node  # noqa: F401 (fixture)
+from custom_components.no_neutral.const import CONF_URL, DOMAIN
+from tests.adaptor_common import (  # noqa: F401 (fixture)
+    _shared_simulations,
+    add_relay_entry,
+    import_node,
+)
 from tests.link_helpers import (
     fake_version_server,
-    free_port,
     server_command,
     server_fabric,
     wait_for,
 )
 from tests.rig import MatterServer
+from tools.rig.sockets import free_port
 
 from .common import watch_logs
 
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 USER = "hauser"
@@ -66,14 +68,7 @@ def issue_texts(hass: HomeAssistant) -> str:
 
 
 async def _entry(hass: HomeAssistant, url: str, node_id: int, unique_id: str) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Hall lamp",
-        unique_id=unique_id,
-        data={CONF_URL: url, CONF_NODE_ID: node_id},
-        options=default_options(),
-    )
-    entry.add_to_hass(hass)
+    entry = await add_relay_entry(hass, url, node_id, unique_id=unique_id)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry

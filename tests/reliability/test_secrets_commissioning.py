@@ -30,7 +30,6 @@ pytestmark = [
     pytest.mark.matter,
     pytest.mark.netns,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ADAPTOR_INPUT = {

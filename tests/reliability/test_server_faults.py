@@ -37,7 +37,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.relay import matter_device_id
 from tests.adaptor_common import _shared_simulations, add_relay_entry, import_node  # noqa: F401 (fixture)
-from tests.link_helpers import server_command, server_fabric, wait_for
+from tests.link_helpers import (
+    MINIR4M,
+    import_with_id,
+    server_command,
+    server_fabric,
+    wait_for,
+)
 from tests.rig import CommissionedRelay, MatterServer
 
 from .common import watch_logs
@@ -45,12 +51,12 @@ from .common import watch_logs
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 UNAVAILABLE_LIMIT_S = 5.0
 BACK_LIMIT_S = 30.0
 SWITCH_EVERY_S = 0.3
+ONOFF = "1/6/0"
 
 
 async def set_up(hass: HomeAssistant, url: str, node_id: int) -> MockConfigEntry:
@@ -77,6 +83,11 @@ class Switcher:
     sent: int = 0
     refused: int = 0
     unexpected: list[str] = field(default_factory=list)
+
+    @property
+    def tried(self) -> int:
+        """Commands sent or refused so far."""
+        return self.sent + self.refused + len(self.unexpected)
 
     async def run(self) -> None:
         while True:
@@ -126,7 +137,9 @@ async def _kill_restart_cycles(
         task = hass.async_create_background_task(switcher.run(), "reliability switcher")
         try:
             for cycle in range(cycles):
-                await asyncio.sleep(1.0)
+                # The lamp switches before the kill (after the first, it came back).
+                sent = switcher.sent
+                await wait_for(lambda s=sent: switcher.sent > s, limit=BACK_LIMIT_S)
                 killed = time.monotonic()
                 await hass.async_add_executor_job(server.kill)
                 await wait_for(
@@ -134,7 +147,9 @@ async def _kill_restart_cycles(
                     limit=UNAVAILABLE_LIMIT_S,
                 )
                 figures.unavailable_s.append(time.monotonic() - killed)
-                await asyncio.sleep(0.5)
+                # A command is tried while the server is away.
+                tried = switcher.tried
+                await wait_for(lambda t=tried: switcher.tried > t, limit=BACK_LIMIT_S)
                 figures.server_start_s.append(await hass.async_add_executor_job(server.start))
                 up = time.monotonic()
                 await wait_for(
@@ -146,13 +161,16 @@ async def _kill_restart_cycles(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        # Settled (the server reports at most once a second): HA shows what the relay is.
-        await wait_for(
-            lambda: hass.states.get(light).state == (STATE_ON if rig.relay.is_on else STATE_OFF),
-            limit=5,
-        )
-        await asyncio.sleep(2.5)
-        assert hass.states.get(light).state == (STATE_ON if rig.relay.is_on else STATE_OFF)
+
+        # Settled: HA shows what the relay is, and so does the server, so that no
+        # report still on its way (at most one a second) can change HA's state.
+        async def settled() -> bool:
+            node = await server_command(server.url, "get_node", node_id=rig.node_id)
+            held = STATE_ON if node["attributes"][ONOFF] else STATE_OFF
+            truth = STATE_ON if rig.relay.is_on else STATE_OFF
+            return hass.states.get(light).state == held == truth
+
+        await wait_for(settled, limit=10, interval=0.1)
         assert switcher.sent > 0
         # A command written as the connection dies (aiohttp's ClientConnectionResetError)
         # is refused translated like any other: nothing untranslated reaches the caller.
@@ -222,10 +240,7 @@ async def test_server_down_at_start_retries_then_loads(
     finally:
         await hass.async_add_executor_job(matter_server.start)
     # A restarted server forgets test nodes: bring the node back under its id.
-    while node_id not in {
-        n["node_id"] for n in await server_command(matter_server.url, "get_nodes")
-    }:
-        await import_node(matter_server.url, relay_on=True)
+    await import_with_id(matter_server.url, MINIR4M, node_id, **{"1/6/0": True})
     # HA retries by itself (its own backoff); no reload by hand.
     await wait_for(lambda: entry.state is ConfigEntryState.LOADED, limit=60, interval=0.2)
     await hass.async_block_till_done()

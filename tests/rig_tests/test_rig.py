@@ -22,6 +22,7 @@ from matter_server.client.exceptions import CannotConnect
 from matter_server.common.const import SCHEMA_VERSION
 from matter_server.common.models import EventType
 
+from tests.link_helpers import wait_for
 from tests.rig import RELAY_SERIAL, CommissionedRelay, TestNode, reset_relay
 from tools.rig.client import connected_client
 from tools.rig.netns import netns_unavailable_reason
@@ -31,8 +32,6 @@ from tools.rig.server import MatterServer
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # The client's websocket heartbeat timer outlives disconnect().
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ONOFF_PATH = "1/6/0"
@@ -54,14 +53,6 @@ def updates_of(client: MatterClient, node_id: int, path: str) -> list[tuple[floa
         attr_path_filter=path,
     )
     return seen
-
-
-async def wait_until(predicate: Any, seconds: float = 10) -> None:
-    # Polled: the client calls back from its own message handler, and several
-    # tests wait on node state that changes without a callback of its own.
-    async with asyncio.timeout(seconds):
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 async def test_server_reports_schema(matter_server: MatterServer) -> None:
@@ -152,7 +143,7 @@ async def test_client_command_switches_the_device(commissioned_relay: Commission
         assert event.data == {"event": "onoff", "on": target, "source": "controller"}
         assert relay.is_on is target
         # And the server's subscription reports it back.
-        await wait_until(lambda: any(value is target for _, value in seen))
+        await wait_for(lambda: any(value is target for _, value in seen))
         assert client.get_node(node_id).get_attribute_value(1, 6, 0) is target
 
 
@@ -169,7 +160,7 @@ async def test_device_press_arrives_as_attribute_update(
         relay.press()
         event = await relay.async_wait_for(lambda e: e.kind == "onoff", since=mark)
         assert event.data == {"event": "onoff", "on": not before, "source": "device"}
-        await wait_until(lambda: any(value is (not before) for _, value in seen))
+        await wait_for(lambda: any(value is (not before) for _, value in seen))
         assert client.get_node(node_id).get_attribute_value(1, 6, 0) is (not before)
 
 
@@ -183,7 +174,7 @@ async def test_server_restart_brings_the_node_back(commissioned_relay: Commissio
     await asyncio.to_thread(server.restart)
     began = time.monotonic()
     async with client_for(server) as client:
-        await wait_until(lambda: client.get_node(node_id).available, seconds=60)
+        await wait_for(lambda: client.get_node(node_id).available, limit=60)
         back_after = time.monotonic() - began
         assert back_after < 30
         assert client.get_node(node_id).device_info.serialNumber == RELAY_SERIAL
@@ -191,7 +182,7 @@ async def test_server_restart_brings_the_node_back(commissioned_relay: Commissio
         seen = updates_of(client, node_id, ONOFF_PATH)
         target = not relay.is_on
         relay.press(on=target)
-        await wait_until(lambda: any(value is target for _, value in seen))
+        await wait_for(lambda: any(value is target for _, value in seen))
 
 
 @pytest.mark.netns
@@ -201,9 +192,9 @@ async def test_stopped_device_goes_unavailable(commissioned_relay: CommissionedR
         assert client.get_node(node_id).available
         # A clean stop (as the relay does on SIGTERM) shows at once.
         await asyncio.to_thread(relay.stop)
-        await wait_until(lambda: not client.get_node(node_id).available, seconds=30)
+        await wait_for(lambda: not client.get_node(node_id).available, limit=30)
         await asyncio.to_thread(relay.start)
-        await wait_until(lambda: client.get_node(node_id).available, seconds=60)
+        await wait_for(lambda: client.get_node(node_id).available, limit=60)
 
 
 def test_netns_problem_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,4 +235,4 @@ async def test_server_dies_with_the_rig(tmp_path: Path) -> None:
     assert servers()
     holder.kill()
     await holder.wait()
-    await wait_until(lambda: not servers(), seconds=30)
+    await wait_for(lambda: not servers(), limit=30, interval=0.1)

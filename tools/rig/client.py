@@ -1,8 +1,8 @@
 """
 Short conversations with a running server through the real Matter client.
 
-Fixtures and scripts use these to prepare a server (import a test node,
-commission the virtual relay) before the code under test connects. Each runs
+Fixtures and scripts use these to prepare a server (commission the virtual
+relay, list or remove nodes) before the code under test connects. Each runs
 its own event loop in a worker thread (`run_sync`), so a fixture may call it
 while a test's loop exists, and it leaves no task or timer behind.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -19,7 +18,6 @@ from typing import Any
 
 import aiohttp
 from matter_server.client import MatterClient
-from matter_server.common.models import APICommand, EventType
 
 
 @asynccontextmanager
@@ -45,27 +43,6 @@ async def connected_client(url: str) -> AsyncIterator[MatterClient]:
             # Closing anyway: how the listener ended does not matter here.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listener
-
-
-async def import_test_node(url: str, dump: dict[str, Any] | str, timeout: float = 10) -> int:
-    """
-    Import a node dump (HA diagnostics shape); return the id the server gave it.
-
-    The server numbers test nodes from 900000 up and forgets them on restart.
-    """
-    payload = dump if isinstance(dump, str) else json.dumps(dump)
-    async with connected_client(url) as client:
-        added: asyncio.Queue[int] = asyncio.Queue()
-        unsubscribe = client.subscribe_events(
-            lambda _event, node: added.put_nowait(int(node.node_id)), EventType.NODE_ADDED
-        )
-        try:
-            await client.send_command(
-                APICommand.IMPORT_TEST_NODE, require_schema=None, dump=payload
-            )
-            return await asyncio.wait_for(added.get(), timeout)
-        finally:
-            unsubscribe()
 
 
 async def commission(
