@@ -135,7 +135,13 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._counted_until = dt_util.utcnow()
         entry = self.config_entry
         entry.async_on_unload(self.relay.async_add_listener(self._on_relay))
-        entry.async_on_unload(async_track_time_interval(self.hass, self._on_tick, AGEING_INTERVAL))
+        # Home Assistant's stop unloads no entry: the tick ends with the stop
+        # (which counts the time up to it), not with the process.
+        entry.async_on_unload(
+            async_track_time_interval(
+                self.hass, self._on_tick, AGEING_INTERVAL, cancel_on_shutdown=True
+            )
+        )
         if sensor := self.options.get(CONF_AMBIENT_SENSOR):
             entry.async_on_unload(
                 async_track_state_change_event(self.hass, sensor, self._on_ambient)

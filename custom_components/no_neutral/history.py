@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN
 from homeassistant.exceptions import UnsupportedStorageVersionError
 from homeassistant.helpers import issue_registry as ir
@@ -79,7 +79,10 @@ class HistoryStore:
         """
         # After close the history is written already; no timer may outlive the entry.
         if self._save_timer is None and not self._closed:
-            self._save_timer = async_call_later(self._hass, SAVE_DELAY_S, self._save_due)
+            # Cancelled when Home Assistant stops: save_at_stop writes then.
+            self._save_timer = async_call_later(
+                self._hass, SAVE_DELAY_S, HassJob(self._save_due, cancel_on_shutdown=True)
+            )
 
     @callback
     def _save_due(self, _now: datetime) -> None:

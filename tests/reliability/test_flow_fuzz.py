@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.no_neutral.circuit import parse_scenario
 from custom_components.no_neutral.config_flow import OPTIONS_FORM_KEYS
-from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from custom_components.no_neutral.const import CONF_URL, DOMAIN
 from custom_components.no_neutral.options import (
     CONF_AMBIENT_SENSOR,
     CONF_AMBIENT_TEMP_C,

@@ -56,10 +56,6 @@ from .common import watch_logs
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # Ours: Home Assistant's stop (a restart, here) unloads no entry, and the
-    # coordinator's ageing tick and delayed history save are not
-    # cancel_on_shutdown, so both outlive the stop. Drop this once they are.
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 ENTRY_ID = "01RELIABILITYPERSISTENCE0"
