@@ -20,9 +20,6 @@ from tests.adaptor_common import SNAPSHOT_UNIQUE_ID
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    # Kept only because the snapshot names carry its id; the websocket timers it
-    # was for are cancelled by tests/conftest.py. Drop it with the next snapshot update.
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 

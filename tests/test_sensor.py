@@ -14,9 +14,6 @@ from tests.adaptor_common import snapshot_test
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled", "entity_registry_enabled_by_default"),
-    # Kept only because the snapshot names carry its id; the websocket timers it
-    # was for are cancelled by tests/conftest.py. Drop it with the next snapshot update.
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 
