@@ -73,7 +73,6 @@ pytestmark = [
     pytest.mark.long,
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.parametrize("expected_lingering_timers", [True]),
 ]
 
 TARGET_BLOCK_MS = 5.0
