@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.no_neutral import image as image_module
 from custom_components.no_neutral.circuit import DEFAULT_SCENARIO
 from custom_components.no_neutral.coordinator import AGEING_INTERVAL
-from custom_components.no_neutral.waveform import nice_ticks
+from custom_components.no_neutral.svg import nice_ticks
 from tests.adaptor_common import HALOGEN_500, tick
 from tests.link_helpers import wait_for
 

@@ -51,6 +51,7 @@ from .options import (
     CONF_AMBIENT_SENSOR,
     CONF_AMBIENT_TEMP_C,
     OPTION,
+    aged_scenario,
     capacitor_spec,
     fuse_spec,
     option_value,
@@ -61,7 +62,6 @@ from .repairs import (
     async_report_warnings,
     async_sync_simulation_issue,
 )
-from .scenario import aged_scenario
 from .simulator import SimulatorTimeoutError, async_get_simulator
 from .warning_table import CODES
 

@@ -15,7 +15,7 @@ from .circuit.params import DEFAULT_SCENARIO
 from .coordinator import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
 from .simulator import SimulatorTimeoutError, async_get_simulator, scenario_key
-from .waveform import Trace, render_svg
+from .svg import Trace, render_svg
 
 # Read-only: the coordinator owns every update.
 PARALLEL_UPDATES = 0

@@ -6,7 +6,8 @@ and the ageing inputs. One that sets a scenario value takes its default and
 its limits from the simulator's own (circuit/params.py), so a form refuses
 what the simulator would, at once and on the field; the scenario built from
 the options leaves out what they do not give, so the simulator's defaults
-apply. See docs/model.md for what each scenario value means.
+apply. See docs/model.md for what each scenario value means. Also the
+scenario of the adaptor as it is now: the options' parts, worn.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 
-from .circuit.ageing import CapacitorSpec, FuseSpec
+from .circuit.ageing import CapacitorSpec, FuseSpec, History, quantize_consumed
 from .circuit.params import DEFAULT_SCENARIO, LAMP_TYPES, number_range
 
 CONF_LAMP_TYPE: Final = "lamp_type"
@@ -227,3 +228,28 @@ def capacitor_spec(options: Mapping[str, Any]) -> CapacitorSpec:
 def fuse_spec(options: Mapping[str, Any]) -> FuseSpec:
     """Return the fusible resistor's rating as the options describe it."""
     return FuseSpec(power_rating_w=float(option_value(options, CONF_FUSE_POWER_RATING_W)))
+
+
+def aged_scenario(options: Mapping[str, Any], history: History) -> dict[str, Any]:
+    """
+    Return the scenario of the adaptor as it is now: its parts worn, its fuse as the model has it.
+
+    The worn capacitor's values use the consumed life rounded down to
+    `CONSUMED_STEP` (0.5 % of its life), so ageing re-simulates only every
+    step, not every minute; the values are rounded to 6 digits so the cache key
+    is stable. The sensors show these same values: what was simulated.
+
+    The relay's state is not part of it: the model's figures cover both
+    states (the lamp figures with the relay closed, the off-state figures with
+    it open), and `relay.closed` changes none of them (measured), so putting
+    it in would only simulate the same circuit twice. The relay's state goes
+    into what depends on it: the core temperature, the wear and the fuse heat.
+    """
+    scenario = scenario_from_options(options)
+    cap = capacitor_spec(options)
+    wear = quantize_consumed(history.cap_consumed)
+    smoothing = scenario.setdefault("smoothing", {})
+    smoothing["capacitance_uf"] = round(cap.aged_capacitance_uf(wear), 6)
+    smoothing["esr_ohm"] = round(cap.aged_esr_ohm(wear), 6)
+    smoothing["fuse_blown"] = history.fuse_blown
+    return scenario
