@@ -144,7 +144,7 @@ async def test_capacitor_end_of_life_reminder(
     assert await async_setup_component(hass, "persistent_notification", {})
     config = automation("capacitor_end_of_life_reminder.yaml", adaptor=device_id)
     assert await async_setup_component(hass, "automation", {"automation": [config]})
-    notifications = persistent_notification._async_get_or_create_notifications(hass)  # noqa: SLF001
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
     notification_id = f"no_neutral_cap_end_of_life_{device_id}"
     assert notification_id not in notifications
 

@@ -268,8 +268,7 @@ async def test_server_loss_and_return(
     assert info_lines(caplog) == [
         f"Lost the Matter server {url}; reconnecting",
         f"Matter server {url} is back",
-        f"Relay MINIR4M (node {node_id}) is unavailable: "
-        f"the Matter server {url} no longer has it",
+        f"Relay MINIR4M (node {node_id}) is unavailable: the Matter server {url} no longer has it",
         f"Relay MINIR4M (node {node_id}) is available again",
     ]
 
