@@ -10,6 +10,8 @@ report another schema).
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
@@ -49,6 +51,16 @@ pytestmark = [
 ]
 
 LIGHT = "light.minir4m"
+PACKAGE_LOGGER = "custom_components.no_neutral"
+
+
+def info_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return what the integration logged at INFO or above, in order."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == PACKAGE_LOGGER and record.levelno >= logging.INFO
+    ]
 
 
 async def set_up(
@@ -215,9 +227,19 @@ async def test_incompatible_server_raises_a_repair_issue(
 
 
 async def test_server_loss_and_return(
-    hass: HomeAssistant, matter_server: MatterServer, device_registry: dr.DeviceRegistry
+    hass: HomeAssistant,
+    matter_server: MatterServer,
+    device_registry: dr.DeviceRegistry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Unavailable within seconds, reconnects by itself, re-reads the node; no restart of HA."""
+    """
+    Unavailable within seconds, reconnects by itself, re-reads the node; no restart of HA.
+
+    The log tells each change once at INFO, however many retries the
+    reconnection takes: the server lost, back; the relay missing from the
+    restarted server's nodes, back.
+    """
+    caplog.set_level(logging.INFO, logger=PACKAGE_LOGGER)
     url = matter_server.url
     node_id = await import_test_node(url, MINIR4M)
     entry = await set_up(hass, url, node_id)
@@ -243,6 +265,12 @@ async def test_server_loss_and_return(
     assert relay is not None
     assert relay.sw_version == "1.5.0"
     await hass.config_entries.async_unload(entry.entry_id)
+    assert info_lines(caplog) == [
+        f"Lost the Matter server {url}; reconnecting",
+        f"Matter server {url} is back",
+        f"Relay MINIR4M (node {node_id}) is unavailable: the Matter server {url} no longer has it",
+        f"Relay MINIR4M (node {node_id}) is available again",
+    ]
 
 
 async def test_server_replaced_by_an_incompatible_one(
@@ -288,8 +316,12 @@ async def test_home_assistant_stop_closes_the_link(
 
 
 async def test_node_removed(
-    hass: HomeAssistant, issue_registry: ir.IssueRegistry, matter_server: MatterServer
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    matter_server: MatterServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger=PACKAGE_LOGGER)
     url = matter_server.url
     node_id = await import_test_node(url, MINIR4M)
     entry = await set_up(hass, url, node_id)
@@ -309,6 +341,10 @@ async def test_node_removed(
         "node_id": str(node_id),
         "url": url,
     }
+    removed_line = (
+        f"Relay MINIR4M (node {node_id}) is unavailable: the Matter server {url} no longer has it"
+    )
+    assert info_lines(caplog) == [removed_line]
 
     # Still missing from the dump of a restarted server: the issue stays.
     link = entry.runtime_data.relay.server
@@ -324,16 +360,27 @@ async def test_node_removed(
     await wait_for(lambda: hass.states.get(LIGHT).state != STATE_UNAVAILABLE, limit=5)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     await hass.config_entries.async_unload(entry.entry_id)
+    # Still missing after the restart is no news: the relay's line is not repeated.
+    assert info_lines(caplog) == [
+        removed_line,
+        f"Lost the Matter server {url}; reconnecting",
+        f"Matter server {url} is back",
+        f"Relay MINIR4M (node {node_id}) is available again",
+    ]
 
 
 async def test_unreachable_node_is_unavailable(
-    hass: HomeAssistant, matter_server: MatterServer
+    hass: HomeAssistant, matter_server: MatterServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger=PACKAGE_LOGGER)
     node_id = await import_test_node(matter_server.url, MINIR4M, available=False)
     entry = await set_up(hass, matter_server.url, node_id)
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
     await hass.config_entries.async_unload(entry.entry_id)
+    assert info_lines(caplog) == [
+        f"Relay MINIR4M (node {node_id}) is unavailable: the Matter server cannot reach it"
+    ]
 
 
 def test_test_serial_numbers_are_not_identifiers() -> None:

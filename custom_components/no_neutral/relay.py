@@ -32,6 +32,7 @@ from matter_server.common.models import EventType, MatterNodeEvent
 from .const import (
     CONF_NODE_ID,
     DOMAIN,
+    LOGGER,
     ONOFF_ATTRIBUTE_ID,
     ONOFF_CLUSTER_ID,
     RELAY_ENDPOINT,
@@ -130,6 +131,8 @@ class RelayLink:
         )
         # The client signals a removal before it forgets the node.
         self._removed = False
+        # Availability as last logged, known only while the server is connected.
+        self._logged_available = True
         # The relay's own device in the registry, set by the entry's setup; the
         # adaptor's device hangs off it (via_device_id).
         self.device_id: str | None = None
@@ -166,6 +169,7 @@ class RelayLink:
             client.subscribe_events(self._on_event, EventType.NODE_EVENT, node_filter=node_id),
             self.server.async_add_listener(self._on_server),
         ]
+        self._log_availability()
 
     @callback
     def async_stop(self) -> None:
@@ -245,7 +249,35 @@ class RelayLink:
         self._event_listeners.append(handler)
         return lambda: self._event_listeners.remove(handler)
 
+    def _log_availability(self) -> None:
+        """Log once at INFO when the relay turns unavailable, once when it is back."""
+        # The server's loss is the server link's line: only the relay's own
+        # absence is news here, judged once the server is connected again.
+        if not self.server.connected:
+            return
+        available = self.available
+        if available == self._logged_available:
+            return
+        self._logged_available = available
+        name = self.device_info.name
+        if available:
+            LOGGER.info("Relay %s (node %s) is available again", name, self.node_id)
+        elif self.removed:
+            LOGGER.info(
+                "Relay %s (node %s) is unavailable: the Matter server %s no longer has it",
+                name,
+                self.node_id,
+                self.server.safe_url,
+            )
+        else:
+            LOGGER.info(
+                "Relay %s (node %s) is unavailable: the Matter server cannot reach it",
+                name,
+                self.node_id,
+            )
+
     def _notify(self) -> None:
+        self._log_availability()
         for update in list(self._listeners):
             update()
 

@@ -163,6 +163,8 @@ class MatterServerLink:
         self._listeners: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        # Lost after having been connected, and not back yet.
+        self._lost = False
         self._unsub_stop: CALLBACK_TYPE | None = None
         # Done when async_start has connected (or failed).
         self.started: asyncio.Future[None] = hass.loop.create_future()
@@ -275,7 +277,10 @@ class MatterServerLink:
                 # reports it (the entry retries) instead of waiting it out.
                 return
             if ready.is_set():
-                LOGGER.warning("Lost the Matter server %s; reconnecting", self.safe_url)
+                # Once per loss (the failed retries log at debug), at INFO as
+                # Home Assistant's log-when-unavailable rule asks.
+                LOGGER.info("Lost the Matter server %s; reconnecting", self.safe_url)
+                self._lost = True
                 delay = BACKOFF_INITIAL
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
@@ -285,7 +290,12 @@ class MatterServerLink:
         await ready.wait()
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_OLD)
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_NEW)
-        LOGGER.info("Connected to the Matter server %s", self.safe_url)
+        if self._lost:
+            # The pair of the "Lost" line; the first connection is no news.
+            LOGGER.info("Matter server %s is back", self.safe_url)
+            self._lost = False
+        else:
+            LOGGER.debug("Connected to the Matter server %s", self.safe_url)
         self._set_connected(connected=True)
 
     async def async_stop(self) -> None:

@@ -1,0 +1,46 @@
+"""The README documents every device trigger, every field and response key of the action."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from custom_components.no_neutral.circuit import DEFAULT_SCENARIO, RESULT_KEYS
+from custom_components.no_neutral.warning_table import CODES
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+PACKAGE = ROOT / "custom_components" / "no_neutral"
+
+
+def section(title: str) -> str:
+    """Return the README's section under this heading, up to the next heading."""
+    start = README.index(f"\n### {title}\n")
+    end = README.index("\n#", start + 1)
+    return README[start:end]
+
+
+def test_each_trigger_has_its_row() -> None:
+    """One row per code: raised when, cleared when, the editor's text."""
+    triggers = section("Device triggers and events")
+    for code in CODES:
+        rows = [line for line in triggers.splitlines() if line.startswith(f"| `{code}` |")]
+        assert len(rows) == 1, code
+        cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+        assert len(cells) == 4, code
+        assert all(cells), code
+
+
+def test_every_field_of_the_action_has_its_row() -> None:
+    action = section("The `no_neutral.simulate` action")
+    services = yaml.safe_load((PACKAGE / "services.yaml").read_text())
+    for field in services["simulate"]["fields"]:
+        assert f"| `{field}` |" in action, field
+    # Each scenario section, and the response's keys with every figure.
+    for scenario_section in DEFAULT_SCENARIO:
+        assert f"`{scenario_section}`" in action, scenario_section
+    for key in ("scenario", "figures", *RESULT_KEYS):
+        assert f"`{key}`" in action, key
+    assert "(docs/model.md#scenario)" in action
+    assert "(docs/model.md#figures)" in action
