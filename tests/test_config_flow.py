@@ -36,6 +36,7 @@ from custom_components.no_neutral.options import (
     default_options,
     scenario_from_options,
 )
+from tools.rig.relay_rig import RelayRig
 from tools.rig.server import MatterServer
 from tools.rig.sockets import free_port
 
@@ -50,6 +51,7 @@ from .link_helpers import (
     server_command,
     server_fabric,
 )
+from .rig import reset_relay
 
 pytestmark = [
     pytest.mark.matter,
@@ -103,6 +105,22 @@ async def to_adaptor_step(hass: HomeAssistant, matter_url: str, nodes: dict[str,
     return await submit(hass, result, {"node": str(nodes["minir4m"])})
 
 
+async def recover_with_the_server(
+    hass: HomeAssistant, result: dict[str, Any], matter_url: str, nodes: dict[str, int]
+) -> None:
+    """Go on in the same flow, from the user form, with the real server: on to a created entry."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    result = await submit(hass, result, {CONF_URL: matter_url})
+    result = await submit(hass, result, {"next_step_id": "node"})
+    result = await submit(hass, result, {"node": str(nodes["minir4m"])})
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.data == {CONF_URL: matter_url, CONF_NODE_ID: nodes["minir4m"]}
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
 def node_options(result: dict[str, Any]) -> list[dict[str, str]]:
     schema = result["data_schema"].schema
     (selector,) = schema.values()
@@ -113,41 +131,52 @@ async def test_user_form_defaults_to_the_local_server(hass: HomeAssistant) -> No
     result = await start(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-    (marker,) = result["data_schema"].schema
+    ((marker, selector),) = result["data_schema"].schema.items()
     assert marker.default() == DEFAULT_URL
+    # A URL field (the frontend's URL keyboard and check), not plain text.
+    assert selector.config["type"] == "url"
 
 
 @pytest.mark.parametrize(
     "url",
     ["http://127.0.0.1:5580/ws", "127.0.0.1:5580", "ws://", "ws://[zz/ws", "mqtt://host/ws"],
 )
-async def test_user_rejects_a_url_that_is_not_ws(hass: HomeAssistant, url: str) -> None:
+async def test_user_rejects_a_url_that_is_not_ws(
+    hass: HomeAssistant, url: str, matter_url: str, nodes: dict[str, int]
+) -> None:
     result = await submit(hass, await start(hass), {CONF_URL: url})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_URL: "invalid_url"}
+    await recover_with_the_server(hass, result, matter_url, nodes)
 
 
-async def test_user_cannot_connect(hass: HomeAssistant) -> None:
+async def test_user_cannot_connect(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
     # A real port on which nothing listens.
     result = await submit(hass, await start(hass), {CONF_URL: f"ws://127.0.0.1:{free_port()}/ws"})
     assert result["errors"] == {"base": "cannot_connect"}
     # The form keeps what the user typed.
     (marker,) = result["data_schema"].schema
     assert marker.default().startswith("ws://127.0.0.1:")
+    await recover_with_the_server(hass, result, matter_url, nodes)
 
 
 @pytest.mark.parametrize(
-    ("schema", "minimum", "error"),
-    [(5, 5, "server_too_old"), (99, 99, "server_too_new")],
+    ("schema", "error"),
+    [(5, "server_too_old"), (99, "server_too_new")],
 )
 async def test_user_server_version(
-    hass: HomeAssistant, schema: int, minimum: int, error: str
+    hass: HomeAssistant, schema: int, error: str, matter_url: str, nodes: dict[str, int]
 ) -> None:
+    # The server supports only its own schema.
     async with fake_version_server(
-        schema_version=schema, min_supported_schema_version=minimum
+        schema_version=schema, min_supported_schema_version=schema
     ) as url:
         result = await submit(hass, await start(hass), {CONF_URL: url})
     assert result["errors"] == {"base": error}
+    # The user updates the server (here: gives the real one).
+    await recover_with_the_server(hass, result, matter_url, nodes)
 
 
 async def test_pick_node_then_adaptor_creates_entry(
@@ -356,6 +385,36 @@ async def test_commission_code_failure_shows_the_error(
     assert result["errors"] == {"code": "invalid_code"}
 
 
+@pytest.mark.netns
+async def test_commission_failure_then_the_right_pin_creates_the_entry(
+    hass: HomeAssistant, relay_rig: RelayRig
+) -> None:
+    """
+    A wrong PIN fails; the same flow then pairs the relay with the right one.
+
+    Against the rig's server and matter.js relay (a relay in pairing mode), so
+    that the right PIN really commissions.
+    """
+    await hass.async_add_executor_job(reset_relay, relay_rig)
+    url, relay = relay_rig.server.url, relay_rig.relay
+    result = await submit(hass, await start(hass), {CONF_URL: url})
+    result = await submit(hass, result, {"next_step_id": "commission_ip"})
+    wrong = {"pin": relay.passcode + 1, "ip_address": relay.ip}
+    result = await _run_progress(hass, await submit(hass, result, wrong))
+    assert result["step_id"] == "commission_ip"
+    assert result["errors"] == {"base": "commission_failed"}
+
+    right = {"pin": relay.passcode, "ip_address": relay.ip}
+    result = await _run_progress(hass, await submit(hass, result, right))
+    assert result["step_id"] == "adaptor", result.get("errors")
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.data[CONF_URL] == url
+    assert entry.title
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_commission_ip_rejects_a_bad_address(hass: HomeAssistant, matter_url: str) -> None:
     result = await submit(hass, await start(hass), {CONF_URL: matter_url})
     result = await submit(hass, result, {"next_step_id": "commission_ip"})
@@ -497,6 +556,16 @@ async def test_options_flow_errors_name_the_field(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: "invalid_option"}
     assert result["description_placeholders"]["reason"]
+    # Corrected in the same form, the options are saved.
+    await _save_options(hass, entry, result, values | {CONF_CAPACITANCE_UF: 10})
+
+
+async def _save_options(
+    hass: HomeAssistant, entry: MockConfigEntry, result: dict[str, Any], values: dict[str, Any]
+) -> None:
+    result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_CAPACITANCE_UF] == 10
 
 
 async def test_options_flow_refuses_out_of_range_ageing(hass: HomeAssistant) -> None:
@@ -509,6 +578,7 @@ async def test_options_flow_refuses_out_of_range_ageing(hass: HomeAssistant) -> 
             result["flow_id"], values | {"cap_rated_life_h": 0}
         )
     assert "cap_rated_life_h" in err.value.schema_errors
+    await _save_options(hass, entry, result, values | {CONF_CAPACITANCE_UF: 10})
 
 
 @pytest.mark.parametrize(
@@ -541,13 +611,16 @@ async def test_commissioned_device_without_onoff_is_refused(
     assert result["errors"] == {"base": "not_a_relay"}
 
 
-async def test_user_server_hangs_up_before_its_nodes(hass: HomeAssistant) -> None:
+async def test_user_server_hangs_up_before_its_nodes(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
     """A server that closes before sending its nodes cannot be used."""
     async with fake_version_server(
         schema_version=11, min_supported_schema_version=9, close_on_listen=True
     ) as url:
         result = await submit(hass, await start(hass), {CONF_URL: url})
     assert result["errors"] == {"base": "cannot_connect"}
+    await recover_with_the_server(hass, result, matter_url, nodes)
 
 
 SCENARIO_NUMBERS = [option for option in OPTIONS if option.kind == "number" and option.path]

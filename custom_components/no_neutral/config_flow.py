@@ -13,7 +13,7 @@ import asyncio
 import ipaddress
 import math
 from dataclasses import dataclass
-from typing import Any, Final, override
+from typing import TYPE_CHECKING, Any, Final, override
 
 import probatio
 from homeassistant.config_entries import (
@@ -30,6 +30,8 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 from matter_server.client.exceptions import (
     MatterClientException,
@@ -63,6 +65,9 @@ from .options import (
 )
 from .relay import RelayDeviceInfo, has_relay_output
 from .server import listening_client
+
+if TYPE_CHECKING:
+    from .coordinator import NoNeutralConfigEntry
 
 CONF_NODE: Final = "node"
 CONF_CODE: Final = "code"
@@ -191,6 +196,16 @@ class _ServerError(Exception):
         self.key = key
 
 
+def _url_schema(url: str) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_URL, default=url): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.URL)
+            )
+        }
+    )
+
+
 def _url_error(url: str) -> str | None:
     try:
         parsed = URL(url)
@@ -240,7 +255,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: NoNeutralConfigEntry) -> OptionsFlow:
         return NoNeutralOptionsFlow()
 
     def _configured_ids(self, *, except_entry: ConfigEntry | None = None) -> set[str | None]:
@@ -279,7 +294,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         url = user_input[CONF_URL] if user_input else DEFAULT_URL
         return self.async_show_form(
             step_id="user",
-            data_schema=probatio.Schema({probatio.Required(CONF_URL, default=url): str}),
+            data_schema=_url_schema(url),
             errors=errors,
         )
 
@@ -474,7 +489,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         url = user_input[CONF_URL] if user_input else entry.data[CONF_URL]
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=probatio.Schema({probatio.Required(CONF_URL, default=url): str}),
+            data_schema=_url_schema(url),
             errors=errors,
         )
 
