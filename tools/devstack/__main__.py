@@ -201,6 +201,10 @@ def main(argv: list[str]) -> int:
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Also SIGINT: a process started in the background by a shell without job
+    # control (a CI runner, `scripts/develop &`) inherits SIGINT ignored, and
+    # Ctrl-C or `kill -INT` would then do nothing.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start()
