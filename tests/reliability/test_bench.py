@@ -77,6 +77,7 @@ pytestmark = [
 
 TARGET_BLOCK_MS = 5.0
 SIMULATION = "one simulation (executor thread, paced)"
+REFERENCE = "the same loop for as long, no simulation (reference)"
 # The probe's 99th percentile during a simulation (wall time).
 TARGET_SIMULATING_P99_MS = 2.0
 # What 10 entries add to Home Assistant's RSS.
@@ -497,9 +498,15 @@ async def test_loop_blocking(
     async with measured(SIMULATION, results, library=library):
         began = time.monotonic()
         await adaptor.async_simulate(scenario)
-        print(f"    simulation took {time.monotonic() - began:.1f} s")
+        took = time.monotonic() - began
+        print(f"    simulation took {took:.1f} s")
     # The real simulator ran (not the client's cache), in an executor thread.
     assert runs[before:] == [scenario]
+    # The reference, side by side in the same run: the same probe over as
+    # long a stretch of the same loop with no simulation (what the machine's
+    # other load alone does to it).
+    async with measured(REFERENCE, results, library=library):
+        await asyncio.sleep(took)
     profiler = cProfile.Profile()
     async with measured("burst of 100 relay toggles", results, library=library):
         profiler.enable()
@@ -532,6 +539,13 @@ async def test_loop_blocking(
     # the target. The plain lateness (wall time), its 99th percentile and its
     # worst, are printed beside it.
     simulating = results[SIMULATION]
+    reference = results[REFERENCE]
+    print(
+        f"[loop] reference (no simulation, same length): p99 "
+        f"{reference.probe_held_p99_ms:.2f} ms without waiting for a core, "
+        f"{reference.probe_held_ms:.1f} ms at worst; wall time: p99 "
+        f"{reference.probe_p99_ms:.2f} ms, worst {reference.probe_worst_ms:.1f} ms"
+    )
     print(
         f"[loop] during a simulation the loop woke late by {simulating.probe_held_p99_ms:.2f} ms "
         f"at the 99th percentile without waiting for a core (target < "
