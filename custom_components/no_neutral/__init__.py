@@ -128,8 +128,11 @@ async def _async_entry_updated(
     if entry.data != loaded_with:
         hass.config_entries.async_schedule_reload(entry.entry_id)
     elif entry.state is ConfigEntryState.LOADED:
-        # A reload would turn every entity unavailable and start afresh.
-        await entry.runtime_data.adaptor.async_apply_options()
+        # A reload would turn every entity unavailable and start afresh. A
+        # tracked task: unloading the entry waits for it.
+        await entry.async_create_task(
+            hass, entry.runtime_data.adaptor.async_apply_options(), f"{DOMAIN} options"
+        )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:

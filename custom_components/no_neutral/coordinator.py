@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, override
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_HOMEASSISTANT_STOP,
@@ -207,6 +207,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         for before, _after in list(self._options_hooks):
             before()
         await self.async_refresh()
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return  # unloading meanwhile: its platforms are gone
         for _before, after in list(self._options_hooks):
             await after()
 
