@@ -7,10 +7,13 @@ server and simulator. Only a new server or relay (Reconfigure) reloads.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
@@ -19,9 +22,13 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.no_neutral as integration
+from custom_components.no_neutral import coordinator as coordinator_module
+from custom_components.no_neutral import simulator as simulator_module
+from custom_components.no_neutral.circuit import pacing
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL
 from custom_components.no_neutral.options import CONF_BLEED_RESISTANCE_OHM, CONF_LAMP_TYPE
 from custom_components.no_neutral.warning_table import WARNING_EVENT
+from tests.adaptor_common import tick
 from tests.rig import MatterServer
 
 pytestmark = [pytest.mark.matter, pytest.mark.usefixtures("socket_enabled")]
@@ -241,3 +248,45 @@ async def test_a_new_ambient_sensor_is_followed_and_the_old_one_left(
     await hass.async_block_till_done()
     assert adaptor.data.ambient_c == 25.0
     assert entry.runtime_data.adaptor is adaptor
+
+
+@pytest.mark.usefixtures("no_ws_heartbeat")
+async def test_a_failed_update_announces_no_warning_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entry = await entry_factory(lamp_type="led")
+    adaptor = entry.runtime_data.adaptor
+    await save_options(hass, entry, **{CONF_LAMP_TYPE: "none"})
+    raised = hass.states.get(EVENT)
+    assert raised.attributes["event_type"].endswith("_raised")
+    watch = Watch(hass, entry)
+
+    # The next circuit's simulation runs past its deadline: the update fails.
+    freezer.tick(timedelta(seconds=10))
+    memo = coordinator_module.simulate
+    offset = 0.0
+    monkeypatch.setattr(pacing, "perf_counter", lambda: time.perf_counter() + offset)
+
+    def late(scenario: dict[str, Any]) -> dict[str, Any]:
+        nonlocal offset
+        offset += simulator_module.DEADLINE_S + 1.0
+        return memo(scenario)
+
+    monkeypatch.setattr(coordinator_module, "simulate", late)
+    await save_options(hass, entry, cable_length_m=12.0)
+    assert adaptor.last_update_success is False
+
+    # The next minute simulates it in time; no warning changed meanwhile.
+    monkeypatch.setattr(coordinator_module, "simulate", memo)
+    await tick(hass, freezer, timedelta(minutes=1))
+    watch.stop()
+    assert adaptor.last_update_success is True
+    assert adaptor.data.scenario["cable"]["length_m"] == 12.0
+    assert watch.triggers == []
+    # Still the event of the raise, not one repeated by the failed update.
+    state = hass.states.get(EVENT)
+    assert state.state == raised.state
+    assert state.attributes["event_type"] == raised.attributes["event_type"]
