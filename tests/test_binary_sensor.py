@@ -76,7 +76,6 @@ async def test_lamp_change_drops_entities_that_no_longer_apply(
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, "lamp_type": "capacitive_dropper"}
     )
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     # Not left behind as unavailable: gone.
     assert entity_registry.async_get("binary_sensor.hall_lamp_flicker") is None

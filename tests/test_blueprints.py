@@ -98,9 +98,8 @@ async def test_no_load_notify(hass: HomeAssistant, entry_factory: Callable[..., 
     assert hass.states.get("automation.no_load_notify").state == "on"
     assert calls == []
 
-    # The user takes the lamp out and says so in the options (the entry reloads).
+    # The user takes the lamp out and says so in the options (applied in place).
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "none"})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert [call.data for call in calls] == [
         {
@@ -128,7 +127,6 @@ async def test_fuse_overstress_lamp_off(
 
     # A 500 W halogen lamp: the fusible resistor runs past half its rating.
     hass.config_entries.async_update_entry(entry, options={**entry.options, **HALOGEN_500})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.hall_lamp_fuse_overstress").state == "on"
     assert [call.data for call in calls] == [{"entity_id": ["light.hall_lamp"]}]

@@ -430,7 +430,6 @@ async def test_invalid_options_leave_the_lamp_working(
     assert issue.translation_placeholders["key"] == "cable.length_m"
     # Fixed in the options: figures back, issue gone.
     hass.config_entries.async_update_entry(entry, options={**entry.options, "cable_length_m": 8})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.hall_lamp_lamp_voltage").state != "unknown"
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_invalid_scenario") is None

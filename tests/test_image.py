@@ -108,10 +108,11 @@ async def test_drawn_on_demand_once_per_circuit(
     assert len(drawn) == 1
 
     # Another lamp is another circuit: a new picture, drawn when fetched.
+    # A minute on (the picture's time tells it from the first's), saved options
+    # apply at once.
+    await tick(hass, freezer, AGEING_INTERVAL)
     hass.config_entries.async_update_entry(entry, options={**entry.options, **HALOGEN_500})
     await hass.async_block_till_done()
-    # The coordinator reads the options at its next minute's tick.
-    await tick(hass, freezer, AGEING_INTERVAL)
     await _drawn(hass, first)
     _, other = await _fetch(hass, hass_client)
     assert len(drawn) == 2

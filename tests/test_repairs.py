@@ -43,7 +43,6 @@ async def test_no_lamp_raises_issues_that_clear_with_a_lamp(
     assert no_load.translation_placeholders == {"name": "Hall lamp"}
 
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "led"})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert issues(hass, entry.entry_id) == {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .const import CONF_NODE_ID, CONF_URL, DOMAIN
 
@@ -17,6 +17,7 @@ from .const import CONF_NODE_ID, CONF_URL, DOMAIN
 # hassfest reads them; postponed annotations are never evaluated.
 _HOME_ASSISTANT = "homeassistant" in sys.modules
 if TYPE_CHECKING or _HOME_ASSISTANT:
+    from homeassistant.config_entries import ConfigEntryState
     from homeassistant.const import Platform
     from homeassistant.core import HomeAssistant
     from homeassistant.exceptions import ConfigEntryNotReady
@@ -109,12 +110,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
     adaptor = AdaptorCoordinator(hass, entry, relay)
     await adaptor.async_config_entry_first_refresh()
     entry.runtime_data = NoNeutralRuntimeData(relay=relay, adaptor=adaptor)
+    entry.async_on_unload(
+        entry.add_update_listener(partial(_async_entry_updated, loaded_with=dict(entry.data)))
+    )
     # One platform at a time: HA starts every forwarded platform eagerly, inside
     # this very loop step; all six at once held the loop for about 20 ms.
     for platform in PLATFORMS:
         await asyncio.sleep(0)
         await hass.config_entries.async_forward_entry_setups(entry, [platform])
     return True
+
+
+async def _async_entry_updated(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, *, loaded_with: dict[str, Any]
+) -> None:
+    """Apply new options in place; a new server or relay (Reconfigure) reloads the entry."""
+    if entry.data != loaded_with:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+    elif entry.state is ConfigEntryState.LOADED:
+        # A reload would turn every entity unavailable and start afresh. A
+        # tracked task: unloading the entry waits for it.
+        await entry.async_create_task(
+            hass, entry.runtime_data.adaptor.async_apply_options(), f"{DOMAIN} options"
+        )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:

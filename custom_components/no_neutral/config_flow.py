@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Final, override
 import probatio
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
-    OptionsFlowWithReload,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
@@ -501,19 +501,22 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             choice = self._choices[user_input[CONF_NODE]]
             await self.async_set_unique_id(choice.unique_id)
-            return self.async_update_reload_and_abort(
-                entry,
-                unique_id=choice.unique_id,
-                data_updates={CONF_URL: self._url, CONF_NODE_ID: choice.node_id},
-            )
+            changes: dict[str, Any] = {
+                "unique_id": choice.unique_id,
+                "data_updates": {CONF_URL: self._url, CONF_NODE_ID: choice.node_id},
+            }
+            if entry.state is ConfigEntryState.LOADED:
+                # Its update listener reloads it onto the new server or node.
+                return self.async_update_and_abort(entry, **changes)
+            return self.async_update_reload_and_abort(entry, **changes)
         return self.async_show_form(
             step_id="reconfigure_node",
             data_schema=self._node_schema(default=str(entry.data[CONF_NODE_ID])),
         )
 
 
-class NoNeutralOptionsFlow(OptionsFlowWithReload):
-    """Edit the adaptor's parts, the lamp, the mains and the ageing inputs."""
+class NoNeutralOptionsFlow(OptionsFlow):
+    """Edit the adaptor's parts, the lamp, the mains and the ageing inputs (no reload)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show every option; the simulator's validation names the field at fault."""

@@ -4,27 +4,31 @@ Runtime data of a config entry, and the adaptor's coordinator.
 The coordinator turns the entry's options, the relay's real state and the
 adaptor's history (capacitor wear, fusible-resistor heat, switchings) into the
 figures the entities show. It never polls: it recomputes when the relay
-changes, the options change (the entry reloads), the ambient sensor changes,
-a button resets a part, and once a minute to count time. The simulator runs
-in the executor through the shared client (simulator.py), only for a
-scenario no entry has simulated yet.
+changes, the options change (applied in place, without reloading the entry),
+the ambient sensor changes, a button resets a part, and once a minute to
+count time. The simulator runs in the executor through the shared client
+(simulator.py), only for a scenario no entry has simulated yet.
+
+Every warning raised or cleared is announced in one place (`_announce`), to
+the device triggers (a bus event) and the Warning event entity alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, override
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_HOMEASSISTANT_STOP,
     UnitOfTemperature,
 )
 from homeassistant.core import (
+    CALLBACK_TYPE,
     Event,
     EventStateChangedData,
     HomeAssistant,
@@ -59,13 +63,19 @@ from .options import (
 from .relay import RelayLink
 from .repairs import (
     async_clear_warning_issues,
+    async_fire_warning_events,
     async_report_warnings,
     async_sync_simulation_issue,
 )
 from .simulator import SimulatorTimeoutError, async_get_simulator
-from .warning_table import CODES
+from .warning_table import CODES, WarningChanges
 
 AGEING_INTERVAL: Final = timedelta(minutes=1)
+
+type WarningListener = Callable[[WarningChanges], None]
+# Around a change of options: before the new picture (drop what no longer
+# applies) and after it (add what now applies, showing the new figures).
+type OptionsHooks = tuple[Callable[[], None], Callable[[], Awaitable[None]]]
 
 
 @dataclass(kw_only=True)
@@ -98,9 +108,6 @@ class AdaptorData:
     switchings: int
     powered_h: float
     warnings: tuple[str, ...]
-    # Changes since the previous picture (each delivered exactly once).
-    raised: tuple[str, ...] = ()
-    cleared: tuple[str, ...] = ()
 
 
 class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
@@ -117,15 +124,22 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._lock = asyncio.Lock()
         self._warnings: tuple[str, ...] = ()
         self._relay_on: bool | None = None
-        self._ambient_c = float(option_value(entry.options, CONF_AMBIENT_TEMP_C))
+        # The options in force: the entry's change first, then async_apply_options
+        # counts the time so far under the old ones and takes the new.
+        self._options: Mapping[str, Any] = dict(entry.options)
+        self._ambient_c = float(option_value(self._options, CONF_AMBIENT_TEMP_C))
+        self._unfollow_ambient: CALLBACK_TYPE | None = None
         self._counted_until = dt_util.utcnow()
         self._figures: dict[str, Any] = {}
         self._issues_synced = False
+        self._unannounced: WarningChanges | None = None
+        self._warning_listeners: list[WarningListener] = []
+        self._options_hooks: list[OptionsHooks] = []
 
     @property
     def options(self) -> Mapping[str, Any]:
-        """Return the entry's options."""
-        return self.config_entry.options
+        """Return the options in force."""
+        return self._options
 
     @override
     async def _async_setup(self) -> None:
@@ -142,15 +156,86 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
                 self.hass, self._on_tick, AGEING_INTERVAL, cancel_on_shutdown=True
             )
         )
-        if sensor := self.options.get(CONF_AMBIENT_SENSOR):
-            entry.async_on_unload(
-                async_track_state_change_event(self.hass, sensor, self._on_ambient)
-            )
+        self._follow_ambient_sensor()
+        entry.async_on_unload(self._stop_following_ambient)
         entry.async_on_unload(
             # Not listen_once: removing a fired once-listener at unload logs an error.
             self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._on_stop)
         )
         entry.async_on_unload(self._async_unload)
+
+    def _follow_ambient_sensor(self) -> None:
+        self._stop_following_ambient()
+        if sensor := self.options.get(CONF_AMBIENT_SENSOR):
+            self._unfollow_ambient = async_track_state_change_event(
+                self.hass, sensor, self._on_ambient
+            )
+
+    @callback
+    def _stop_following_ambient(self) -> None:
+        if self._unfollow_ambient is not None:
+            self._unfollow_ambient()
+            self._unfollow_ambient = None
+
+    # Options -----------------------------------------------------------------
+
+    @callback
+    def async_add_options_hooks(
+        self, before: Callable[[], None], after: Callable[[], Awaitable[None]]
+    ) -> CALLBACK_TYPE:
+        """Call `before` ahead of each new options' picture and await `after` once it is shown."""
+        hooks: OptionsHooks = (before, after)
+        self._options_hooks.append(hooks)
+        return lambda: self._options_hooks.remove(hooks)
+
+    async def async_apply_options(self) -> None:
+        """
+        Take the entry's new options in place: no reload, no entity unavailable.
+
+        The entities show the new picture; the entity platforms drop the
+        entities the new options leave out and add those they call for.
+        """
+        async with self._lock:
+            options = dict(self.config_entry.options)
+            if options == self._options:
+                return
+            # The time so far ran with the old parts and the old ambient.
+            self._count_time()
+            self._options = options
+            self._follow_ambient_sensor()
+            self._ambient_c = self._read_ambient()
+        for before, _after in list(self._options_hooks):
+            before()
+        await self.async_refresh()
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return  # unloading meanwhile: its platforms are gone
+        for _before, after in list(self._options_hooks):
+            await after()
+
+    # Warnings ---------------------------------------------------------------
+
+    @callback
+    def async_add_warning_listener(self, listener: WarningListener) -> CALLBACK_TYPE:
+        """Tell `listener` each warning change, when the device triggers hear of it."""
+        self._warning_listeners.append(listener)
+        return lambda: self._warning_listeners.remove(listener)
+
+    @callback
+    @override
+    def async_update_listeners(self) -> None:
+        # Announced once the entities show the picture the changes belong to;
+        # a failed refresh calls the listeners again but announces nothing.
+        super().async_update_listeners()
+        if (changes := self._unannounced) is not None:
+            self._unannounced = None
+            self._announce(changes)
+
+    @callback
+    def _announce(self, changes: WarningChanges) -> None:
+        """Tell the device triggers and the event entity, the one path of every warning change."""
+        async_fire_warning_events(self.hass, self.config_entry, changes)
+        for listener in list(self._warning_listeners):
+            listener(changes)
 
     # Time and events -------------------------------------------------------
 
@@ -310,6 +395,10 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             active,
             sync_issues=not self._issues_synced,
         )
+        # The first picture of a setup is the starting point, announced on
+        # neither path: the event entity is not there yet to hear it.
+        if changes.changed and self._issues_synced:
+            self._unannounced = changes
         self._issues_synced = True
         self._warnings = changes.warnings
         if changes.changed:
@@ -331,6 +420,4 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             switchings=history.switchings,
             powered_h=history.powered_h,
             warnings=changes.warnings,
-            raised=changes.raised,
-            cleared=changes.cleared,
         )

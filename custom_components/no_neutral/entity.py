@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import override
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol, override
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -73,6 +73,60 @@ async def async_add_in_batches(
         async_add_entities([entity])
 
 
+class Applicable(Protocol):
+    """An entity description that exists for some options only."""
+
+    @property
+    def key(self) -> str:
+        """Return the key of the entity's unique id."""
+        ...
+
+    @property
+    def exists_fn(self) -> Callable[[Mapping[str, Any]], bool]:
+        """Return whether the entity makes sense with these options."""
+        ...
+
+
+async def async_add_applicable[D: Applicable](
+    hass: HomeAssistant,
+    entry: NoNeutralConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    *,
+    platform: str,
+    descriptions: Iterable[D],
+    make: Callable[[D], Entity],
+) -> None:
+    """
+    Add the entities that make sense with the options, and follow their changes.
+
+    A change of options applies without reloading the entry: the entities it
+    leaves out go before the new picture is shown, those it calls for come
+    after, showing it.
+    """
+    descriptions = tuple(descriptions)
+    adaptor = entry.runtime_data.adaptor
+    present: set[str] = set()
+
+    def wanted() -> list[D]:
+        return [d for d in descriptions if d.exists_fn(adaptor.options)]
+
+    @callback
+    def drop_stale() -> None:
+        stale = present - {d.key for d in wanted()}
+        present.difference_update(stale)
+        async_remove_stale(hass, entry, platform, stale)
+
+    async def add_new() -> None:
+        new = [d for d in wanted() if d.key not in present]
+        present.update(d.key for d in new)
+        await async_add_in_batches(async_add_entities, (make(d) for d in new))
+
+    # Also those an earlier run left in the registry.
+    async_remove_stale(hass, entry, platform, (d.key for d in descriptions if d not in wanted()))
+    entry.async_on_unload(adaptor.async_add_options_hooks(drop_stale, add_new))
+    await add_new()
+
+
 @callback
 def async_remove_stale(
     hass: HomeAssistant, entry: NoNeutralConfigEntry, platform: str, keys: Iterable[str]
@@ -81,7 +135,8 @@ def async_remove_stale(
     Remove the registry entries of entities that no longer make sense.
 
     A lamp type changed in the options (say LED to halogen) drops entities such
-    as flicker; without this they would linger as unavailable.
+    as flicker; without this they would linger as unavailable. An entity in
+    Home Assistant goes with its registry entry.
     """
     registry = er.async_get(hass)
     for key in keys:

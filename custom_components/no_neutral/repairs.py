@@ -41,11 +41,12 @@ def async_report_warnings(
     sync_issues: bool = False,
 ) -> WarningChanges:
     """
-    Report the active warnings: their repair issues, and a trigger event per change.
+    Raise the repair issues of the active warnings and clear the others.
 
-    Return them in order, with what changed since `previous`. Issues are synced
-    when a warning changed, or when asked: non-persistent issues do not survive
-    a restart, so the first picture raises the loaded warnings' issues again.
+    Return them in order, with what changed since `previous` (the coordinator
+    announces the changes). Issues are synced when a warning changed, or when
+    asked: non-persistent issues do not survive a restart, so the first
+    picture raises the loaded warnings' issues again.
     """
     changes = warning_changes(previous, active)
     if changes.changed or sync_issues:
@@ -54,13 +55,11 @@ def async_report_warnings(
                 _async_create_warning_issue(hass, entry, warning)
             else:
                 ir.async_delete_issue(hass, DOMAIN, issue_id(entry.entry_id, warning.code))
-    if changes.changed:
-        _async_fire_changes(hass, entry, changes)
     return changes
 
 
 @callback
-def _async_fire_changes(
+def async_fire_warning_events(
     hass: HomeAssistant, entry: ConfigEntry[Any], changes: WarningChanges
 ) -> None:
     """Fire the bus events behind the device triggers."""

@@ -26,7 +26,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import AdaptorData, NoNeutralConfigEntry
-from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
+from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
 
 # The coordinator computes everything; entities only read it.
@@ -206,11 +206,14 @@ async def async_setup_entry(
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the ones that make sense for the entry's lamp; drop the others."""
-    wanted = [d for d in SENSORS if d.exists_fn(entry.options)]
-    async_remove_stale(hass, entry, "sensor", (d.key for d in SENSORS if d not in wanted))
-    await async_add_in_batches(
-        async_add_entities, (AdaptorSensor(entry, description) for description in wanted)
+    """Add the ones that make sense for the entry's lamp; follow its changes."""
+    await async_add_applicable(
+        hass,
+        entry,
+        async_add_entities,
+        platform="sensor",
+        descriptions=SENSORS,
+        make=lambda description: AdaptorSensor(entry, description),
     )
 
 
