@@ -71,6 +71,8 @@ from .simulator import SimulatorTimeoutError, async_get_simulator
 from .warning_table import CODES, WarningChanges
 
 AGEING_INTERVAL: Final = timedelta(minutes=1)
+# Less life left than this at the present use: the capacitor wears out fast.
+FAST_WEAR_LIFE_H: Final = 365.25 * 24
 
 type WarningListener = Callable[[WarningChanges], None]
 # Around a change of options: before the new picture (drop what no longer
@@ -388,6 +390,11 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             active.add("fuse_blown")
         if end_of_life(history.cap_consumed):
             active.add("cap_end_of_life")
+        # Judged at the closed relay's heat (as the remaining life is), so that
+        # switching the lamp does not raise and clear it each time.
+        remaining_h = remaining_life_h(history.cap_consumed, cap.life_h(closed_core_c))
+        if closed_core_c > cap.rated_temp_c or remaining_h < FAST_WEAR_LIFE_H:
+            active.add("cap_fast_wear")
         changes = async_report_warnings(
             self.hass,
             self.config_entry,
@@ -411,7 +418,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             core_temp_c=closed_core_c if self._relay_on else self._ambient_c,
             cap_consumed=history.cap_consumed,
             cap_health_pct=health_pct(history.cap_consumed),
-            cap_remaining_life_h=remaining_life_h(history.cap_consumed, cap.life_h(closed_core_c)),
+            cap_remaining_life_h=remaining_h,
             # What was simulated: the wear in steps (scenario.aged_scenario).
             capacitance_uf=scenario["smoothing"]["capacitance_uf"],
             esr_ohm=scenario["smoothing"]["esr_ohm"],
