@@ -122,9 +122,16 @@ async def test_life_reads_in_years_and_counts_have_no_unit(
     life = hass.states.get("sensor.hall_lamp_capacitor_remaining_life")
     assert life.attributes["unit_of_measurement"] == "years"
     assert "device_class" not in life.attributes
-    # Weeks left (the core runs at about 131 C): the days say how many.
+    # Weeks left (the core runs at about 131 C): the days say how many, and the
+    # years are in hundredths (not "0.0").
     assert 1 <= life.attributes["days"] < 365
-    assert float(life.state) == round(life.attributes["days"] / 365.25, 1)
+    assert float(life.state) > 0
+    assert float(life.state) == pytest.approx(life.attributes["days"] / 365.25, abs=0.006)
+
+    await entry_factory(title="Led lamp")
+    years = hass.states.get("sensor.led_lamp_capacitor_remaining_life").state
+    assert float(years) > 1
+    assert years == str(round(float(years), 1))
     switchings = hass.states.get("sensor.hall_lamp_switchings")
     assert "unit_of_measurement" not in switchings.attributes
     assert switchings.attributes["state_class"] == "total_increasing"

@@ -81,7 +81,12 @@ def _now(closed_key: str, open_key: str | None) -> Callable[[AdaptorData], float
 
 
 def _remaining_life_years(data: AdaptorData) -> float:
-    return data.cap_remaining_life_h / HOURS_PER_YEAR
+    years = data.cap_remaining_life_h / HOURS_PER_YEAR
+    # Tenths of a year from a year up ("48.4"); under a year, a tenth (5 weeks)
+    # would read "0.0" with two weeks left: hundredths (3.7 days) there, the
+    # whole days in the attribute. (No display precision: it would pad or cut
+    # both to one number of decimals.)
+    return round(years, 1) if years >= 1 else round(years, 2)
 
 
 def _remaining_life_attributes(data: AdaptorData) -> dict[str, Any]:
@@ -181,7 +186,6 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         translation_key="capacitor_remaining_life",
         # Years, which Home Assistant's durations lack (they stop at days and
         # weeks: "17,662 d"); the unit is translated, the days are an attribute.
-        suggested_display_precision=1,
         value_fn=_remaining_life_years,
         attributes_fn=_remaining_life_attributes,
     ),
