@@ -23,8 +23,8 @@ from custom_components.no_neutral.circuit.params import number_range
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DEFAULT_URL, DOMAIN
 from custom_components.no_neutral.options import (
     CONF_AMBIENT_SENSOR,
-    CONF_CAP_VOLTAGE_RATING_V,
     CONF_BLEED_RESISTANCE_OHM,
+    CONF_CAP_VOLTAGE_RATING_V,
     CONF_CAPACITANCE_UF,
     CONF_FUSE_POWER_RATING_W,
     CONF_LAMP_COUNT,
@@ -318,7 +318,9 @@ async def test_adaptor_errors_name_the_field(
     assert result["errors"] == with_base({field: "invalid_option"})
     problems = result["description_placeholders"]["problems"]
     # The field's label and the model's reason, not its internal key.
-    assert problems.startswith(f"Power of each lamp: The circuit model refuses this value: {reason_part}")
+    assert problems.startswith(
+        f"Power of each lamp: The circuit model refuses this value: {reason_part}"
+    )
     assert "lamp." not in problems
     assert shown(result)[field] == value
     # Fixing the field creates the entry.
@@ -573,13 +575,15 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
     assert set(SCENARIO_PATHS) | {CONF_AMBIENT_SENSOR} <= set(form_fields(result))
+    # Not one long column: the lamp; mains and cable; the bypass module's parts;
+    # the capacitor's datasheet; the environment.
+    sections = [str(name) for name in result["data_schema"].schema]
+    assert sections == ["lamp", "mains", "bypass", "datasheet", "environment"]
     # The bleed resistor in kΩ.
     assert shown(result)[CONF_BLEED_RESISTANCE_OHM] == 220
     assert form_fields(result)[CONF_BLEED_RESISTANCE_OHM][1].config["unit_of_measurement"] == "kΩ"
 
-    hass.states.async_set(
-        "sensor.ceiling_temperature", "21.5", {"device_class": "temperature"}
-    )
+    hass.states.async_set("sensor.ceiling_temperature", "21.5", {"device_class": "temperature"})
     values = {
         key: value
         for key, value in default_options().items()
@@ -742,3 +746,60 @@ async def test_options_form_refuses_just_over_the_simulators_limit(
     )
     assert result["errors"] == with_base({option.key: "invalid_number"})
     hass.config_entries.options.async_abort(result["flow_id"])
+
+
+async def test_adaptor_step_reports_every_error_at_once(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    """Not Home Assistant's schema error first, then ours on the next submit."""
+    result = await to_adaptor_step(hass, matter_url, nodes)
+    values = FLAT_ADAPTOR_INPUT | {
+        CONF_LAMP_COUNT: 2.5,
+        CONF_MAINS_VOLTAGE: 1000,
+        CONF_MAINS_FREQUENCY: True,
+    }
+    result = await submit(hass, result, form_input(values))
+    assert result["errors"] == with_base(
+        {
+            CONF_LAMP_COUNT: "not_whole_number",
+            CONF_MAINS_VOLTAGE: "invalid_number",
+            CONF_MAINS_FREQUENCY: "not_a_number",
+        }
+    )
+    problems = result["description_placeholders"]["problems"]
+    assert problems.startswith("Number of lamps: Enter a whole number. Mains voltage: ")
+    assert "Mains frequency: Enter a number." in problems
+    # Every value as typed.
+    assert shown(result)[CONF_LAMP_COUNT] == 2.5
+    assert shown(result)[CONF_MAINS_VOLTAGE] == 1000
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("country", "voltage", "frequency"),
+    [("US", 120, 60), ("CA", 120, 60), ("DE", 230, 50), ("FR", 230, 50), (None, 230, 50)],
+)
+async def test_adaptor_step_mains_from_the_country(
+    *,
+    hass: HomeAssistant,
+    matter_url: str,
+    nodes: dict[str, int],
+    country: str | None,
+    voltage: float,
+    frequency: float,
+) -> None:
+    hass.config.country = country
+    result = await to_adaptor_step(hass, matter_url, nodes)
+    assert shown(result)[CONF_MAINS_VOLTAGE] == voltage
+    assert shown(result)[CONF_MAINS_FREQUENCY] == frequency
+    # Sections: the lamp, then the mains.
+    assert [str(name) for name in result["data_schema"].schema] == ["lamp", "mains"]
+    # Submitted as shown, the entry keeps the country's mains.
+    lamp = {CONF_LAMP_TYPE: "led", CONF_LAMP_COUNT: 1, CONF_LAMP_POWER_W: 10}
+    result = await submit(hass, result, form_input(lamp | shown(result)))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_MAINS_VOLTAGE] == voltage
+    assert result["options"][CONF_MAINS_FREQUENCY] == frequency
+    await hass.config_entries.async_unload(result["result"].entry_id)

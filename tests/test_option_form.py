@@ -49,9 +49,7 @@ async def _options_entry(hass: HomeAssistant) -> MockConfigEntry:
     )
 
 
-async def _refused(
-    hass: HomeAssistant, entry: MockConfigEntry, user_input: Any
-) -> dict[str, Any]:
+async def _refused(hass: HomeAssistant, entry: MockConfigEntry, user_input: Any) -> dict[str, Any]:
     """Submit; assert the form came back and nothing was stored. Return the result."""
     before = dict(entry.options)
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -64,7 +62,9 @@ async def _refused(
 
 
 def _temperature_sensor(hass: HomeAssistant, entity_id: str) -> None:
-    hass.states.async_set(entity_id, "21.0", {"device_class": "temperature", "unit_of_measurement": "°C"})
+    hass.states.async_set(
+        entity_id, "21.0", {"device_class": "temperature", "unit_of_measurement": "°C"}
+    )
 
 
 async def test_an_empty_submission_stores_nothing(hass: HomeAssistant) -> None:
@@ -174,9 +174,7 @@ async def test_ambient_sensor_must_be_a_temperature_sensor(
         hass, entry, form_input(form_defaults() | {CONF_AMBIENT_SENSOR: entity_id})
     )
     assert result["errors"] == with_base({CONF_AMBIENT_SENSOR: error})
-    assert result["description_placeholders"]["problems"].startswith(
-        "Ambient temperature sensor: "
-    )
+    assert result["description_placeholders"]["problems"].startswith("Ambient temperature sensor: ")
 
 
 async def test_another_adaptors_sensor_is_refused(hass: HomeAssistant) -> None:
@@ -206,11 +204,14 @@ async def test_a_temperature_sensor_is_taken(hass: HomeAssistant) -> None:
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], form_input(form_defaults() | {CONF_AMBIENT_SENSOR: "sensor.attic_temperature"})
+        result["flow_id"],
+        form_input(form_defaults() | {CONF_AMBIENT_SENSOR: "sensor.attic_temperature"}),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_AMBIENT_SENSOR] == "sensor.attic_temperature"
-    assert dict(entry.options) == default_options() | {CONF_AMBIENT_SENSOR: "sensor.attic_temperature"}
+    assert dict(entry.options) == default_options() | {
+        CONF_AMBIENT_SENSOR: "sensor.attic_temperature"
+    }
 
 
 @pytest.mark.matter
@@ -244,7 +245,9 @@ async def test_its_own_core_temperature_cannot_be_the_ambient(
         changes.append(event)
 
     unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, count)
-    values = form_defaults() | {key: entry.options[key] for key in ("lamp_type", "lamp_count", "lamp_power_w")}
+    values = form_defaults() | {
+        key: entry.options[key] for key in ("lamp_type", "lamp_count", "lamp_power_w")
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_input(values | {CONF_AMBIENT_SENSOR: core})
     )

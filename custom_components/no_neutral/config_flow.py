@@ -426,7 +426,11 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         # The mains usual in Home Assistant's country, until the user says otherwise.
         options = default_options() | country_mains(self.hass.config.country)
         errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"name": self._chosen.info.name, "problems": "", "reason": ""}
+        placeholders: dict[str, str] = {
+            "name": self._chosen.info.name,
+            "problems": "",
+            "reason": "",
+        }
         if user_input is not None:
             options, errors, reasons = await _async_submit(
                 self.hass, ADAPTOR_STEP_KEYS, options, user_input

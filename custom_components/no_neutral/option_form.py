@@ -90,7 +90,9 @@ class _CheckedByTheFlow(section):
 def own_entity_ids(hass: HomeAssistant) -> list[str]:
     """Return every entity of this integration (never an ambient sensor: a loop)."""
     return sorted(
-        entry.entity_id for entry in er.async_get(hass).entities.values() if entry.platform == DOMAIN
+        entry.entity_id
+        for entry in er.async_get(hass).entities.values()
+        if entry.platform == DOMAIN
     )
 
 

@@ -133,7 +133,7 @@ def number_selector(
     return NumberSelector(config)
 
 
-def _scenario_option(  # noqa: PLR0913 - one option's whole description
+def _scenario_option(
     key: str,
     path: str,
     unit: str | None,
@@ -197,9 +197,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         scale=1000.0,
         form_unit="kΩ",
     ),
-    _scenario_option(
-        CONF_CAP_VOLTAGE_RATING_V, "smoothing.voltage_rating_v", "V", "datasheet"
-    ),
+    _scenario_option(CONF_CAP_VOLTAGE_RATING_V, "smoothing.voltage_rating_v", "V", "datasheet"),
     # A general-purpose 105 °C electrolytic: 2000 h at its rated temperature.
     Option(
         key=CONF_CAP_RATED_LIFE_H,
