@@ -110,6 +110,7 @@ async def test_invalid_json_over_the_rest_api_stores_nothing(
         (CONF_LAMP_POWER_W, "ten", "not_a_number"),
         (CONF_LAMP_POWER_W, [10], "not_a_number"),
         (CONF_LAMP_POWER_W, {"w": 10}, "not_a_number"),
+        (CONF_LAMP_POWER_W, 10**400, "invalid_number"),
         (CONF_MAINS_VOLTAGE, "inf", "invalid_number"),
         (CONF_LAMP_TYPE, 5, "invalid_choice"),
         (CONF_LAMP_TYPE, "neon", "invalid_choice"),

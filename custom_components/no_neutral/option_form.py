@@ -162,6 +162,8 @@ def _number(option: Option, value: Any) -> tuple[Any, str | None]:
         number = float(value)
     except ValueError:
         return None, ERROR_NOT_A_NUMBER
+    except OverflowError:  # an int beyond any float: out of every field's limits
+        return None, ERROR_INVALID_NUMBER
     low, high = option.form_limits
     # NaN compares false with every bound; HA's selector lets it through.
     if not math.isfinite(number) or not low <= number <= high:
