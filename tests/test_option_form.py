@@ -34,6 +34,7 @@ from custom_components.no_neutral.options import (
     default_options,
 )
 from tests.adaptor_common import add_relay_entry
+from tools.devstack.flows import form_values
 
 from .test_config_flow import form_defaults, form_fields, form_input, shown, with_base
 
@@ -261,3 +262,30 @@ async def test_its_own_core_temperature_cannot_be_the_ambient(
     assert changes == []
     assert hass.states.get(core) == core_state
     hass.config_entries.options.async_abort(result["flow_id"])
+
+
+async def test_the_served_form_resubmitted_as_shown_saves(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """
+    Over the REST API, as the frontend does: the JSON form carries each section's values.
+
+    Filled by the develop stack's own form filler, which accepts every shown
+    value (tools/devstack/flows.py).
+    """
+    assert await async_setup_component(hass, "config", {})
+    entry = await _options_entry(hass)
+    client = await hass_client()
+    response = await client.post(
+        "/api/config/config_entries/options/flow", json={"handler": entry.entry_id}
+    )
+    step = await response.json()
+    assert [field["type"] for field in step["data_schema"]] == ["expandable"] * 5
+    values = form_values(step, {CONF_BLEED_RESISTANCE_OHM: 100, CONF_AMBIENT_SENSOR: None})
+    assert values["lamp"] == {CONF_LAMP_TYPE: "led", CONF_LAMP_COUNT: 1, CONF_LAMP_POWER_W: 10}
+    response = await client.post(
+        f"/api/config/config_entries/options/flow/{step['flow_id']}", json=values
+    )
+    result = await response.json()
+    assert result["type"] == "create_entry", result
+    assert dict(entry.options) == default_options() | {CONF_BLEED_RESISTANCE_OHM: 100000}
