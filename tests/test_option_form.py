@@ -289,3 +289,20 @@ async def test_the_served_form_resubmitted_as_shown_saves(
     result = await response.json()
     assert result["type"] == "create_entry", result
     assert dict(entry.options) == default_options() | {CONF_BLEED_RESISTANCE_OHM: 100000}
+
+
+async def test_a_registered_temperature_sensor_not_reporting_yet_is_taken(
+    hass: HomeAssistant,
+) -> None:
+    """Its integration may still be starting: the registry says what it measures."""
+    sensor = er.async_get(hass).async_get_or_create(
+        "sensor", "other", "attic", original_device_class="temperature"
+    )
+    assert hass.states.get(sensor.entity_id) is None
+    entry = await _options_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(form_defaults() | {CONF_AMBIENT_SENSOR: sensor.entity_id})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_AMBIENT_SENSOR] == sensor.entity_id

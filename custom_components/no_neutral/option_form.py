@@ -188,16 +188,14 @@ def _sensor_error(hass: HomeAssistant, value: Any) -> str | None:
     if registered is not None and registered.platform == DOMAIN:
         return ERROR_OWN_ENTITY
     state = hass.states.get(value)
-    if state is None and registered is None:
-        return ERROR_ENTITY_NOT_FOUND
     if state is not None:
         device_class = state.attributes.get(ATTR_DEVICE_CLASS)
-    else:
-        assert registered is not None  # noqa: S101 - one of the two, checked above
+    elif registered is not None:
+        # Registered but not reporting yet (its integration is still starting).
         device_class = registered.device_class or registered.original_device_class
-    if state is not None and state.domain != "sensor":
-        return ERROR_NOT_TEMPERATURE
-    if device_class != TEMPERATURE or not value.startswith("sensor."):
+    else:
+        return ERROR_ENTITY_NOT_FOUND
+    if not value.startswith("sensor.") or device_class != TEMPERATURE:
         return ERROR_NOT_TEMPERATURE
     return None
 
