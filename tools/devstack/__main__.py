@@ -99,7 +99,7 @@ def setup_adaptor(api: HomeAssistantAPI, rig: RelayRig, lamp: str) -> dict[str, 
     else:
         say(f"setting the lamp scenario {lamp!r} through the options flow")
         # Reset what other presets change, then apply this one.
-        overrides = {"bleed_resistance_ohm": 220000} | preset.adaptor | preset.options
+        overrides = {"bleed_resistance_ohm": 220} | preset.adaptor | preset.options  # kΩ
         flows.set_options(api, entries[0]["entry_id"], overrides)
     entries = api.config_entries(DOMAIN)
     deadline = time.monotonic() + 60
