@@ -26,10 +26,15 @@ from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral import simulator as simulator_module
 from custom_components.no_neutral.circuit import pacing
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL
-from custom_components.no_neutral.options import CONF_BLEED_RESISTANCE_OHM, CONF_LAMP_TYPE
+from custom_components.no_neutral.options import (
+    CONF_BLEED_RESISTANCE_OHM,
+    CONF_LAMP_TYPE,
+    OPTION,
+)
 from custom_components.no_neutral.warning_table import WARNING_EVENT
 from tests.adaptor_common import tick
 from tests.rig import MatterServer
+from tests.test_config_flow import form_input
 
 pytestmark = [pytest.mark.matter, pytest.mark.usefixtures("socket_enabled")]
 
@@ -96,9 +101,13 @@ async def save_options(hass: HomeAssistant, entry: MockConfigEntry, **changes: A
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     values = {
-        key: value for key, value in (dict(entry.options) | changes).items() if value is not None
+        key: OPTION[key].to_form(value)
+        for key, value in (dict(entry.options) | changes).items()
+        if value is not None
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(values)
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
 
