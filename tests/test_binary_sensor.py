@@ -88,7 +88,10 @@ async def test_lamp_change_drops_entities_that_no_longer_apply(
 async def test_entities_of_an_older_version_keep_their_ids_with_the_codes_as_keys(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, entry_factory: Callable[..., Any]
 ) -> None:
-    """Entry 1.1 keyed some binary sensors by other names; 1.2 keys them by warning code."""
+    """Entry 1.1 keyed some binary sensors by other names; 1.2 keys them by warning code.
+
+    (And 1.3 keys every entity by the entry instead of the relay's node.)
+    """
     entry = await entry_factory(setup=False, lamp_type="led")
     assert (entry.version, entry.minor_version) == (1, 1)
     former = {
@@ -116,17 +119,17 @@ async def test_entities_of_an_older_version_keep_their_ids_with_the_codes_as_key
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
-    assert (entry.version, entry.minor_version) == (1, 2)
+    assert (entry.version, entry.minor_version) == (1, 3)
     for key, code in former.items():
         registered = entity_registry.async_get(entity_ids[key])
         assert registered is not None
-        assert registered.unique_id == f"{entry.unique_id}_{code}"
+        assert registered.unique_id == f"{entry.entry_id}_{code}"
         assert hass.states.get(entity_ids[key]) is not None
     assert hass.states.get(entity_ids["flicker"]).name == "Hall flicker"
     # Moved, not doubled: one binary sensor per warning.
     ours = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
     assert sorted(e.unique_id for e in ours if e.domain == "binary_sensor") == sorted(
-        f"{entry.unique_id}_{code}" for code in CODES
+        f"{entry.entry_id}_{code}" for code in CODES
     )
 
 

@@ -97,7 +97,7 @@ async def test_setup_reads_the_relay_and_registers_its_device(
     assert ("matter", "serial_MR4MFIXTURE01") in relay.identifiers
     # The adaptor's device (where the lamp lives) hangs off the relay's device.
     adaptor = device_registry.async_get_device_by_identifier(
-        (DOMAIN, str(entry.unique_id)), entry.entry_id
+        (DOMAIN, entry.entry_id), entry.entry_id
     )
     assert adaptor is not None
     assert adaptor.via_device_id == relay.id

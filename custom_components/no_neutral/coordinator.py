@@ -1,5 +1,5 @@
 """
-Runtime data of a config entry, and the adaptor's coordinator.
+The adaptor's coordinator.
 
 The coordinator turns the entry's options, the relay's real state and the
 adaptor's history (capacitor wear, fusible-resistor heat, switchings) into the
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, override
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_HOMEASSISTANT_STOP,
@@ -46,6 +45,7 @@ from .circuit.ageing import (
     remaining_life_h,
 )
 from .const import DOMAIN, LOGGER
+from .data import NoNeutralConfigEntry
 from .history import HistoryStore
 from .options import (
     CONF_AMBIENT_SENSOR,
@@ -66,17 +66,6 @@ from .simulator import SimulatorTimeoutError, async_get_simulator
 from .warning_table import CODES
 
 AGEING_INTERVAL: Final = timedelta(minutes=1)
-
-
-@dataclass(kw_only=True)
-class NoNeutralRuntimeData:
-    """Everything a loaded entry holds."""
-
-    relay: RelayLink
-    adaptor: AdaptorCoordinator
-
-
-type NoNeutralConfigEntry = ConfigEntry[NoNeutralRuntimeData]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,7 +25,8 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import AdaptorData, NoNeutralConfigEntry
+from .coordinator import AdaptorData
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
 from .options import CONF_LAMP_TYPE
 
