@@ -92,7 +92,7 @@ async def test_automation_runs_on_no_load_risk(
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "none"})
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("binary_sensor.hall_lamp_no_load_risk").state == "on"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_no_load_risk").state == "on"
     assert [call.data["what"] for call in calls] == ["no_load_raised"]
 
     # A lamp again: cleared.

@@ -34,8 +34,8 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled", "entity_registry_enabled_by_default"),
 ]
 
-LIGHT = "light.minir4m"
-SWITCHINGS = "sensor.minir4m_switchings"
+LIGHT = "light.minir4m_adaptor"
+SWITCHINGS = "sensor.minir4m_adaptor_switchings"
 # What the adaptor went through before the relay had to be paired again.
 HISTORY: dict[str, Any] = {"cap_consumed": 0.25, "switchings": 77, "powered_h": 1234.5}
 # The same relay paired again keeps its serial number; another relay has its own.
@@ -84,7 +84,9 @@ async def test_reconfigure_onto_a_new_node_keeps_the_adaptor(
     assert LIGHT in before
     assert hass.states.get(SWITCHINGS).state == "77"
     old_relay = entry.runtime_data.relay.device_id
-    adaptor = device_registry.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    adaptor = device_registry.async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
     assert adaptor is not None
     assert len(devices(device_registry, entry)) == 2
 
@@ -173,9 +175,7 @@ async def test_entry_1_2_keeps_its_entity_ids_and_device(
     # Nothing doubled: one light, one switchings sensor.
     ours = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
     assert [e.entity_id for e in ours if e.domain == "light"] == [old["lamp"]]
-    assert [e.entity_id for e in ours if e.unique_id.endswith("_switchings")] == [
-        old["switchings"]
-    ]
+    assert [e.entity_id for e in ours if e.unique_id.endswith("_switchings")] == [old["switchings"]]
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -190,7 +190,9 @@ async def test_only_a_relay_the_entry_left_can_be_removed(
     node_id = await import_test_node(url, MINIR4M)
     entry = await add_relay_entry(hass, url, node_id, title="MINIR4M")
     await setup_entry(hass, entry)
-    adaptor = device_registry.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    adaptor = device_registry.async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
     assert adaptor is not None
     relay = entry.runtime_data.relay.device_id
     assert relay is not None

@@ -50,7 +50,7 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-LIGHT = "light.minir4m"
+LIGHT = "light.minir4m_adaptor"
 PACKAGE_LOGGER = "custom_components.no_neutral"
 
 
@@ -101,7 +101,7 @@ async def test_setup_reads_the_relay_and_registers_its_device(
     )
     assert adaptor is not None
     assert adaptor.via_device_id == relay.id
-    assert adaptor.name == "MINIR4M"
+    assert adaptor.name == "MINIR4M adaptor"
 
     await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED

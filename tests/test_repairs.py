@@ -80,7 +80,7 @@ async def test_end_of_life_is_fixed_by_confirming_the_replacement(
     await hass.async_block_till_done()
 
     assert issues(hass, entry.entry_id) == {}
-    assert hass.states.get("sensor.hall_lamp_capacitor_health").state == "100.0"
+    assert hass.states.get("sensor.hall_lamp_adaptor_capacitor_health").state == "100.0"
 
 
 async def test_blown_fuse_is_fixed_by_confirming_the_replacement(
@@ -106,4 +106,4 @@ async def test_blown_fuse_is_fixed_by_confirming_the_replacement(
     await manager.async_configure(flow["flow_id"], {})
     await hass.async_block_till_done()
     assert "fuse_blown" not in issues(hass, entry.entry_id)
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_blown").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_blown").state == "off"

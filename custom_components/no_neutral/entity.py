@@ -37,7 +37,10 @@ class NoNeutralEntity(CoordinatorEntity[AdaptorCoordinator]):
         relay = entry.runtime_data.relay
         self._attr_device_info = DeviceInfo(
             identifiers={adaptor_identifier(entry)},
-            name=entry.title,
+            # "<relay> adaptor": beside the relay's own device, which bears the
+            # relay's name (the entry's title unless the user renamed it).
+            translation_key="adaptor",
+            translation_placeholders={"name": entry.title},
             manufacturer="No-Neutral Adaptor",
             model=ADAPTOR_MODEL,
         )
