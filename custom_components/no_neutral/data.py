@@ -1,10 +1,10 @@
 """
 The typed config entry, what a loaded entry holds, and the adaptor's identity.
 
-Low in the import order: every module that takes an entry imports it, and it
-imports nothing of the package at run time (the runtime data's types only
-for the type checker), so relay.py, repairs.py and history.py, which
-coordinator.py imports, can take the typed entry too.
+Low in the import order: every module that takes an entry imports it, and at
+run time it imports only const.py of the package (the runtime data's types
+are imported for the type checker alone), so relay.py, repairs.py and
+history.py, which coordinator.py imports, can take the typed entry too.
 """
 
 from __future__ import annotations
