@@ -91,7 +91,7 @@ async def test_automation_runs_on_no_load_risk(
     # The user takes the lamp out and says so in the options (applied in place).
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "none"})
     await hass.async_block_till_done()
-    assert hass.states.get("binary_sensor.hall_lamp_no_load_risk").state == "on"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_no_load_risk").state == "on"
     assert [call.data["what"] for call in calls] == ["no_load_raised"]
 
     # A lamp again: cleared.

@@ -81,7 +81,7 @@ async def commission(
 
 def lamp_entity(hass: HomeAssistant, entry: config_entries.ConfigEntry) -> str:
     entity_id = er.async_get(hass).async_get_entity_id(
-        LIGHT_DOMAIN, DOMAIN, f"{entry.unique_id}_lamp"
+        LIGHT_DOMAIN, DOMAIN, f"{entry.entry_id}_lamp"
     )
     assert entity_id is not None
     return entity_id

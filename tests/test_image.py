@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 SVG = "{http://www.w3.org/2000/svg}"
-ENTITY = "image.hall_lamp_waveforms"
+ENTITY = "image.hall_lamp_adaptor_waveforms"
 
 
 async def _drawn(hass: HomeAssistant, previous: str | None = "unknown") -> str:

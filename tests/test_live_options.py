@@ -38,7 +38,7 @@ from tests.test_config_flow import form_input
 
 pytestmark = [pytest.mark.matter, pytest.mark.usefixtures("socket_enabled")]
 
-EVENT = "event.hall_lamp_warning"
+EVENT = "event.hall_lamp_adaptor_warning"
 
 
 class Watch:
@@ -133,10 +133,10 @@ def setups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (
             {CONF_BLEED_RESISTANCE_OHM: None},
             "ghost_flash",
-            "binary_sensor.hall_lamp_ghost_flashing",
+            "binary_sensor.hall_lamp_adaptor_ghost_flashing",
         ),
         # The lamp taken out: nothing to carry the adaptor's current.
-        ({CONF_LAMP_TYPE: "none"}, "no_load", "binary_sensor.hall_lamp_no_load_risk"),
+        ({CONF_LAMP_TYPE: "none"}, "no_load", "binary_sensor.hall_lamp_adaptor_no_load_risk"),
     ],
 )
 async def test_an_option_raising_a_warning_applies_in_place(  # noqa: PLR0917
@@ -178,7 +178,7 @@ async def test_a_lamp_change_swaps_entities_without_a_reload(
 ) -> None:
     entry = await entry_factory(lamp_type="led")
     runtime = entry.runtime_data
-    led_only = {"binary_sensor.hall_lamp_flicker", "sensor.hall_lamp_lamp_power"}
+    led_only = {"binary_sensor.hall_lamp_adaptor_flicker", "sensor.hall_lamp_adaptor_lamp_power"}
     assert all(hass.states.get(entity_id) for entity_id in led_only)
     watch = Watch(hass, entry)
 
@@ -188,7 +188,7 @@ async def test_a_lamp_change_swaps_entities_without_a_reload(
         entity_id for entity_id in watch.mine if entity_registry.async_get(entity_id) is None
     }
     assert led_only <= watch.removed()
-    assert hass.states.get("binary_sensor.hall_lamp_no_load_risk").state == "on"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_no_load_risk").state == "on"
 
     await save_options(hass, entry, **{CONF_LAMP_TYPE: "led"})
     watch.stop()
@@ -196,7 +196,7 @@ async def test_a_lamp_change_swaps_entities_without_a_reload(
     for entity_id in led_only:
         assert entity_registry.async_get(entity_id) is not None
         assert hass.states.get(entity_id).state not in {STATE_UNAVAILABLE, "unknown"}
-    assert hass.states.get("binary_sensor.hall_lamp_no_load_risk").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_no_load_risk").state == "off"
     assert watch.unavailable() == []
     assert watch.warning_events() == watch.triggers
     assert "no_load_raised" in watch.triggers
@@ -228,7 +228,7 @@ async def test_a_new_server_url_reloads(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is not runtime
     assert setups == [entry.entry_id, entry.entry_id]
-    assert hass.states.get("light.hall_lamp").state == "on"
+    assert hass.states.get("light.hall_lamp_adaptor").state == "on"
 
 
 async def test_a_new_ambient_sensor_is_followed_and_the_old_one_left(

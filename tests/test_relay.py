@@ -50,7 +50,7 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-LIGHT = "light.minir4m"
+LIGHT = "light.minir4m_adaptor"
 PACKAGE_LOGGER = "custom_components.no_neutral"
 
 
@@ -97,11 +97,11 @@ async def test_setup_reads_the_relay_and_registers_its_device(
     assert ("matter", "serial_MR4MFIXTURE01") in relay.identifiers
     # The adaptor's device (where the lamp lives) hangs off the relay's device.
     adaptor = device_registry.async_get_device_by_identifier(
-        (DOMAIN, str(entry.unique_id)), entry.entry_id
+        (DOMAIN, entry.entry_id), entry.entry_id
     )
     assert adaptor is not None
     assert adaptor.via_device_id == relay.id
-    assert adaptor.name == "MINIR4M"
+    assert adaptor.name == "MINIR4M adaptor"
 
     await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED

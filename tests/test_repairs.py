@@ -81,7 +81,7 @@ async def test_end_of_life_is_fixed_by_confirming_the_replacement(
 
     # A new capacitor at 85 C lasts 8000 h: still less than a year.
     assert set(issues(hass, entry.entry_id)) == {"cap_fast_wear"}
-    assert hass.states.get("sensor.hall_lamp_capacitor_health").state == "100.0"
+    assert hass.states.get("sensor.hall_lamp_adaptor_capacitor_health").state == "100.0"
 
 
 async def test_blown_fuse_is_fixed_by_confirming_the_replacement(
@@ -107,7 +107,7 @@ async def test_blown_fuse_is_fixed_by_confirming_the_replacement(
     await manager.async_configure(flow["flow_id"], {})
     await hass.async_block_till_done()
     assert "fuse_blown" not in issues(hass, entry.entry_id)
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_blown").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_blown").state == "off"
 
 
 async def test_a_hot_capacitor_raises_its_issue_and_a_cool_one_does_not(

@@ -22,7 +22,7 @@ test_sensors = snapshot_test(Platform.SENSOR)
 
 
 def value(hass: HomeAssistant, key: str) -> float:
-    return float(hass.states.get(f"sensor.hall_lamp_{key}").state)
+    return float(hass.states.get(f"sensor.hall_lamp_adaptor_{key}").state)
 
 
 async def test_led_runs_at_full_power_with_little_leakage(
@@ -31,7 +31,7 @@ async def test_led_runs_at_full_power_with_little_leakage(
     await platform_scenario("led", Platform.SENSOR)
     assert value(hass, "lamp_power") == pytest.approx(10.0, rel=0.01)
     assert value(hass, "lamp_power_ratio") == pytest.approx(100.0, rel=0.01)
-    leakage = hass.states.get("sensor.hall_lamp_off_state_leakage_current")
+    leakage = hass.states.get("sensor.hall_lamp_adaptor_off_state_leakage_current")
     assert leakage.attributes["unit_of_measurement"] == "μA"
     assert 1.0 < float(leakage.state) < 100.0
     assert value(hass, "capacitor_health") == 100.0
@@ -50,9 +50,9 @@ async def test_no_lamp_has_no_power_sensors(
     hass: HomeAssistant, platform_scenario: Callable[..., Any]
 ) -> None:
     await platform_scenario("no_lamp", Platform.SENSOR)
-    assert hass.states.get("sensor.hall_lamp_lamp_power") is None
-    assert hass.states.get("sensor.hall_lamp_lamp_power_ratio") is None
-    assert hass.states.get("sensor.hall_lamp_lamp_voltage") is not None
+    assert hass.states.get("sensor.hall_lamp_adaptor_lamp_power") is None
+    assert hass.states.get("sensor.hall_lamp_adaptor_lamp_power_ratio") is None
+    assert hass.states.get("sensor.hall_lamp_adaptor_lamp_voltage") is not None
 
 
 async def test_worn_capacitor_shows_its_wear(
@@ -62,7 +62,7 @@ async def test_worn_capacitor_shows_its_wear(
     assert value(hass, "capacitor_health") == pytest.approx(20.0)
     assert value(hass, "capacitor_capacitance") == pytest.approx(15.0 * (1 - 0.2 * 0.8))
     assert value(hass, "capacitor_esr") == pytest.approx(3.0 * 1.8)
-    assert hass.states.get("sensor.hall_lamp_switchings").state == "9000"
+    assert hass.states.get("sensor.hall_lamp_adaptor_switchings").state == "9000"
 
 
 @pytest.mark.parametrize("options", [{}, HALOGEN_500], ids=["led_10w", "halogen_500w"])
@@ -111,7 +111,7 @@ async def test_states_are_written_at_their_display_precision(
         assert float(state.state) == round(float(state.state), precision)
         checked += 1
     assert checked >= 10
-    leakage = hass.states.get("sensor.hall_lamp_off_state_leakage_current").state
+    leakage = hass.states.get("sensor.hall_lamp_adaptor_off_state_leakage_current").state
     assert leakage == str(round(float(leakage)))
 
 
@@ -119,7 +119,7 @@ async def test_life_reads_in_years_and_counts_have_no_unit(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
     await entry_factory(**HALOGEN_500)
-    life = hass.states.get("sensor.hall_lamp_capacitor_remaining_life")
+    life = hass.states.get("sensor.hall_lamp_adaptor_capacitor_remaining_life")
     assert life.attributes["unit_of_measurement"] == "years"
     assert "device_class" not in life.attributes
     # Weeks left (the core runs at about 131 C): the days say how many, and the
@@ -129,10 +129,10 @@ async def test_life_reads_in_years_and_counts_have_no_unit(
     assert float(life.state) == pytest.approx(life.attributes["days"] / 365.25, abs=0.006)
 
     await entry_factory(title="Led lamp")
-    years = hass.states.get("sensor.led_lamp_capacitor_remaining_life").state
+    years = hass.states.get("sensor.led_lamp_adaptor_capacitor_remaining_life").state
     assert float(years) > 1
     assert years == str(round(float(years), 1))
-    switchings = hass.states.get("sensor.hall_lamp_switchings")
+    switchings = hass.states.get("sensor.hall_lamp_adaptor_switchings")
     assert "unit_of_measurement" not in switchings.attributes
     assert switchings.attributes["state_class"] == "total_increasing"
     assert switchings.state == "0"
@@ -144,13 +144,13 @@ async def test_a_discharge_slower_than_the_window_reads_over_it(
     # No lamp and no bleed resistor: nothing drains the capacitor below 50 V.
     entry = await entry_factory(lamp_type="none", bleed_resistance_ohm=None)
     assert entry.runtime_data.adaptor.data.figures["discharge_time_s"] is None
-    assert hass.states.get("binary_sensor.hall_lamp_slow_discharge").state == "on"
-    discharge = hass.states.get("sensor.hall_lamp_discharge_time")
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_slow_discharge").state == "on"
+    discharge = hass.states.get("sensor.hall_lamp_adaptor_discharge_time")
     # Not "Unknown": at least the 30 s the simulation covers, and said to be longer.
     assert float(discharge.state) == 30.0
     assert discharge.attributes["over_window"] is True
 
     await entry_factory(title="Led lamp")
-    quick = hass.states.get("sensor.led_lamp_discharge_time")
+    quick = hass.states.get("sensor.led_lamp_adaptor_discharge_time")
     assert float(quick.state) < 5.0
     assert quick.attributes["over_window"] is False

@@ -57,7 +57,7 @@ async def test_what_if_a_big_halogen(
     assert 0.4 < figures["lamp_power_ratio"] < 0.6
     # A what-if changes nothing of the entry.
     assert entry.runtime_data.adaptor.data.scenario["lamp"]["type"] == "led"
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_overstress").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_overstress").state == "off"
 
 
 async def test_what_if_the_fuse_blew(

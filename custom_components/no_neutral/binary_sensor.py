@@ -10,13 +10,13 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import AdaptorData, NoNeutralConfigEntry
+from .coordinator import AdaptorData
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
 from .warning_table import WARNINGS, AdaptorWarning
@@ -49,7 +49,7 @@ BINARY_SENSORS: tuple[AdaptorBinarySensorEntityDescription, ...] = tuple(
 )
 
 
-async def async_migrate_unique_ids(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+async def async_migrate_unique_ids(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
     """
     Give binary sensors keyed by a former name their warning code's key (entry version 1.2).
 

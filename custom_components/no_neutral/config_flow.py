@@ -76,7 +76,7 @@ from .relay import RelayDeviceInfo, has_relay_output
 from .server import listening_client
 
 if TYPE_CHECKING:
-    from .coordinator import NoNeutralConfigEntry
+    from .data import NoNeutralConfigEntry
 
 CONF_NODE: Final = "node"
 CONF_CODE: Final = "code"
@@ -214,7 +214,9 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     # 1.2: binary sensors keyed by their warning's code (binary_sensor.async_migrate_unique_ids).
-    MINOR_VERSION = 2
+    # 1.3: the adaptor keyed by the entry, not by the relay's node
+    # (entity.async_migrate_adaptor_identity).
+    MINOR_VERSION = 3
 
     def __init__(self) -> None:
         """Start with nothing chosen."""

@@ -1,5 +1,5 @@
 """
-Runtime data of a config entry, and the adaptor's coordinator.
+The adaptor's coordinator.
 
 The coordinator turns the entry's options, the relay's real state and the
 adaptor's history (capacitor wear, fusible-resistor heat, switchings) into the
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, override
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_HOMEASSISTANT_STOP,
@@ -50,6 +50,7 @@ from .circuit.ageing import (
     remaining_life_h,
 )
 from .const import DOMAIN, LOGGER
+from .data import NoNeutralConfigEntry
 from .history import HistoryStore
 from .options import (
     CONF_AMBIENT_SENSOR,
@@ -78,17 +79,6 @@ type WarningListener = Callable[[WarningChanges], None]
 # Around a change of options: before the new picture (drop what no longer
 # applies) and after it (add what now applies, showing the new figures).
 type OptionsHooks = tuple[Callable[[], None], Callable[[], Awaitable[None]]]
-
-
-@dataclass(kw_only=True)
-class NoNeutralRuntimeData:
-    """Everything a loaded entry holds."""
-
-    relay: RelayLink
-    adaptor: AdaptorCoordinator
-
-
-type NoNeutralConfigEntry = ConfigEntry[NoNeutralRuntimeData]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
 from .warning_table import BY_CODE, CLEARED, RAISED, TRIGGER_TYPES, WarningChanges
 

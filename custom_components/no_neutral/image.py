@@ -12,7 +12,7 @@ from homeassistant.util import dt as dt_util
 
 from .circuit import ScenarioError, waveforms
 from .circuit.params import DEFAULT_SCENARIO
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
 from .simulator import SimulatorTimeoutError, async_get_simulator, scenario_key
 from .svg import Trace, render_svg

@@ -6,12 +6,12 @@ from collections.abc import Collection
 from typing import Any, Final, override
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN, LOGGER
+from .data import NoNeutralConfigEntry, adaptor_identifier
 from .warning_table import (
     BY_CODE,
     CLEARED,
@@ -34,7 +34,7 @@ def issue_id(entry_id: str, code: str) -> str:
 @callback
 def async_report_warnings(
     hass: HomeAssistant,
-    entry: ConfigEntry[Any],
+    entry: NoNeutralConfigEntry,
     previous: tuple[str, ...],
     active: Collection[str],
     *,
@@ -60,11 +60,11 @@ def async_report_warnings(
 
 @callback
 def async_fire_warning_events(
-    hass: HomeAssistant, entry: ConfigEntry[Any], changes: WarningChanges
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, changes: WarningChanges
 ) -> None:
     """Fire the bus events behind the device triggers."""
     device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, str(entry.unique_id)), entry.entry_id
+        adaptor_identifier(entry), entry.entry_id
     )
     device_id = device.id if device else None
     for change, codes in ((RAISED, changes.raised), (CLEARED, changes.cleared)):
@@ -84,7 +84,7 @@ def async_fire_warning_events(
 
 @callback
 def _async_create_warning_issue(
-    hass: HomeAssistant, entry: ConfigEntry[Any], warning: AdaptorWarning
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, warning: AdaptorWarning
 ) -> None:
     ir.async_create_issue(
         hass,
@@ -113,7 +113,7 @@ SIMULATION_PROBLEMS: Final = ("invalid_scenario", "simulation_failed")
 @callback
 def async_sync_simulation_issue(
     hass: HomeAssistant,
-    entry: ConfigEntry[Any],
+    entry: NoNeutralConfigEntry,
     problem: tuple[str, dict[str, str]] | None,
 ) -> None:
     """Raise the issue of a scenario the simulator refused or could not solve, or clear it."""
@@ -139,7 +139,7 @@ HISTORY_RESET: Final = "history_reset"
 
 @callback
 def async_create_history_reset_issue(
-    hass: HomeAssistant, entry: ConfigEntry[Any], kept_as: str
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, kept_as: str
 ) -> None:
     """
     Say that the saved history was unreadable and started afresh.

@@ -26,7 +26,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .circuit.analysis import DISCHARGE_LIMIT_S
-from .coordinator import AdaptorData, NoNeutralConfigEntry
+from .coordinator import AdaptorData
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
 

@@ -19,7 +19,7 @@ from homeassistant.helpers.service import async_get_config_entry
 
 from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
 from .const import DOMAIN
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
 
 SERVICE_SIMULATE: Final = "simulate"
