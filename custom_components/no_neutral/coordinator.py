@@ -16,6 +16,7 @@ the device triggers (a bus event) and the Warning event entity alike.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,11 +30,13 @@ from homeassistant.const import (
 )
 from homeassistant.core import (
     CALLBACK_TYPE,
+    Context,
     Event,
     EventStateChangedData,
     HomeAssistant,
     callback,
 )
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
@@ -74,6 +77,9 @@ from .warning_table import CODES, WarningChanges
 AGEING_INTERVAL: Final = timedelta(minutes=1)
 # Less life left than this at the present use: the capacitor wears out fast.
 FAST_WEAR_LIFE_H: Final = 365.25 * 24
+# Pictures whose writes' contexts are remembered: a copy of a figure comes
+# back within a loop step or two, long before this many new pictures.
+OWN_CONTEXTS: Final = 8
 
 type WarningListener = Callable[[WarningChanges], None]
 # Around a change of options: before the new picture (drop what no longer
@@ -121,6 +127,12 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._options: Mapping[str, Any] = dict(entry.options)
         self._ambient_c = float(option_value(self._options, CONF_AMBIENT_TEMP_C))
         self._unfollow_ambient: CALLBACK_TYPE | None = None
+        # The context of the entities' writes of the latest pictures: a state
+        # change that comes of one (a template sensor copying the core
+        # temperature, an automation run by it) is our own figure coming back,
+        # and following it as the ambient would loop without end.
+        self.context = Context()
+        self._own_contexts: deque[str] = deque([self.context.id], maxlen=OWN_CONTEXTS)
         self._counted_until = dt_util.utcnow()
         self._figures: dict[str, Any] = {}
         self._issues_synced = False
@@ -158,7 +170,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     def _follow_ambient_sensor(self) -> None:
         self._stop_following_ambient()
-        if sensor := self.options.get(CONF_AMBIENT_SENSOR):
+        if sensor := self._ambient_sensor():
             self._unfollow_ambient = async_track_state_change_event(
                 self.hass, sensor, self._on_ambient
             )
@@ -217,6 +229,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
     def async_update_listeners(self) -> None:
         # Announced once the entities show the picture the changes belong to;
         # a failed refresh calls the listeners again but announces nothing.
+        self.context = Context()
+        self._own_contexts.append(self.context.id)
         super().async_update_listeners()
         if (changes := self._unannounced) is not None:
             self._unannounced = None
@@ -264,7 +278,9 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._schedule_refresh_now()
 
     @callback
-    def _on_ambient(self, _event: Event[EventStateChangedData]) -> None:
+    def _on_ambient(self, event: Event[EventStateChangedData]) -> None:
+        if {event.context.id, event.context.parent_id} & set(self._own_contexts):
+            return
         self._count_time()
         self._ambient_c = self._read_ambient()
         self._schedule_refresh_now()
@@ -305,10 +321,22 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         await self.history_store.async_save()
         await self.async_refresh()
 
+    def _ambient_sensor(self) -> str | None:
+        """Return the ambient sensor to follow: none of this integration's own."""
+        sensor = self.options.get(CONF_AMBIENT_SENSOR)
+        if not sensor:
+            return None
+        # The form refuses these; options stored before it did (or written
+        # by hand) must not make a core temperature its own ambient.
+        entry = er.async_get(self.hass).async_get(sensor)
+        if entry is not None and entry.platform == DOMAIN:
+            return None
+        return str(sensor)
+
     def _read_ambient(self) -> float:
         """Return the ambient temperature: the chosen sensor's, else the option's."""
         fallback = float(option_value(self.options, CONF_AMBIENT_TEMP_C))
-        sensor = self.options.get(CONF_AMBIENT_SENSOR)
+        sensor = self._ambient_sensor()
         if not sensor or (state := self.hass.states.get(sensor)) is None:
             return fallback
         try:

@@ -62,6 +62,8 @@ class NoNeutralEntity(CoordinatorEntity[AdaptorCoordinator]):
             if shown == self._written:
                 return
             self._written = shown
+        # Marked as the adaptor's own: the coordinator ignores what comes of it.
+        self.async_set_context(self.coordinator.context)
         super()._handle_coordinator_update()
 
 
