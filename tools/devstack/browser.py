@@ -7,7 +7,9 @@ switches the light with a click on the dashboard, and checks through HA's REST
 API that the click reached the relay and came back as the light's state.
 Screenshots go to the given folder.
 
-    python -m tools.devstack.browser --ready-file F --out docs/screenshots
+    scripts/browser-check --ready-file build/ready.json --out docs/screenshots
+
+(scripts/browser-check enters the project's environment, then runs this module.)
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
 
 def main(argv: list[str]) -> int:
     """Run the check against the stack whose ready file is given."""
-    parser = argparse.ArgumentParser(prog="python -m tools.devstack.browser")
+    parser = argparse.ArgumentParser(prog="scripts/browser-check")
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
     args = parser.parse_args(argv)
