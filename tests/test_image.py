@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,21 +30,26 @@ pytestmark = [
 
 SVG = "{http://www.w3.org/2000/svg}"
 ENTITY = "image.hall_lamp_adaptor_waveforms"
+PACKAGE = Path(__file__).parent.parent / "custom_components" / "no_neutral"
 
 
-async def _drawn(hass: HomeAssistant, previous: str | None = "unknown") -> str:
+async def _drawn(
+    hass: HomeAssistant, previous: str | None = "unknown", entity: str = ENTITY
+) -> str:
     """Wait for a new picture: the state (when its circuit changed) moves on."""
 
     def moved_on() -> bool:
-        state = hass.states.get(ENTITY)
+        state = hass.states.get(entity)
         return state is not None and state.state != previous
 
     await wait_for(moved_on, limit=120)
-    return hass.states.get(ENTITY).state
+    return hass.states.get(entity).state
 
 
-async def _fetch(hass: HomeAssistant, client: ClientSessionGenerator) -> tuple[str, bytes]:
-    state = hass.states.get(ENTITY)
+async def _fetch(
+    hass: HomeAssistant, client: ClientSessionGenerator, entity: str = ENTITY
+) -> tuple[str, bytes]:
+    state = hass.states.get(entity)
     assert state is not None
     http = await client()
     response = await http.get(state.attributes["entity_picture"])
@@ -88,9 +95,9 @@ async def test_drawn_on_demand_once_per_circuit(
     drawn: list[dict[str, Any]] = []
     real_draw = image_module.draw
 
-    def draw(scenario: dict[str, Any]) -> bytes:
+    def draw(scenario: dict[str, Any], texts: Mapping[str, str]) -> bytes:
         drawn.append(scenario)
-        return real_draw(scenario)
+        return real_draw(scenario, texts)
 
     monkeypatch.setattr(image_module, "draw", draw)
     entry = await entry_factory()
@@ -119,6 +126,52 @@ async def test_drawn_on_demand_once_per_circuit(
     assert drawn[-1]["lamp"]["power_w"] == 500.0
     assert b"500 W" in other
     assert b"500 W" not in picture
+
+
+def picture_words(language: str) -> dict[str, str]:
+    """The picture's words as a language's translation file has them."""
+    common = json.loads((PACKAGE / "translations" / f"{language}.json").read_text("utf-8"))
+    translations = {
+        f"component.no_neutral.common.{key}": text for key, text in common["common"].items()
+    }
+    return image_module.picture_texts(translations)
+
+
+def texts_of(svg: ET.Element) -> list[str]:
+    return [element.text or "" for element in svg.iter(f"{SVG}text")]
+
+
+async def test_a_german_home_assistant_gets_a_german_picture(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    entry_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hass.config.language = "de"
+    monkeypatch.setattr("custom_components.no_neutral.PLATFORMS", [Platform.IMAGE])
+    await entry_factory()
+    # Its entity id comes from the German names: the adaptor's only picture.
+    (entity,) = hass.states.async_entity_ids("image")
+    await _drawn(hass, entity=entity)
+
+    _, body = await _fetch(hass, hass_client, entity)
+    svg = ET.fromstring(body)  # noqa: S314 (our own output)
+    texts = texts_of(svg)
+    assert "Relais geschlossen" in texts
+    assert "Relais offen" in texts
+    assert "Lampenspannung (V)" in texts
+    assert "Kondensatorstrom (A)" in texts
+    assert "Zeit in einer Netzperiode (ms)" in texts
+    title = " ".join(line.text or "" for line in svg.iterfind(f"{SVG}g[@id='title']/{SVG}text"))
+    assert title == "Eine Netzperiode: 1 \N{MULTIPLICATION SIGN} 10 W LED, Kondensator 15 µF"
+    assert not {"relay closed", "relay open", "Lamp voltage (V)"} & set(texts)
+
+
+def test_english_words_are_strings_json() -> None:
+    """The words a picture falls back on are strings.json's, not a second copy."""
+    strings = json.loads((PACKAGE / "strings.json").read_text("utf-8"))
+    picture = {key: text for key, text in strings["common"].items() if key.startswith("picture_")}
+    assert picture == dict(image_module.ENGLISH)
 
 
 def test_ticks_are_round_and_cover_the_range() -> None:
@@ -228,6 +281,35 @@ def test_text_is_large_in_its_card(picture: ET.Element) -> None:
 
 
 def test_title_legend_and_plots_do_not_overlap(picture: ET.Element) -> None:
+    bands_fit(picture)
+    texts = [text.text or "" for text in picture.iter(f"{SVG}text")]
+    assert "relay closed" in texts
+    assert "relay open" in texts
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "nl", "cs"])
+def test_each_language_fits(language: str) -> None:
+    """Longer words (the legend, the time axis' name) still leave every band clear and whole."""
+    words = picture_words(language)
+    svg = ET.fromstring(  # noqa: S314 (our own output)
+        image_module.draw(SCENARIOS["3 x 500 W halogen, 4.7 µF"], words)
+    )
+    bands_fit(svg)
+    texts = texts_of(svg)
+    for key in ("picture_relay_closed", "picture_relay_open", "picture_time_axis"):
+        assert words[key] in texts
+    legend = svg.find(f"{SVG}g[@id='legend']")
+    assert legend is not None
+    entries = list(boxes(legend))
+    assert not any(
+        first.overlaps(second)
+        for index, first in enumerate(entries)
+        for second in entries[index + 1 :]
+    )
+
+
+def bands_fit(picture: ET.Element) -> None:
+    """Title, legend and plots top to bottom, none over another, all within the picture."""
     width, height = view_box(picture)
     title, legend, plots = (band(picture, name) for name in ("title", "legend", "plots"))
     # Top to bottom, each band clear of the next.
@@ -241,9 +323,6 @@ def test_title_legend_and_plots_do_not_overlap(picture: ET.Element) -> None:
         assert box.right <= width
         assert box.top >= 0
         assert box.bottom <= height
-    texts = [text.text or "" for text in picture.iter(f"{SVG}text")]
-    assert "relay closed" in texts
-    assert "relay open" in texts
 
 
 def test_the_wrapped_title_keeps_each_part_whole() -> None:

@@ -38,7 +38,6 @@ MARGIN_RIGHT = 24
 PANEL_HEIGHT = 240
 SWATCH = 36  # length of a legend's line
 LEGEND_GAP = 32  # between two legend entries
-LABELS = {"closed": "relay closed", "open": "relay open"}
 
 # Light scheme first, then the dark one (Home Assistant's own card and text
 # colours); the curves keep a 3:1 contrast against either background.
@@ -56,6 +55,17 @@ DARK = {
     "closed": "#ffa726",
     "open": "#64b5f6",
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Labels:
+    """The picture's words besides its title, in the viewer's language."""
+
+    closed: str  # the legend of each relay state
+    open: str
+    lamp_voltage: str  # the panels' headings
+    capacitor_current: str
+    time_axis: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,9 +313,10 @@ class _Panel:
         )
 
 
-def render_svg(traces: Mapping[str, Trace], *, title: str) -> bytes:
+def render_svg(traces: Mapping[str, Trace], *, title: str, words: Labels) -> bytes:
     """Draw the lamp voltage and capacitor current of each trace ("closed", "open")."""
-    labels = [LABELS.get(name, name) for name in traces]
+    states = {"closed": words.closed, "open": words.open}
+    labels = [states.get(name, name) for name in traces]
     bands = layout(title, labels)
     height = _fmt(bands.height)
     root = ET.Element(
@@ -349,8 +360,8 @@ def render_svg(traces: Mapping[str, Trace], *, title: str) -> bytes:
 
     plots = ET.SubElement(root, "g", {"id": "plots"})
     panels = (
-        ("Lamp voltage (V)", "lamp_v", bands.panel_tops[0]),
-        ("Capacitor current (A)", "cap_current_a", bands.panel_tops[1]),
+        (words.lamp_voltage, "lamp_v", bands.panel_tops[0]),
+        (words.capacitor_current, "cap_current_a", bands.panel_tops[1]),
     )
     for index, (panel_title, field, top) in enumerate(panels):
         values = [v for trace in traces.values() for v in getattr(trace, field)]
@@ -361,7 +372,7 @@ def render_svg(traces: Mapping[str, Trace], *, title: str) -> bytes:
 
     _text(
         plots,
-        "time within one mains cycle (ms)",
+        words.time_axis,
         MARGIN_LEFT + (WIDTH - MARGIN_LEFT - MARGIN_RIGHT) / 2,
         bands.panel_tops[1] + PANEL_HEIGHT + axis_name_offset(),
         FONT_PX,
