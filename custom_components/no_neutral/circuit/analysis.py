@@ -182,9 +182,56 @@ def closed_steady(
     return SteadyCycle(rec[:, 0, :], at, state, k + 1)
 
 
+def source_current(c: Circuit, rec: F64, times: F64) -> F64:
+    """The mains source's current (into L) at recorded points (points, RECORDS) of one member."""
+    v_src = c.v_peak * np.sin(c.omega * times)
+    return np.asarray((v_src - rec[:, REC_NODES + L]) * c.g_source, dtype=np.float64)
+
+
+def open_steady(solver: Solver, lamp_side: float, bulk: float) -> SteadyCycle:
+    """
+    Step open-relay cycles, the lamp side held near its steady level, until two agree.
+
+    The lamp side barely moves in a cycle with the relay open (it is the slow
+    variable that envelope() solves for): started on its steady level, only
+    the relay's bulk capacitor and the cable settle, within a few cycles. The
+    driver stays off: with a flashing lamp the source sees the relay's supply
+    and the adaptor, not the lamp side's slow cycle.
+    """
+    c = solver.c
+    state = lamp_state(np.array([lamp_side]), bulk)
+    cycle = grid(0.0, c.period, STEPS_PER_CYCLE)
+    rec = at = None
+    before: F64 | None = None
+    for k in range(MAX_SETTLE_CYCLES):
+        state, rec, at = solver.run_stretched(
+            state, cycle, relay=False, stretch=QUIET_STRETCH, led_enabled=False
+        )
+        i_src = source_current(c, rec[:, 0, :], at)
+        metrics = np.array(
+            [
+                rec[:, 0, REC_VBULK].min(),
+                math.sqrt(cycle_mean(at, i_src * i_src)),
+                cycle_mean(at, rec[:, 0, REC_NODES + L] * i_src),
+            ]
+        )
+        if before is not None and np.all(
+            np.abs(metrics - before) <= FIGURE_TOL * np.abs(metrics) + _OPEN_FLOORS
+        ):
+            break
+        before = metrics
+    assert rec is not None  # noqa: S101 - the loop runs at least once
+    assert at is not None  # noqa: S101
+    return SteadyCycle(rec[:, 0, :], at, state, k + 1)
+
+
+# Below these (V, A, W) a change between open cycles is noise.
+_OPEN_FLOORS: Final = np.array([1e-3, 1e-7, 1e-5])
+
+
 def _lamp_side(c: Circuit, caps: F64) -> F64:
     """Charge-weighted lamp-side voltage: the open state's slow variable."""
-    c_s = c.c_smooth if c.has_branch else 0.0
+    c_s = c.smooth_capacitance
     total = c_s + c.c_led
     if total == 0.0:
         return caps[:, CAP_LED]
@@ -277,7 +324,7 @@ def integrate_time(
 
 def driver_drain(c: Circuit) -> float:
     """Volts per cycle (at 1 V) that the running LED driver takes off the lamp side."""
-    total = c.c_led + (c.c_smooth if c.has_branch else 0.0)
+    total = c.c_led + c.smooth_capacitance
     return c.p_led * c.period / total if total > 0.0 else 0.0
 
 

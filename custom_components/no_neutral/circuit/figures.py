@@ -17,15 +17,20 @@ from .analysis import (
     envelope,
     ghost_cycle,
     inrush,
+    open_steady,
+    source_current,
 )
 from .elements import (
     REC_ICAP,
     REC_LEDON,
+    REC_NODES,
     REC_PLAMP,
     REC_VBULK,
     REC_VCAP,
     REC_VLAMP,
+    SHORT_OHM,
     Circuit,
+    L,
 )
 from .params import Scenario, parse_scenario
 from .solver import Solver
@@ -52,6 +57,13 @@ RESULT_KEYS: Final = (
     "inrush_fuse_energy_j",
     "inrush_fuse_energy_mean_j",
     "discharge_time_s",
+    "source_current_rms_a",
+    "source_current_peak_a",
+    "source_power_w",
+    "off_source_current_rms_a",
+    "off_source_power_w",
+    "off_device_supply_min_v",
+    "breaker_trip",
     "warnings",
 )
 WARNING_CODES: Final = (
@@ -63,10 +75,16 @@ WARNING_CODES: Final = (
     "cap_overvoltage",
     "device_supply_low",
     "slow_discharge",
+    "short_circuit",
+    "fuse_blows",
 )
 MEAN_PHASES: Final = tuple(float(p) for p in range(0, 360, 10))
 NO_LOAD_W: Final = 3.0
 SLOW_DISCHARGE_S: Final = 5.0
+# IEC 60898's conventional tripping current, in multiples of the rated current.
+BREAKER_TRIP_FACTOR: Final = 1.45
+# A fusible resistor opens within a minute at this multiple of its rated power.
+FUSE_BLOW_FACTOR: Final = 20.0
 MIN_MEAN_V: Final = 1e-9
 
 
@@ -90,11 +108,45 @@ def _closed_figures(sc: Scenario, c: Circuit, steady: SteadyCycle) -> dict[str, 
     i2 = steady.mean(rec[:, REC_ICAP] ** 2) if c.has_branch else 0.0
     out["cap_ripple_current_rms_a"] = math.sqrt(i2)
     out["cap_esr_power_w"] = i2 * c.r_esr
-    out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_VCAP]).max()) if c.has_branch else 0.0
+    if not c.has_branch:
+        out["cap_voltage_max_v"] = 0.0
+    elif c.cap_shorted:
+        # The "capacitor" is a resistor: its voltage is its current through it.
+        out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_ICAP]).max()) * SHORT_OHM
+    else:
+        out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_VCAP]).max())
     out["fuse_power_w"] = i2 * c.r_fuse
     out["device_supply_min_v"] = float(rec[:, REC_VBULK].min())
     out["device_supply_ok"] = bool(out["device_supply_min_v"] >= sc.device.min_input_v)
+    rms, peak, power = _source_figures(c, steady)
+    out["source_current_rms_a"] = rms
+    out["source_current_peak_a"] = peak
+    out["source_power_w"] = power
     return out
+
+
+def _source_figures(c: Circuit, cycle: SteadyCycle) -> tuple[float, float, float]:
+    """RMS and peak source current, and the mean power into L, over a steady cycle."""
+    i_src = source_current(c, cycle.rec, cycle.times)
+    rms = math.sqrt(cycle.mean(i_src * i_src))
+    power = cycle.mean(cycle.rec[:, REC_NODES + L] * i_src)
+    return rms, float(np.abs(i_src).max()), power
+
+
+def _off_supply_figures(solver: Solver, env: Envelope, bulk: float) -> dict[str, Any]:
+    """The open steady cycle's draw from the mains and the relay's lowest supply voltage."""
+    c = solver.c
+    root = env.root()
+    lamp_side = c.led_start if root is None else root
+    if c.p_led > 0.0:
+        lamp_side = min(lamp_side, c.led_start)
+    cycle = open_steady(solver, lamp_side, bulk)
+    rms, _, power = _source_figures(c, cycle)
+    return {
+        "off_source_current_rms_a": rms,
+        "off_source_power_w": power,
+        "off_device_supply_min_v": float(cycle.rec[:, REC_VBULK].min()),
+    }
 
 
 def _open_figures(solver: Solver, sc: Scenario, env: Envelope, bulk: float) -> dict[str, Any]:
@@ -122,9 +174,12 @@ def _warnings(sc: Scenario, out: Mapping[str, Any]) -> list[str]:
         "ghost_flash": bool(out["ghost_flash"]),
         "fuse_overstress": out["fuse_power_w"] > 0.5 * sc.smoothing.fuse_power_rating_w,
         "cap_overvoltage": out["cap_voltage_max_v"] > 0.9 * sc.smoothing.voltage_rating_v,
-        "device_supply_low": not out["device_supply_ok"],
+        "device_supply_low": not out["device_supply_ok"]
+        or out["off_device_supply_min_v"] < sc.device.min_input_v,
         "slow_discharge": out["discharge_time_s"] is None
         or out["discharge_time_s"] > SLOW_DISCHARGE_S,
+        "short_circuit": bool(out["breaker_trip"]),
+        "fuse_blows": out["fuse_power_w"] >= FUSE_BLOW_FACTOR * sc.smoothing.fuse_power_rating_w,
     }
     return [code for code in WARNING_CODES if raised[code]]
 
@@ -155,6 +210,9 @@ def solve(sc: Scenario) -> dict[str, Any]:
         out["inrush_fuse_energy_j"] = 0.0
         out["inrush_fuse_energy_mean_j"] = 0.0
     out["discharge_time_s"] = discharge_time(solver, steady.state, env)
+    out.update(_off_supply_figures(solver, env, bulk))
+    worst = max(out["source_current_rms_a"], out["off_source_current_rms_a"])
+    out["breaker_trip"] = bool(worst >= BREAKER_TRIP_FACTOR * sc.mains.breaker_a)
     out["warnings"] = _warnings(sc, out)
     result_dict = {key: out[key] for key in RESULT_KEYS}
     _check_finite(result_dict)
