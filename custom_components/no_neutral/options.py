@@ -27,7 +27,14 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 
-from .circuit.ageing import CapacitorSpec, FuseSpec, History, quantize_consumed
+from .circuit.ageing import (
+    DEFAULT_RATED_LIFE_H,
+    DEFAULT_RATED_TEMP_C,
+    CapacitorSpec,
+    FuseSpec,
+    History,
+    quantize_consumed,
+)
 from .circuit.params import DEFAULT_SCENARIO, LAMP_TYPES, number_range
 
 CONF_LAMP_TYPE: Final = "lamp_type"
@@ -155,10 +162,21 @@ OPTIONS: Final[tuple[Option, ...]] = (
     _scenario_option(
         CONF_BLEED_RESISTANCE_OHM, "smoothing.bleed_resistance_ohm", "Ω", optional=True
     ),
-    # A general-purpose 105 °C electrolytic: 2000 h at its rated temperature.
-    Option(key=CONF_CAP_RATED_LIFE_H, path=None, default=2000.0, unit="h", minimum=1, maximum=1e6),
     Option(
-        key=CONF_CAP_RATED_TEMP_C, path=None, default=105.0, unit="°C", minimum=-40, maximum=200
+        key=CONF_CAP_RATED_LIFE_H,
+        path=None,
+        default=DEFAULT_RATED_LIFE_H,
+        unit="h",
+        minimum=1,
+        maximum=1e6,
+    ),
+    Option(
+        key=CONF_CAP_RATED_TEMP_C,
+        path=None,
+        default=DEFAULT_RATED_TEMP_C,
+        unit="°C",
+        minimum=-40,
+        maximum=200,
     ),
     # Also the range of an ambient sensor's readings that are believed.
     Option(key=CONF_AMBIENT_TEMP_C, path=None, default=25.0, unit="°C", minimum=-40, maximum=100),

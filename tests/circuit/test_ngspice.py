@@ -40,8 +40,14 @@ TOLERANCE: dict[str, tuple[float, float]] = {
     "inrush_fuse_energy_j": (0.03, 1e-4),
     "inrush_fuse_energy_mean_j": (0.03, 1e-4),
     "discharge_time_s": (0.05, 0.0),
+    "source_current_rms_a": (0.03, 1e-6),
+    "source_current_peak_a": (0.03, 1e-6),
+    "source_power_w": (0.01, 1e-6),
+    "off_source_current_rms_a": (0.03, 1e-9),
+    "off_source_power_w": (0.01, 1e-6),
+    "off_device_supply_min_v": (0.01, 1e-3),
 }
-EXACT = ("led_dropout", "device_supply_ok", "ghost_flash")
+EXACT = ("led_dropout", "device_supply_ok", "ghost_flash", "breaker_trip")
 
 
 @pytest.fixture(scope="module", params=sorted(SCENARIOS))

@@ -70,6 +70,11 @@ ENVELOPE_POINTS: Final = 14
 # One open cycle from the preset lamp side and bulk voltages: a second one
 # changed D(V), the leakage and the figures built on them by under 1e-5.
 ENVELOPE_CYCLES: Final = 1
+# A faulted adaptor can leave the SW wire floating (Db reversed: only the
+# cable capacitance, leakage and a clamp at one peak hold it): its level is
+# set at the first trough, so the table and the leakage come from the cycles
+# after that.
+FAULT_ENVELOPE_CYCLES: Final = 3
 # Inrush: 0.1 us steps for 1 us after the closing (the LED input capacitor
 # charges through the source's half ohm in about a microsecond), then growing
 # by 1.3 per step back to the normal step; the smoothing capacitor's charging
@@ -166,6 +171,12 @@ def closed_steady(
         start = state.caps.copy()
         led_start = state.led_on.copy()
         state, rec, at = solver.run_stretched(state, cycle, relay=True, stretch=stretch)
+        if k == 0 and _never_recharged(rec[:, 0, REC_VLAMP]):
+            # A fault (a reversed or shorted diode, a shorted capacitor) can
+            # hold the lamp side far below the peak: precharged, it would
+            # only drain through the bleed for seconds. Start from all-zero.
+            state = zero_state(1)
+            continue
         metrics = _cycle_metrics(rec, at)
         same_flags = bool(np.all(state.led_on == led_start))
         if k >= 1 and same_flags and np.all(np.abs(state.caps - start) < tol):
@@ -229,6 +240,11 @@ def open_steady(solver: Solver, lamp_side: float, bulk: float) -> SteadyCycle:
 _OPEN_FLOORS: Final = np.array([1e-3, 1e-7, 1e-5])
 
 
+def _never_recharged(v_lamp: F64) -> bool:
+    """Whether the lamp voltage only fell over a cycle: no pulse reached the precharged level."""
+    return bool(v_lamp[1:].max() <= v_lamp[0] and v_lamp[0] > 0.0)
+
+
 def _lamp_side(c: Circuit, caps: F64) -> F64:
     """Charge-weighted lamp-side voltage: the open state's slow variable."""
     c_s = c.smooth_capacitance
@@ -290,9 +306,10 @@ def envelope(solver: Solver, v_top: float, bulk: float, extra: F64 | None = None
     times = grid(0.0, c.period, ENVELOPE_STEPS_PER_CYCLE)
     rec = None
     v_start = _lamp_side(c, state.caps)
-    for k in range(ENVELOPE_CYCLES):
+    cycles = ENVELOPE_CYCLES if c.nominal else FAULT_ENVELOPE_CYCLES
+    for k in range(cycles):
         v_start = _lamp_side(c, state.caps)
-        last = k == ENVELOPE_CYCLES - 1
+        last = k == cycles - 1
         state, rec = solver.run(state, times, ctl, record=last, led_enabled=False)
     assert rec is not None  # noqa: S101
     v_end = _lamp_side(c, state.caps)

@@ -103,6 +103,8 @@ class Circuit:
     dc_sign: float
     g_dc_linear: float
     cap_shorted: bool
+    # Every adaptor part as designed (no fault state).
+    nominal: bool
     a_matrix: F64 = field(repr=False)
     outer: F64 = field(repr=False)
     g_static: F64 = field(repr=False)
@@ -191,6 +193,7 @@ class Circuit:
             dc_sign=dc_sign,
             g_dc_linear=g_dc_linear,
             cap_shorted=cap_state == "shorted",
+            nominal=all(getattr(sc.faults, name) == "ok" for name in (*FAULT_ELEMENTS, "capacitor")),
             a_matrix=a_matrix,
             outer=outer,
             g_static=g,
