@@ -371,7 +371,12 @@ def _closed_and_open(
     out["lamp_v_mean"] = _mean(w, vl)
     out["lamp_v_min"] = float(vl.min())
     out["lamp_v_max"] = float(vl.max())
-    out["lamp_ripple_pct"] = (out["lamp_v_max"] - out["lamp_v_min"]) / out["lamp_v_mean"] * 100
+    # As the simulator: a lamp node at 0 V (or above N) has no ripple worth a percentage.
+    out["lamp_ripple_pct"] = (
+        (out["lamp_v_max"] - out["lamp_v_min"]) / out["lamp_v_mean"] * 100
+        if out["lamp_v_mean"] > 1e-9
+        else 0.0
+    )
     out["lamp_power_w"] = _mean(w, vl * w["ilamp"])
     loads = lamp.type in {"led", "resistive"}
     out["lamp_power_ratio"] = out["lamp_power_w"] / rated if loads else 0.0
@@ -404,8 +409,12 @@ def _closed_and_open(
     # else the last mains cycle.
     ledon = v["ledon"]
     rise = np.flatnonzero(after[1:] & (ledon[:-1] < 0.5) & (ledon[1:] >= 0.5)) + 1
+    last = t >= t[-1] - period
+    # Lit with the relay open (a fault feeds the lamp): the driver runs
+    # through the whole last cycle without restarting, and glows steadily.
+    lit = lamp.type == "led" and len(rise) < 3 and bool(np.all(ledon[last] >= 0.5))
     ghost = lamp.type == "led" and len(rise) >= 3
-    out["ghost_flash"] = bool(ghost)
+    out["ghost_flash"] = bool(ghost or lit)
     if ghost:
         t0, t1 = t[rise[-2]], t[rise[-1]]
         out["ghost_flash_period_s"] = float(t1 - t0)

@@ -89,6 +89,12 @@ INRUSH_CYCLES: Final = 10
 # Inrush: stop once the cycles left could change the excess energy by less than this.
 ENERGY_TOL: Final = 1e-3
 DISCHARGE_V: Final = 50.0
+# The lamp side falling by less than this fraction over a cycle with the driver
+# running throughout: the lamp is lit with the relay open (discharge_time).
+LIT_FALL: Final = 1e-3
+# Discharge of a faulted adaptor: the bulk voltage changing by less than this
+# fraction per cycle has reached its open level.
+BULK_SETTLED: Final = 1e-3
 DISCHARGE_LIMIT_S: Final = 30.0
 MAX_DIRECT_DISCHARGE_CYCLES: Final = 60
 # Discharge: once the driver is off and the lamp side moves by less than this
@@ -199,24 +205,24 @@ def source_current(c: Circuit, rec: F64, times: F64) -> F64:
     return np.asarray((v_src - rec[:, REC_NODES + L]) * c.g_source, dtype=np.float64)
 
 
-def open_steady(solver: Solver, lamp_side: float, bulk: float) -> SteadyCycle:
+def open_steady(solver: Solver, state: State, *, led_enabled: bool = False) -> SteadyCycle:
     """
     Step open-relay cycles, the lamp side held near its steady level, until two agree.
 
     The lamp side barely moves in a cycle with the relay open (it is the slow
     variable that envelope() solves for): started on its steady level, only
     the relay's bulk capacitor and the cable settle, within a few cycles. The
-    driver stays off: with a flashing lamp the source sees the relay's supply
-    and the adaptor, not the lamp side's slow cycle.
+    driver stays off unless the lamp is lit with the relay open: with a
+    flashing lamp the source sees the relay's supply and the adaptor, not the
+    lamp side's slow cycle.
     """
     c = solver.c
-    state = lamp_state(np.array([lamp_side]), bulk)
     cycle = grid(0.0, c.period, STEPS_PER_CYCLE)
     rec = at = None
     before: F64 | None = None
     for k in range(MAX_SETTLE_CYCLES):
         state, rec, at = solver.run_stretched(
-            state, cycle, relay=False, stretch=QUIET_STRETCH, led_enabled=False
+            state, cycle, relay=False, stretch=QUIET_STRETCH, led_enabled=led_enabled
         )
         i_src = source_current(c, rec[:, 0, :], at)
         metrics = np.array(
@@ -281,6 +287,14 @@ class Envelope:
     def rate(self, v: F64) -> F64:
         """D at v, by piecewise-linear interpolation of the table."""
         return np.interp(v, self.v, self.d)
+
+    def bracket(self) -> tuple[float, float] | None:
+        """The table's interval that holds root(), if it lies between two points."""
+        sign = np.flatnonzero((self.d[:-1] > 0.0) & (self.d[1:] <= 0.0))
+        if len(sign) == 0:
+            return None
+        k = int(sign[0])
+        return float(self.v[k]), float(self.v[k + 1])
 
     def root(self) -> float | None:
         """Lowest V where D changes sign from + to -: the open steady state."""
@@ -371,7 +385,22 @@ def first_crossing(times: F64, values: F64, level: float) -> float | None:
     return float(times[k - 1] + (times[k] - times[k - 1]) * (v0 - level) / (v0 - v1))
 
 
-def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | None:
+@dataclass(frozen=True, slots=True)
+class Discharge:
+    """
+    The relay opened from the closed steady state.
+
+    lit: the LED driver ran through a whole cycle with the lamp side not
+    falling (a fault feeds the lamp with the relay open): the state at that
+    cycle's end, and the lamp's mean voltage over it.
+    """
+
+    time_s: float | None
+    lit: State | None = None
+    lit_mean_v: float = 0.0
+
+
+def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> Discharge:
     """Open at phase 0 from the closed steady state: time until v_lamp < 50 V."""
     c = solver.c
     state = closed_end.take(np.array([0]))
@@ -381,21 +410,30 @@ def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | 
     for k in range(MAX_DIRECT_DISCHARGE_CYCLES):
         times = grid(t0, t0 + c.period, DISCHARGE_STEPS_PER_CYCLE)
         v_before = float(_lamp_side(c, state.caps)[0])
+        bulk_before = float(state.caps[0, CAP_BULK])
         state, rec = solver.run(state, times, ctl, record=True)
         assert rec is not None  # noqa: S101
         hit = first_crossing(times, rec[:, 0, REC_VLAMP], DISCHARGE_V)
         if hit is not None:
-            return hit if hit <= DISCHARGE_LIMIT_S else None
+            return Discharge(hit if hit <= DISCHARGE_LIMIT_S else None)
         t0 += c.period
         v_now = float(_lamp_side(c, state.caps)[0])
+        running = bool(np.all(rec[:, 0, REC_LEDON] > 0.5))  # noqa: PLR2004
+        if k >= 2 and running and v_now >= v_before * (1.0 - LIT_FALL):  # noqa: PLR2004
+            return Discharge(None, state, cycle_mean(times, rec[:, 0, REC_VLAMP]))
         # Slow: the rest follows the slow manifold, the driver running or not.
+        # The manifold's table has the open state's bulk voltage: a faulted
+        # adaptor's bulk capacitor (charged to twice the peak with Dc shorted)
+        # drains to it first.
+        bulk_now = float(state.caps[0, CAP_BULK])
+        settled = c.nominal or abs(bulk_now - bulk_before) < BULK_SETTLED * abs(bulk_now)
         slow = abs(v_now - v_before) < SLOW_FRACTION * v_now
-        if slow and k >= 2:  # noqa: PLR2004
+        if slow and settled and k >= 2:  # noqa: PLR2004
             break
     v_now = float(_lamp_side(c, state.caps)[0])
     rest = manifold_time(c, env, v_now, DISCHARGE_V, on=bool(state.led_on[0]))
     total = t0 + rest
-    return total if total <= DISCHARGE_LIMIT_S else None
+    return Discharge(total if total <= DISCHARGE_LIMIT_S else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ import numpy as np
 
 from .analysis import (
     DISCHARGE_V,
+    PRECHARGE,
+    Discharge,
     Envelope,
     SteadyCycle,
     closed_steady,
@@ -17,10 +19,12 @@ from .analysis import (
     envelope,
     ghost_cycle,
     inrush,
+    lamp_state,
     open_steady,
     source_current,
 )
 from .elements import (
+    CAP_BULK,
     REC_ICAP,
     REC_LEDON,
     REC_NODES,
@@ -33,7 +37,7 @@ from .elements import (
     L,
 )
 from .params import Scenario, parse_scenario
-from .solver import Solver
+from .solver import Solver, State
 
 RESULT_KEYS: Final = (
     "lamp_v_mean",
@@ -78,6 +82,8 @@ WARNING_CODES: Final = (
     "short_circuit",
     "fuse_blows",
 )
+# Extra D(V) points inside the interval that holds a faulted adaptor's open steady state.
+REFINE_POINTS: Final = 10
 MEAN_PHASES: Final = tuple(float(p) for p in range(0, 360, 10))
 NO_LOAD_W: Final = 3.0
 SLOW_DISCHARGE_S: Final = 5.0
@@ -133,14 +139,15 @@ def _source_figures(c: Circuit, cycle: SteadyCycle) -> tuple[float, float, float
     return rms, float(np.abs(i_src).max()), power
 
 
-def _off_supply_figures(solver: Solver, env: Envelope, bulk: float) -> dict[str, Any]:
+def _off_supply_figures(
+    solver: Solver, env: Envelope, bulk: float, lit: State | None
+) -> dict[str, Any]:
     """The open steady cycle's draw from the mains and the relay's lowest supply voltage."""
     c = solver.c
-    root = env.root()
-    lamp_side = c.led_start if root is None else root
-    if c.p_led > 0.0:
-        lamp_side = min(lamp_side, c.led_start)
-    cycle = open_steady(solver, lamp_side, bulk)
+    if lit is not None:
+        cycle = open_steady(solver, lit, led_enabled=True)
+    else:
+        cycle = open_steady(solver, lamp_state(np.array([_open_lamp_side(c, env)]), bulk))
     rms, _, power = _source_figures(c, cycle)
     return {
         "off_source_current_rms_a": rms,
@@ -149,13 +156,19 @@ def _off_supply_figures(solver: Solver, env: Envelope, bulk: float) -> dict[str,
     }
 
 
-def _open_figures(solver: Solver, sc: Scenario, env: Envelope, bulk: float) -> dict[str, Any]:
+def _open_figures(
+    solver: Solver, sc: Scenario, env: Envelope, bulk: float, discharge: Discharge
+) -> dict[str, Any]:
     c = solver.c
     root = env.root()
     is_led = sc.lamp.type == "led"
     ghost = is_led and (root is None or root >= c.led_start)
     out: dict[str, Any] = {"ghost_flash": bool(ghost), "ghost_flash_period_s": None}
-    if ghost:
+    if discharge.lit is not None:
+        # Lit with the relay open: it glows steadily, with no flash period.
+        out["ghost_flash"] = True
+        out["off_lamp_v"] = discharge.lit_mean_v
+    elif ghost:
         cycle = ghost_cycle(solver, env, bulk)
         out["off_lamp_v"] = cycle.peak_v
         out["ghost_flash_period_s"] = cycle.period_s
@@ -184,6 +197,39 @@ def _warnings(sc: Scenario, out: Mapping[str, Any]) -> list[str]:
     return [code for code in WARNING_CODES if raised[code]]
 
 
+def _faulted_envelope(
+    solver: Solver, env: Envelope, bulk: float, extra: list[float]
+) -> tuple[float, Envelope]:
+    """
+    The open state's table again, for a faulted adaptor: its bulk voltage, and finer at the root.
+
+    As designed, the relay's bulk capacitor sits at about the same level with
+    the contact open as closed. A fault can make it a voltage doubler when
+    closed (Dc shorted: twice the peak) or tie the lamp side to the relay's
+    supply (Da shorted), so the bulk voltage at the start of an open cycle is
+    taken from open cycles: from 0.9 of the peak at most (a peak recharges it
+    from below within a cycle; from above it would drain for seconds). And a
+    fault can clamp the lamp side near a diode drop, where D(V) bends sharply
+    between two points of the table: that interval is tabulated finely.
+    """
+    c = solver.c
+    seed = min(bulk, PRECHARGE * c.v_peak) if bulk > c.v_peak else bulk
+    cycle = open_steady(solver, lamp_state(np.array([_open_lamp_side(c, env)]), seed))
+    bulk = float(cycle.state.caps[0, CAP_BULK])
+    env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
+    if (bracket := env.bracket()) is not None:
+        fine = np.linspace(*bracket, REFINE_POINTS)[1:-1]
+        env = envelope(solver, 2.05 * c.v_peak, bulk, np.array([*extra, *fine]))
+    return bulk, env
+
+
+def _open_lamp_side(c: Circuit, env: Envelope) -> float:
+    """The lamp side of the open steady cycle, the driver held off (at most its start voltage)."""
+    root = env.root()
+    lamp_side = c.led_start if root is None else root
+    return min(lamp_side, c.led_start) if c.p_led > 0.0 else lamp_side
+
+
 def solve(sc: Scenario) -> dict[str, Any]:
     """Every figure for a validated scenario."""
     c = Circuit.from_scenario(sc)
@@ -195,8 +241,11 @@ def solve(sc: Scenario) -> dict[str, Any]:
     if sc.lamp.type == "led":
         extra += [c.led_stop, c.led_start]
     env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
+    if not c.nominal:
+        bulk, env = _faulted_envelope(solver, env, bulk, extra)
     out["off_leakage_current_a"] = env.leakage_a
-    out.update(_open_figures(solver, sc, env, bulk))
+    discharge = discharge_time(solver, steady.state, env)
+    out.update(_open_figures(solver, sc, env, bulk, discharge))
     if c.has_branch:
         phases = np.array(sorted({*MEAN_PHASES, sc.relay.close_phase_deg}))
         result = inrush(solver, phases, steady)
@@ -209,8 +258,8 @@ def solve(sc: Scenario) -> dict[str, Any]:
         out["inrush_peak_a"] = 0.0
         out["inrush_fuse_energy_j"] = 0.0
         out["inrush_fuse_energy_mean_j"] = 0.0
-    out["discharge_time_s"] = discharge_time(solver, steady.state, env)
-    out.update(_off_supply_figures(solver, env, bulk))
+    out["discharge_time_s"] = discharge.time_s
+    out.update(_off_supply_figures(solver, env, bulk, discharge.lit))
     worst = max(out["source_current_rms_a"], out["off_source_current_rms_a"])
     out["breaker_trip"] = bool(worst >= BREAKER_TRIP_FACTOR * sc.mains.breaker_a)
     out["warnings"] = _warnings(sc, out)
