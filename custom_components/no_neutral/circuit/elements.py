@@ -103,7 +103,7 @@ class Circuit:
     dc_sign: float
     g_dc_linear: float
     cap_shorted: bool
-    # Every adaptor part as designed (no fault state).
+    # Every diode as designed and the capacitor not shorted.
     nominal: bool
     a_matrix: F64 = field(repr=False)
     outer: F64 = field(repr=False)
@@ -193,7 +193,8 @@ class Circuit:
             dc_sign=dc_sign,
             g_dc_linear=g_dc_linear,
             cap_shorted=cap_state == "shorted",
-            nominal=all(getattr(sc.faults, name) == "ok" for name in (*FAULT_ELEMENTS, "capacitor")),
+            # An open capacitor is the same circuit as a blown fusible resistor.
+            nominal=elements == list(ELEMENTS) and cap_state != "shorted",
             a_matrix=a_matrix,
             outer=outer,
             g_static=g,
