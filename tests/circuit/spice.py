@@ -70,6 +70,7 @@ FALLBACK_OPTIONS: Final = (
     # ngspice found the matrix singular at BM without the simulator's own
     # 1e-12 S from every node to N (rshunt).
     ".options method=gear maxord=2 reltol=1e-4 abstol=1e-9 vntol=1e-6 itl4=200 rshunt=1e12",
+    ".options method=trap reltol=1e-3 abstol=1e-8 vntol=1e-5 itl4=500 rshunt=1e12",
 )
 
 
@@ -392,19 +393,7 @@ def _closed_and_open(
     out.update(_source(sc, w, ""))
     t = v["time"]
     after = t > t_open
-    below = after & (v["lampv"] < 50.0)
-    if below.any() and v["lampv"][int(np.argmax(below)) - 1] < 50.0:
-        # Below 50 V already when the relay opens (a fault holds the lamp low).
-        out["discharge_time_s"] = 0.0
-    elif below.any():
-        k = int(np.argmax(below))
-        t_cross = t[k - 1] + (t[k] - t[k - 1]) * (v["lampv"][k - 1] - 50.0) / (
-            v["lampv"][k - 1] - v["lampv"][k]
-        )
-        d = float(t_cross - t_open)
-        out["discharge_time_s"] = d if d <= DISCHARGE_LIMIT_S else None
-    else:
-        out["discharge_time_s"] = None
+    out["discharge_time_s"] = _discharge_time(v, after, t_open)
     # Open steady state: the ghost-flash cycle if the driver keeps restarting,
     # else the last mains cycle.
     ledon = v["ledon"]
@@ -427,3 +416,20 @@ def _closed_and_open(
         prev = _window(v, float(t[-1] - 2 * period), float(t[-1] - period))
         out["_open_drift_v"] = abs(out["off_lamp_v"] - _mean(prev, prev["lampv"]))
     return out
+
+
+def _discharge_time(v: dict[str, F64], after: npt.NDArray[np.bool_], t_open: float) -> float | None:
+    """Time from the opening until the lamp voltage falls below 50 V; null beyond the limit."""
+    t = v["time"]
+    below = after & (v["lampv"] < 50.0)
+    if not below.any():
+        return None
+    k = int(np.argmax(below))
+    if v["lampv"][k - 1] < 50.0:
+        # Below 50 V already when the relay opens (a fault holds the lamp low).
+        return 0.0
+    t_cross = t[k - 1] + (t[k] - t[k - 1]) * (v["lampv"][k - 1] - 50.0) / (
+        v["lampv"][k - 1] - v["lampv"][k]
+    )
+    d = float(t_cross - t_open)
+    return d if d <= DISCHARGE_LIMIT_S else None

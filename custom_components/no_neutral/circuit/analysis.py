@@ -200,7 +200,7 @@ def closed_steady(
 
 
 def source_current(c: Circuit, rec: F64, times: F64) -> F64:
-    """The mains source's current (into L) at recorded points (points, RECORDS) of one member."""
+    """Return the mains source's current (into L) at one member's recorded points."""
     v_src = c.v_peak * np.sin(c.omega * times)
     return np.asarray((v_src - rec[:, REC_NODES + L]) * c.g_source, dtype=np.float64)
 
@@ -220,7 +220,9 @@ def open_steady(solver: Solver, state: State, *, led_enabled: bool = False) -> S
     cycle = grid(0.0, c.period, STEPS_PER_CYCLE)
     rec = at = None
     before: F64 | None = None
-    for k in range(MAX_SETTLE_CYCLES):
+    cycles = 0
+    while cycles < MAX_SETTLE_CYCLES:
+        cycles += 1
         state, rec, at = solver.run_stretched(
             state, cycle, relay=False, stretch=QUIET_STRETCH, led_enabled=led_enabled
         )
@@ -239,7 +241,7 @@ def open_steady(solver: Solver, state: State, *, led_enabled: bool = False) -> S
         before = metrics
     assert rec is not None  # noqa: S101 - the loop runs at least once
     assert at is not None  # noqa: S101
-    return SteadyCycle(rec[:, 0, :], at, state, k + 1)
+    return SteadyCycle(rec[:, 0, :], at, state, cycles)
 
 
 # Below these (V, A, W) a change between open cycles is noise.
@@ -289,7 +291,7 @@ class Envelope:
         return np.interp(v, self.v, self.d)
 
     def bracket(self) -> tuple[float, float] | None:
-        """The table's interval that holds root(), if it lies between two points."""
+        """Return the table's interval that holds root(), if it lies between two points."""
         sign = np.flatnonzero((self.d[:-1] > 0.0) & (self.d[1:] <= 0.0))
         if len(sign) == 0:
             return None

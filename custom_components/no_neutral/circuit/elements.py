@@ -111,12 +111,12 @@ class Circuit:
 
     @property
     def smooth_capacitance(self) -> float:
-        """The smoothing capacitance on the lamp side: none when its branch is open or shorted."""
+        """Return the lamp side's smoothing capacitance: none with the branch open or shorted."""
         return self.c_smooth if self.has_branch and not self.cap_shorted else 0.0
 
     @property
     def smooth_memory(self) -> float:
-        """1, or 0 where the smoothing branch is a resistor (a shorted capacitor) with no history."""
+        """Return 1, or 0 where the smoothing branch is a resistor (a shorted capacitor)."""
         return 0.0 if self.cap_shorted else 1.0
 
     @classmethod

@@ -132,7 +132,7 @@ def _closed_figures(sc: Scenario, c: Circuit, steady: SteadyCycle) -> dict[str, 
 
 
 def _source_figures(c: Circuit, cycle: SteadyCycle) -> tuple[float, float, float]:
-    """RMS and peak source current, and the mean power into L, over a steady cycle."""
+    """Return the RMS and peak source current and the mean power into L over a steady cycle."""
     i_src = source_current(c, cycle.rec, cycle.times)
     rms = math.sqrt(cycle.mean(i_src * i_src))
     power = cycle.mean(cycle.rec[:, REC_NODES + L] * i_src)
@@ -142,7 +142,7 @@ def _source_figures(c: Circuit, cycle: SteadyCycle) -> tuple[float, float, float
 def _off_supply_figures(
     solver: Solver, env: Envelope, bulk: float, lit: State | None
 ) -> dict[str, Any]:
-    """The open steady cycle's draw from the mains and the relay's lowest supply voltage."""
+    """Return the open cycle's draw from the mains and the relay's lowest supply voltage."""
     c = solver.c
     if lit is not None:
         cycle = open_steady(solver, lit, led_enabled=True)
@@ -201,7 +201,7 @@ def _faulted_envelope(
     solver: Solver, env: Envelope, bulk: float, extra: list[float]
 ) -> tuple[float, Envelope]:
     """
-    The open state's table again, for a faulted adaptor: its bulk voltage, and finer at the root.
+    Tabulate the open state again for a faulted adaptor: its bulk voltage, finer at the root.
 
     As designed, the relay's bulk capacitor sits at about the same level with
     the contact open as closed. A fault can make it a voltage doubler when
@@ -224,7 +224,7 @@ def _faulted_envelope(
 
 
 def _open_lamp_side(c: Circuit, env: Envelope) -> float:
-    """The lamp side of the open steady cycle, the driver held off (at most its start voltage)."""
+    """Return the open cycle's lamp side, the driver held off (at most its start voltage)."""
     root = env.root()
     lamp_side = c.led_start if root is None else root
     return min(lamp_side, c.led_start) if c.p_led > 0.0 else lamp_side

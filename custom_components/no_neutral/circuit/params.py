@@ -190,10 +190,10 @@ class Relay:
 class Faults:
     """The state of each adaptor diode and of the smoothing capacitor (what-if questions)."""
 
-    Da: str  # noqa: N815 - the diode names of the circuit diagram
-    Db: str  # noqa: N815
-    Dc: str  # noqa: N815
-    Dd: str  # noqa: N815
+    Da: str
+    Db: str
+    Dc: str
+    Dd: str
     capacitor: str
 
 
