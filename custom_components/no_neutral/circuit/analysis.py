@@ -89,9 +89,10 @@ INRUSH_CYCLES: Final = 10
 # Inrush: stop once the cycles left could change the excess energy by less than this.
 ENERGY_TOL: Final = 1e-3
 DISCHARGE_V: Final = 50.0
-# The lamp side falling by less than this fraction over a cycle with the driver
-# running throughout: the lamp is lit with the relay open (discharge_time).
-LIT_FALL: Final = 1e-3
+# The lamp side falling by less than this share of what the open state's table
+# predicts over a cycle with the driver running throughout: the lamp is fed
+# with the relay open (discharge_time).
+LIT_SHARE: Final = 0.1
 # Discharge of a faulted adaptor: the bulk voltage changing by less than this
 # fraction per cycle has reached its open level.
 BULK_SETTLED: Final = 1e-3
@@ -387,6 +388,21 @@ def first_crossing(times: F64, values: F64, level: float) -> float | None:
     return float(times[k - 1] + (times[k] - times[k - 1]) * (v0 - level) / (v0 - v1))
 
 
+def _fed(c: Circuit, env: Envelope, led_on: F64, v_before: float, v_now: float) -> bool:
+    """
+    Whether a running driver is fed with the relay open: its lamp side barely falls.
+
+    The table says how fast the running driver drains the lamp side (its pull
+    less D); a lamp side that falls by less than LIT_SHARE of that over a
+    whole cycle with the driver on is held up by something the table does not
+    see (Da reversed: the lamp's current returns through the relay's bridge).
+    """
+    if not bool(np.all(led_on > 0.5)) or v_now <= 0.0:  # noqa: PLR2004
+        return False
+    predicted = driver_drain(c) / v_now - float(env.rate(np.array([v_now]))[0])
+    return predicted > 0.0 and v_before - v_now < LIT_SHARE * predicted
+
+
 @dataclass(frozen=True, slots=True)
 class Discharge:
     """
@@ -420,8 +436,7 @@ def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> Discharg
             return Discharge(hit if hit <= DISCHARGE_LIMIT_S else None)
         t0 += c.period
         v_now = float(_lamp_side(c, state.caps)[0])
-        running = bool(np.all(rec[:, 0, REC_LEDON] > 0.5))  # noqa: PLR2004
-        if k >= 2 and running and v_now >= v_before * (1.0 - LIT_FALL):  # noqa: PLR2004
+        if k >= 2 and _fed(c, env, rec[:, 0, REC_LEDON], v_before, v_now):  # noqa: PLR2004
             return Discharge(None, state, cycle_mean(times, rec[:, 0, REC_VLAMP]))
         # Slow: the rest follows the slow manifold, the driver running or not.
         # The manifold's table has the open state's bulk voltage: a faulted
