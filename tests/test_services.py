@@ -69,6 +69,24 @@ async def test_what_if_the_fuse_blew(
     assert "led_dropout" in response["figures"]["warnings"]
 
 
+async def test_what_if_a_diode_were_the_wrong_way_round(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    entry = await entry_factory()
+    response = await simulate(
+        hass, scenario={"faults": {"Db": "reversed"}, "mains": {"breaker_a": 6}}
+    )
+    assert response["scenario"]["faults"] == {"Db": "reversed"}
+    assert response["scenario"]["mains"]["breaker_a"] == 6
+    figures = response["figures"]
+    # The mains shorted through the closed relay and the SW wire.
+    assert figures["source_current_rms_a"] > 100.0
+    assert figures["breaker_trip"] is True
+    assert "short_circuit" in figures["warnings"]
+    assert hass.states.get("binary_sensor.hall_lamp_breaker_trips").state == "off"
+    assert entry.runtime_data.adaptor.data.figures["breaker_trip"] is False
+
+
 async def test_no_bleed_resistor_is_null(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
@@ -84,11 +102,13 @@ async def test_no_bleed_resistor_is_null(
         ({"lamp_power_w": 0}, "lamp_power_w"),
         ({"lamp_power_w": "bright"}, "lamp_power_w"),
         ({"lamp_type": "neon"}, "lamp_type"),
-        ({"cap_voltage_rating_v": 200}, "cap_voltage_rating_v"),
+        ({"cap_voltage_rating_v": 20000}, "cap_voltage_rating_v"),
         ({"relay_closed": "yes"}, "relay_closed"),
         ({"scenario": {"lamp": {"colour": "red"}}}, "scenario.lamp.colour"),
         ({"scenario": {"lamp": 5}}, "scenario.lamp"),
         ({"scenario": "hot"}, "scenario"),
+        ({"scenario": {"faults": {"Da": "burnt"}}}, "scenario.faults.Da"),
+        ({"scenario": {"mains": {"breaker_a": 0}}}, "scenario.mains.breaker_a"),
         ({"lamp_powr": 10}, "lamp_powr"),
     ],
 )
@@ -116,7 +136,9 @@ async def test_a_bad_option_of_the_entry_is_named_by_its_option(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
     """A call that sets nothing wrong, on an entry whose own option the simulator refuses."""
-    entry = await entry_factory(cap_voltage_rating_v=200)
+    # A capacitor rated below the mains peak is simulated (and warned about);
+    # one rated 0 V is not a part.
+    entry = await entry_factory(cap_voltage_rating_v=0)
     with pytest.raises(ServiceValidationError) as err:
         await simulate(hass, config_entry_id=entry.entry_id, lamp_power_w=20)
     assert err.value.translation_placeholders["field"] == "cap_voltage_rating_v"

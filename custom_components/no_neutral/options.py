@@ -27,7 +27,14 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 
-from .circuit.ageing import CapacitorSpec, FuseSpec, History, quantize_consumed
+from .circuit.ageing import (
+    DEFAULT_RATED_LIFE_H,
+    DEFAULT_RATED_TEMP_C,
+    CapacitorSpec,
+    FuseSpec,
+    History,
+    quantize_consumed,
+)
 from .circuit.params import DEFAULT_SCENARIO, LAMP_TYPES, number_range
 
 CONF_LAMP_TYPE: Final = "lamp_type"
@@ -202,7 +209,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         key=CONF_CAP_RATED_LIFE_H,
         path=None,
-        default=2000.0,
+        default=DEFAULT_RATED_LIFE_H,
         section="datasheet",
         unit="h",
         minimum=1,
@@ -211,7 +218,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         key=CONF_CAP_RATED_TEMP_C,
         path=None,
-        default=105.0,
+        default=DEFAULT_RATED_TEMP_C,
         section="datasheet",
         unit="°C",
         minimum=-40,

@@ -54,7 +54,6 @@ def _invalid(field: str, reason: str) -> ServiceValidationError:
 # A relation between two paths is reported on the first; when the call gave
 # only the second, the call's field is the one to name.
 RELATED_PATHS: Final = {
-    "smoothing.voltage_rating_v": "mains.voltage_rms",
     "lamp.led_stop_v": "lamp.led_start_v",
 }
 

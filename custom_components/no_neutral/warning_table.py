@@ -118,6 +118,8 @@ WARNINGS: Final[tuple[AdaptorWarning, ...]] = (
         # On means unsafe: the lamp socket stays live after switching off.
         device_class=BinarySensorDeviceClass.SAFETY,
     ),
+    AdaptorWarning(code="short_circuit", source=Source.SIMULATION, severity=_ERROR),
+    AdaptorWarning(code="fuse_blows", source=Source.SIMULATION, severity=_ERROR),
     AdaptorWarning(code="fuse_switching", source=Source.HISTORY, severity=_ERROR),
     AdaptorWarning(code="fuse_blown", source=Source.HISTORY, severity=_ERROR, part=Part.FUSE),
     AdaptorWarning(

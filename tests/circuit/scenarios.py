@@ -41,3 +41,78 @@ SCENARIOS: dict[str, tuple[dict[str, Any], float]] = {
     # bleed (0.9 s with 4.2 uF) takes 12 s to settle to 0.1 %.
     "led_dropout": ({"lamp": {"power_w": 60}, "smoothing": {"capacitance_uf": 2}}, 12.0),
 }
+
+# Fault states (docs/model.md), each from the default scenario, with ngspice's
+# seconds of open relay and the figures that the fault leaves at leakage level
+# (see test_ngspice.DARK). Reversed: Db and Dd short the mains through the
+# closed relay and the SW wire, Dc turns the lamp's feed round (the lamp stays
+# dark), Da feeds the lamp through the relay's bridge with the relay open.
+FAULT_SCENARIOS: dict[str, tuple[dict[str, Any], float, frozenset[str]]] = {
+    "Da_reversed": ({"faults": {"Da": "reversed"}}, 30.0, frozenset()),
+    "Db_reversed": ({"faults": {"Db": "reversed"}}, 30.0, frozenset({"off_lamp_v"})),
+    "Dc_reversed": (
+        {"faults": {"Dc": "reversed"}},
+        30.0,
+        frozenset(
+            {
+                "lamp_v_mean",
+                "lamp_v_min",
+                "lamp_v_max",
+                "lamp_ripple_pct",
+                "cap_ripple_current_rms_a",
+                "cap_voltage_max_v",
+                "off_lamp_v",
+                "inrush_peak_a",
+            }
+        ),
+    ),
+    "Dd_reversed": (
+        {"faults": {"Dd": "reversed"}},
+        30.0,
+        frozenset(
+            {"lamp_v_mean", "lamp_v_min", "lamp_v_max", "lamp_ripple_pct", "cap_voltage_max_v"}
+        ),
+    ),
+    "Da_shorted": ({"faults": {"Da": "shorted"}}, 30.0, frozenset()),
+    "Db_shorted": ({"faults": {"Db": "shorted"}}, 30.0, frozenset({"off_lamp_v"})),
+    "Dc_shorted": ({"faults": {"Dc": "shorted"}}, 30.0, frozenset({"off_lamp_v"})),
+    "Dd_shorted": ({"faults": {"Dd": "shorted"}}, 30.0, frozenset()),
+    # The bypass module fitted without the neutral splitter.
+    "no_splitter": ({"faults": {"Da": "shorted", "Dd": "shorted"}}, 30.0, frozenset()),
+    "capacitor_shorted": ({"faults": {"capacitor": "shorted"}}, 30.0, frozenset()),
+    "capacitor_open": ({"faults": {"capacitor": "open"}}, 30.0, frozenset()),
+    "capacitor_250v": ({"smoothing": {"voltage_rating_v": 250}}, 30.0, frozenset()),
+}
+# The fault scenarios that run in the default suite; the others (up to a
+# minute and a half of ngspice each) with -m long.
+QUICK_FAULTS = frozenset({"Dd_shorted", "capacitor_250v"})
+# Figures on which the simulator and ngspice still disagree beyond the
+# tolerance (test_ngspice marks them as expected failures, and fails once one
+# agrees, so that it is taken off this list).
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    ("Da_shorted", "off_lamp_v"): (
+        "4.20 V against 4.38 V: the lamp side is charged by the SW wire's dips"
+        " through the relay's bridge, and the simulator's figure moves with its"
+        " open-cycle step (4.20 V at T/100, 4.47 V at T/200, 4.58 V at T/400)"
+    ),
+    ("no_splitter", "off_lamp_v"): "4.20 V against 4.38 V, as Da_shorted",
+    ("capacitor_shorted", "lamp_v_min"): (
+        "-0.11 V against 0 V: at the end of each pulse the LED input capacitance"
+        " empties into Rf and the ESR in 17 us, under the closed cycle's 50 us"
+        " step, and the simulator's lamp node overshoots past N"
+    ),
+    ("capacitor_shorted", "inrush_fuse_energy_j"): (
+        "-12.2 mJ against -12.6 mJ: the excess over 10 cycles of 1.8 kW in the"
+        " fusible resistor (359 J), under 4e-5 of it: both integrators' noise"
+    ),
+    ("capacitor_shorted", "inrush_fuse_energy_mean_j"): (
+        "-3.1 mJ against -3.7 mJ: the same difference of two 359 J energies"
+    ),
+    ("Db_shorted", "lamp_ripple_pct"): (
+        "0.54 % against 0.49 %: the driver is off at 58 V and the ripple is the bleed's 0.3 V"
+    ),
+    ("Db_shorted", "cap_ripple_current_rms_a"): (
+        "105 uA against 96 uA: the same bleed-only ripple, beside some 300 A of"
+        " short-circuit current through the SW wire"
+    ),
+}

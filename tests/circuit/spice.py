@@ -41,12 +41,18 @@ _K_OVER_Q: Final = 1.380649e-23 / 1.602176634e-19
 TEMP_C: Final = VT / _K_OVER_Q - 273.15
 VECTORS: Final = ("lampv", "ledon", "irf", "idc", "ilamp", "vxc", "vbulk", "isrc", "vsrc")
 DISCHARGE_LIMIT_S: Final = 30.0
+# IEC 60898's conventional tripping current, in multiples of the rated current.
+BREAKER_TRIP_FACTOR: Final = 1.45
 # The closed steady cycle's keys run from lamp_v_mean to device_supply_ok in
-# RESULT_KEYS; source_power_w is the energy-balance test's extra figure.
+# RESULT_KEYS, then the source's three.
 CLOSED_KEYS: Final = (
     *RESULT_KEYS[: RESULT_KEYS.index("device_supply_ok") + 1],
+    "source_current_rms_a",
+    "source_current_peak_a",
     "source_power_w",
 )
+# A shorted diode or capacitor is this resistance (docs/model.md).
+SHORT_OHM: Final = 0.01
 # Junction capacitance: none, as in the model (ngspice needed none).
 DIODE_CJO_F: Final = 0.0
 # Numerical aid: the relay's control voltage ramps over 1 us centred on the
@@ -59,6 +65,12 @@ OPTIONS: Final = [".options method=gear maxord=2 reltol=1e-4 abstol=1e-10 vntol=
 FALLBACK_OPTIONS: Final = (
     ".options method=trap reltol=1e-4 abstol=1e-10 vntol=1e-7 itl4=100",
     ".options method=gear maxord=2 reltol=1e-4 abstol=1e-9 vntol=1e-6 itl4=200 gmin=1e-10",
+    # A reversed splitter diode leaves the relay's supply dead (its bulk
+    # capacitor below 1 V, the load's current circulating in the bridge):
+    # ngspice found the matrix singular at BM without the simulator's own
+    # 1e-12 S from every node to N (rshunt).
+    ".options method=gear maxord=2 reltol=1e-4 abstol=1e-9 vntol=1e-6 itl4=200 rshunt=1e12",
+    ".options method=trap reltol=1e-3 abstol=1e-8 vntol=1e-5 itl4=500 rshunt=1e12",
 )
 
 
@@ -119,8 +131,9 @@ def netlist(sc: Scenario, run: Run, raw_path: str, options: str | None = None) -
         ("D", "SWS", "LO"),
         ("B", "SWL", "0"),
     ]
+    faults = {"A": sc.faults.Da, "D": sc.faults.Dd, "B": sc.faults.Db}
     for name, anode, cathode in diodes:
-        lines.append(f"D{name} {anode} {cathode} DX")
+        lines += _diode(name, anode, cathode, faults.get(name, "ok"))
         lines.append(f"RL{name} {anode} {cathode} {_g(leak)}")
     p_on, p_off = sc.device.power_w_on, sc.device.power_w_off
     lines += [
@@ -128,18 +141,23 @@ def netlist(sc: Scenario, run: Run, raw_path: str, options: str | None = None) -
         f"BDEV BP BM I=((V(ctl) > 0.5) ? {_g(p_on)} : {_g(p_off)}) / max(V(BP,BM), 1)",
         "* lamp-feed diode Dc with its leakage; VPDC measures the current",
         "VPDC P PDC 0",
-        "DC PDC SWL DX",
+        *_diode("C", "PDC", "SWL", sc.faults.Dc),
         f"RLC PDC SWL {_g(leak)}",
         f"RW SWS SWL {_g(r_wire)}",
         f"CK L SWS {_g(sc.cable.length_m * sc.cable.capacitance_pf_per_m * 1e-12)}",
     ]
-    if not sc.smoothing.fuse_blown:
+    cap = sc.faults.capacitor
+    if not sc.smoothing.fuse_blown and cap != "open":
         lines += [
             "* fusible resistor, ESR and smoothing capacitor; VPRF measures the current",
             "VPRF XN P 0",
             f"RF XN X {_g(sc.smoothing.fuse_resistance_ohm)}",
             f"RESR X XC {_g(sc.smoothing.esr_ohm)}",
-            f"CS XC 0 {_g(sc.smoothing.capacitance_uf * 1e-6)}",
+            (
+                f"RCS XC 0 {_g(SHORT_OHM)}"
+                if cap == "shorted"
+                else f"CS XC 0 {_g(sc.smoothing.capacitance_uf * 1e-6)}"
+            ),
         ]
     else:
         lines += ["VPRF XN P 0", "RXN XN 0 1e15", "VXC XC 0 0"]
@@ -181,6 +199,17 @@ def netlist(sc: Scenario, run: Run, raw_path: str, options: str | None = None) -
         ".end",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _diode(name: str, anode: str, cathode: str, fault: str) -> list[str]:
+    """One adaptor diode in its fault state: shorted is a resistor, open is gone."""
+    if fault == "shorted":
+        return [f"* D{name} shorted", f"RSH{name} {anode} {cathode} {_g(SHORT_OHM)}"]
+    if fault == "open":
+        return [f"* D{name} open: only its leakage remains"]
+    if fault == "reversed":
+        return [f"* D{name} fitted the wrong way round", f"D{name} {cathode} {anode} DX"]
+    return [f"D{name} {anode} {cathode} DX"]
 
 
 def _read_raw(path: Path) -> dict[str, F64]:
@@ -271,8 +300,9 @@ def reference(sc: Scenario, plan: Plan | None = None, workers: int = 2) -> dict[
         Run(10 * period, tmax, relay_closed_at_start=False, hold_lamp=True),
         Run(t_fine, period / plan.fine_points_per_cycle, relay_closed_at_start=True),
     ]
-    # With the fuse blown the inrush figures are 0 by definition.
-    phases = [] if sc.smoothing.fuse_blown else sorted({*plan.phases, sc.relay.close_phase_deg})
+    # With the fuse blown (or the capacitor open) the inrush figures are 0 by definition.
+    blown = _no_branch(sc)
+    phases = [] if blown else sorted({*plan.phases, sc.relay.close_phase_deg})
     for phase in phases:
         t_close = (2.0 + phase / 360.0) * period
         runs.append(
@@ -297,13 +327,37 @@ def reference(sc: Scenario, plan: Plan | None = None, workers: int = 2) -> dict[
             float(np.max(np.abs(w["irf"]))),
             energy - 10 * period * out["fuse_power_w"],
         )
-    blown = sc.smoothing.fuse_blown
     peak, energy = inrush.get(sc.relay.close_phase_deg, (0.0, 0.0))
     out["inrush_peak_a"] = 0.0 if blown else peak
     out["inrush_fuse_energy_j"] = 0.0 if blown else energy
     mean = 0.0 if blown else float(np.mean([inrush[p][1] for p in plan.phases]))
     out["inrush_fuse_energy_mean_j"] = mean
+    # The open steady cycle: the main run's last mains cycle.
+    t_end = float(main["time"][-1])
+    ow = _window(main, t_end - period, t_end)
+    out.update(_source(sc, ow, "off_"))
+    out["off_device_supply_min_v"] = float(ow["vbulk"].min())
+    worst = max(out["source_current_rms_a"], out["off_source_current_rms_a"])
+    out["breaker_trip"] = worst >= BREAKER_TRIP_FACTOR * sc.mains.breaker_a
     out["_raw"] = {"main": main, "t_open": t_open}
+    return out
+
+
+def _no_branch(sc: Scenario) -> bool:
+    return sc.smoothing.fuse_blown or sc.faults.capacitor == "open"
+
+
+def _source(sc: Scenario, w: dict[str, F64], prefix: str) -> dict[str, float]:
+    """RMS and peak source current and the mean power into L over a window."""
+    r_wire = sc.cable.length_m * RHO_CU / sc.cable.conductor_mm2
+    i = w["isrc"]
+    v_l = w["vsrc"] - i * (sc.mains.source_resistance_ohm + r_wire)
+    out = {
+        f"{prefix}source_current_rms_a": math.sqrt(_mean(w, i * i)),
+        f"{prefix}source_power_w": _mean(w, v_l * i),
+    }
+    if not prefix:
+        out["source_current_peak_a"] = float(np.max(np.abs(i)))
     return out
 
 
@@ -318,12 +372,17 @@ def _closed_and_open(
     out["lamp_v_mean"] = _mean(w, vl)
     out["lamp_v_min"] = float(vl.min())
     out["lamp_v_max"] = float(vl.max())
-    out["lamp_ripple_pct"] = (out["lamp_v_max"] - out["lamp_v_min"]) / out["lamp_v_mean"] * 100
+    # As the simulator: a lamp node at 0 V (or above N) has no ripple worth a percentage.
+    out["lamp_ripple_pct"] = (
+        (out["lamp_v_max"] - out["lamp_v_min"]) / out["lamp_v_mean"] * 100
+        if out["lamp_v_mean"] > 1e-9
+        else 0.0
+    )
     out["lamp_power_w"] = _mean(w, vl * w["ilamp"])
     loads = lamp.type in {"led", "resistive"}
     out["lamp_power_ratio"] = out["lamp_power_w"] / rated if loads else 0.0
     out["led_dropout"] = bool(lamp.type == "led" and w["ledon"].min() < 0.5)
-    blown = sc.smoothing.fuse_blown
+    blown = _no_branch(sc)
     i2 = _mean(w, w["irf"] ** 2)
     out["cap_ripple_current_rms_a"] = 0.0 if blown else math.sqrt(i2)
     out["cap_esr_power_w"] = 0.0 if blown else i2 * sc.smoothing.esr_ohm
@@ -331,25 +390,20 @@ def _closed_and_open(
     out["fuse_power_w"] = 0.0 if blown else i2 * sc.smoothing.fuse_resistance_ohm
     out["device_supply_min_v"] = float(w["vbulk"].min())
     out["device_supply_ok"] = out["device_supply_min_v"] >= sc.device.min_input_v
-    out["source_power_w"] = _mean(w, w["vsrc"] * w["isrc"])
+    out.update(_source(sc, w, ""))
     t = v["time"]
     after = t > t_open
-    below = after & (v["lampv"] < 50.0)
-    if below.any():
-        k = int(np.argmax(below))
-        t_cross = t[k - 1] + (t[k] - t[k - 1]) * (v["lampv"][k - 1] - 50.0) / (
-            v["lampv"][k - 1] - v["lampv"][k]
-        )
-        d = float(t_cross - t_open)
-        out["discharge_time_s"] = d if d <= DISCHARGE_LIMIT_S else None
-    else:
-        out["discharge_time_s"] = None
+    out["discharge_time_s"] = _discharge_time(v, after, t_open)
     # Open steady state: the ghost-flash cycle if the driver keeps restarting,
     # else the last mains cycle.
     ledon = v["ledon"]
     rise = np.flatnonzero(after[1:] & (ledon[:-1] < 0.5) & (ledon[1:] >= 0.5)) + 1
+    last = t >= t[-1] - period
+    # Lit with the relay open (a fault feeds the lamp): the driver runs
+    # through the whole last cycle without restarting, and glows steadily.
+    lit = lamp.type == "led" and len(rise) < 3 and bool(np.all(ledon[last] >= 0.5))
     ghost = lamp.type == "led" and len(rise) >= 3
-    out["ghost_flash"] = bool(ghost)
+    out["ghost_flash"] = bool(ghost or lit)
     if ghost:
         t0, t1 = t[rise[-2]], t[rise[-1]]
         out["ghost_flash_period_s"] = float(t1 - t0)
@@ -362,3 +416,20 @@ def _closed_and_open(
         prev = _window(v, float(t[-1] - 2 * period), float(t[-1] - period))
         out["_open_drift_v"] = abs(out["off_lamp_v"] - _mean(prev, prev["lampv"]))
     return out
+
+
+def _discharge_time(v: dict[str, F64], after: npt.NDArray[np.bool_], t_open: float) -> float | None:
+    """Time from the opening until the lamp voltage falls below 50 V; null beyond the limit."""
+    t = v["time"]
+    below = after & (v["lampv"] < 50.0)
+    if not below.any():
+        return None
+    k = int(np.argmax(below))
+    if v["lampv"][k - 1] < 50.0:
+        # Below 50 V already when the relay opens (a fault holds the lamp low).
+        return 0.0
+    t_cross = t[k - 1] + (t[k] - t[k - 1]) * (v["lampv"][k - 1] - 50.0) / (
+        v["lampv"][k - 1] - v["lampv"][k]
+    )
+    d = float(t_cross - t_open)
+    return d if d <= DISCHARGE_LIMIT_S else None

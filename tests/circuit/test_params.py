@@ -32,6 +32,9 @@ def test_defaults_fill_everything() -> None:
     assert sc.lamp.type == "led"
     assert sc.lamp.count == 1
     assert sc.relay.close_phase_deg == 270.0
+    assert sc.mains.breaker_a == 10.0
+    assert (sc.faults.Da, sc.faults.Db, sc.faults.Dc, sc.faults.Dd) == ("ok",) * 4
+    assert sc.faults.capacitor == "ok"
     assert parse_scenario(copy.deepcopy(DEFAULT_SCENARIO)) == sc
 
 
@@ -57,6 +60,7 @@ def test_error_shape() -> None:
         "mains.voltage_rms",
         "mains.frequency_hz",
         "mains.source_resistance_ohm",
+        "mains.breaker_a",
         "cable.length_m",
         "cable.conductor_mm2",
         "cable.capacitance_pf_per_m",
@@ -101,7 +105,14 @@ def test_bad_numbers_rejected(path: str, bad: Any) -> None:
         ({"lamp": {"count": True}}, "lamp.count"),
         ({"lamp": {"led_stop_v": 100}}, "lamp.led_stop_v"),
         ({"lamp": {"led_stop_v": 120}}, "lamp.led_stop_v"),
-        ({"smoothing": {"voltage_rating_v": 250}}, "smoothing.voltage_rating_v"),
+        ({"faults": {"Da": "burnt"}}, "faults.Da"),
+        ({"faults": {"Dc": "OPEN"}}, "faults.Dc"),
+        ({"faults": {"Db": True}}, "faults.Db"),
+        ({"faults": {"Dd": None}}, "faults.Dd"),
+        # A capacitor cannot be fitted the wrong way round in this model.
+        ({"faults": {"capacitor": "reversed"}}, "faults.capacitor"),
+        ({"faults": {"De": "ok"}}, "faults.De"),
+        ({"faults": "Da"}, "faults"),
         ({"smoothing": {"fuse_blown": 0}}, "smoothing.fuse_blown"),
         ({"relay": {"closed": "yes"}}, "relay.closed"),
         ({"relay": {"close_phase_deg": 360}}, "relay.close_phase_deg"),
@@ -118,6 +129,24 @@ def test_named_rejections(scenario: dict[str, Any], key: str) -> None:
         parse_scenario(scenario)
     assert info.value.key == key
     assert key in str(info.value)
+
+
+def test_fault_error_names_the_states() -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario({"faults": {"capacitor": "reversed"}})
+    assert info.value.reason == "unknown fault state 'reversed'; one of ok, open, shorted"
+
+
+@pytest.mark.parametrize("diode", ["Da", "Db", "Dc", "Dd"])
+@pytest.mark.parametrize("state", ["ok", "open", "shorted", "reversed"])
+def test_every_diode_fault_state_accepted(diode: str, state: str) -> None:
+    assert getattr(parse_scenario({"faults": {diode: state}}).faults, diode) == state
+
+
+def test_capacitor_rated_below_the_mains_peak_is_accepted() -> None:
+    """A real part people fit: simulated and warned about (cap_overvoltage), not refused."""
+    sc = parse_scenario({"smoothing": {"voltage_rating_v": 250}})
+    assert sc.smoothing.voltage_rating_v == 250.0
 
 
 def test_top_level_must_be_object() -> None:
@@ -146,9 +175,9 @@ NUMERIC_KEYS = [
     for name, default in values.items()
     if isinstance(default, int | float) and not isinstance(default, bool)
 ]
-# Partners that let every edge of a range pass the relations: a rating above
-# any mains peak.
-EDGE_CONTEXT = {"smoothing": {"voltage_rating_v": 10000}}
+# Partners that let every edge of a range pass the relations (none needed now
+# that a capacitor rated below the mains peak is accepted).
+EDGE_CONTEXT: dict[str, dict[str, Any]] = {}
 # Edges that only a relation refuses: no lamp.led_start_v lies above 1000 V.
 RELATION_EDGES = {("lamp.led_stop_v", 1000.0)}
 
@@ -180,6 +209,6 @@ def test_number_range_is_what_the_validation_accepts(path: str) -> None:
 
 def test_every_number_has_a_range() -> None:
     assert "lamp.count" in NUMERIC_KEYS
-    assert len(NUMERIC_KEYS) == 28
+    assert len(NUMERIC_KEYS) == 29
     with pytest.raises(KeyError):
         number_range("lamp.type")

@@ -60,7 +60,7 @@ def test_keys_types_and_order(default_result: dict[str, Any]) -> None:
         if key == "warnings":
             assert isinstance(value, list)
             assert all(code in WARNING_CODES for code in value)
-        elif key in {"led_dropout", "device_supply_ok", "ghost_flash"}:
+        elif key in {"led_dropout", "device_supply_ok", "ghost_flash", "breaker_trip"}:
             assert type(value) is bool
         elif value is not None:
             assert type(value) is float, key
@@ -96,6 +96,61 @@ def test_fuse_blown_zeroes_branch_figures() -> None:
         "inrush_fuse_energy_mean_j",
     ):
         assert r[key] == 0.0
+
+
+def test_open_capacitor_zeroes_branch_figures_as_a_blown_fuse() -> None:
+    scenario = {"lamp": {"type": "resistive"}}
+    opened = simulate({**scenario, "faults": {"capacitor": "open"}})
+    blown = simulate({**scenario, "smoothing": {"fuse_blown": True}})
+    assert opened == blown
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [{"Db": "reversed"}, {"Dd": "reversed"}, {"Db": "shorted"}, {"Da": "shorted", "Dd": "shorted"}],
+)
+def test_a_short_through_the_adaptor_trips_the_breaker(faults: dict[str, str]) -> None:
+    """Each gives the mains a path through the closed relay and the SW wire: hundreds of amperes."""
+    r = simulate({"faults": faults})
+    assert r["source_current_rms_a"] > 100.0
+    assert r["source_current_peak_a"] > r["source_current_rms_a"]
+    assert r["breaker_trip"] is True
+    assert "short_circuit" in r["warnings"]
+    # The relay open, the short is not there: the standby draw is the relay's own.
+    assert r["off_source_current_rms_a"] < 0.1
+
+
+def test_shorted_capacitor_blows_the_fusible_resistor() -> None:
+    r = simulate({"faults": {"capacitor": "shorted"}})
+    # Rf, ESR and 0.01 ohm straight across the rectified half-wave.
+    assert r["fuse_power_w"] >= 20 * 2.0
+    assert r["cap_voltage_max_v"] < 1.0
+    assert r["warnings"][-1] == "fuse_blows"
+
+
+def test_smaller_breaker_trips_at_a_smaller_load() -> None:
+    lamp = {"type": "resistive", "power_w": 1000, "count": 4}
+    big = simulate({"lamp": lamp, "mains": {"breaker_a": 10}})
+    small = simulate({"lamp": lamp, "mains": {"breaker_a": 6}})
+    # 4 kW of filament on a half-wave: some 12 A RMS (under 1.45 * 10 A, over 1.45 * 6 A).
+    assert big["source_current_rms_a"] == small["source_current_rms_a"]
+    assert big["breaker_trip"] is False
+    assert small["breaker_trip"] is True
+
+
+def test_default_source_figures(default_result: dict[str, Any]) -> None:
+    r = default_result
+    # Into L: the lamp's 10 W, the relay's 0.9 W and the adaptor's losses.
+    assert 10.9 < r["source_power_w"] < 12.0
+    assert 0.6 < r["off_source_power_w"] < 0.7
+    assert r["off_device_supply_min_v"] >= r["device_supply_min_v"]
+    assert r["breaker_trip"] is False
+
+
+def test_capacitor_rated_below_the_peak_is_warned_not_refused() -> None:
+    r = simulate({"smoothing": {"voltage_rating_v": 250}})
+    assert r["cap_voltage_max_v"] > 250.0
+    assert r["warnings"] == ["cap_overvoltage"]
 
 
 def test_invalid_raises_scenario_error() -> None:
@@ -158,6 +213,10 @@ def test_cli_invalid_exits_2(numpy_only: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "smoothing.capacitance_uf" in proc.stderr
+    proc = _cli(numpy_only, '{"faults": {"Dc": "melted"}}')
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("faults.Dc: unknown fault state 'melted'")
     proc = _cli(numpy_only, "not json", "-")
     assert proc.returncode == 2
     assert proc.stdout == ""

@@ -62,6 +62,10 @@ from typing import Any, Final
 # Capacitor.
 RATED_RIPPLE_RISE_K: Final = 5.0
 DEFAULT_RATED_RIPPLE_A: Final = 0.15
+# A general-purpose 105 °C electrolytic: 2000 h at its rated temperature (also
+# the options' defaults).
+DEFAULT_RATED_LIFE_H: Final = 2000.0
+DEFAULT_RATED_TEMP_C: Final = 105.0
 END_OF_LIFE_CAPACITANCE_LOSS: Final = 0.20
 END_OF_LIFE_ESR_RISE: Final = 1.0  # +100 %, i.e. doubled
 # Aged values fed to the simulator move in steps of this much consumed life
@@ -83,8 +87,8 @@ class CapacitorSpec:
 
     capacitance_uf: float
     esr_ohm: float
-    rated_life_h: float = 2000.0
-    rated_temp_c: float = 105.0
+    rated_life_h: float = DEFAULT_RATED_LIFE_H
+    rated_temp_c: float = DEFAULT_RATED_TEMP_C
     rated_ripple_a: float = DEFAULT_RATED_RIPPLE_A
 
     @property

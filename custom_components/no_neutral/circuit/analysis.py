@@ -70,6 +70,11 @@ ENVELOPE_POINTS: Final = 14
 # One open cycle from the preset lamp side and bulk voltages: a second one
 # changed D(V), the leakage and the figures built on them by under 1e-5.
 ENVELOPE_CYCLES: Final = 1
+# A faulted adaptor can leave the SW wire floating (Db reversed: only the
+# cable capacitance, leakage and a clamp at one peak hold it): its level is
+# set at the first trough, so the table and the leakage come from the cycles
+# after that.
+FAULT_ENVELOPE_CYCLES: Final = 3
 # Inrush: 0.1 us steps for 1 us after the closing (the LED input capacitor
 # charges through the source's half ohm in about a microsecond), then growing
 # by 1.3 per step back to the normal step; the smoothing capacitor's charging
@@ -84,6 +89,13 @@ INRUSH_CYCLES: Final = 10
 # Inrush: stop once the cycles left could change the excess energy by less than this.
 ENERGY_TOL: Final = 1e-3
 DISCHARGE_V: Final = 50.0
+# The lamp side falling by less than this share of what the open state's table
+# predicts over a cycle with the driver running throughout: the lamp is fed
+# with the relay open (discharge_time).
+LIT_SHARE: Final = 0.1
+# Discharge of a faulted adaptor: the bulk voltage changing by less than this
+# fraction per cycle has reached its open level.
+BULK_SETTLED: Final = 1e-3
 DISCHARGE_LIMIT_S: Final = 30.0
 MAX_DIRECT_DISCHARGE_CYCLES: Final = 60
 # Discharge: once the driver is off and the lamp side moves by less than this
@@ -166,6 +178,12 @@ def closed_steady(
         start = state.caps.copy()
         led_start = state.led_on.copy()
         state, rec, at = solver.run_stretched(state, cycle, relay=True, stretch=stretch)
+        if k == 0 and _never_recharged(rec[:, 0, REC_VLAMP]):
+            # A fault (a reversed or shorted diode, a shorted capacitor) can
+            # hold the lamp side far below the peak: precharged, it would
+            # only drain through the bleed for seconds. Start from all-zero.
+            state = zero_state(1)
+            continue
         metrics = _cycle_metrics(rec, at)
         same_flags = bool(np.all(state.led_on == led_start))
         if k >= 1 and same_flags and np.all(np.abs(state.caps - start) < tol):
@@ -182,9 +200,63 @@ def closed_steady(
     return SteadyCycle(rec[:, 0, :], at, state, k + 1)
 
 
+def source_current(c: Circuit, rec: F64, times: F64) -> F64:
+    """Return the mains source's current (into L) at one member's recorded points."""
+    v_src = c.v_peak * np.sin(c.omega * times)
+    return np.asarray((v_src - rec[:, REC_NODES + L]) * c.g_source, dtype=np.float64)
+
+
+def open_steady(solver: Solver, state: State, *, led_enabled: bool = False) -> SteadyCycle:
+    """
+    Step open-relay cycles, the lamp side held near its steady level, until two agree.
+
+    The lamp side barely moves in a cycle with the relay open (it is the slow
+    variable that envelope() solves for): started on its steady level, only
+    the relay's bulk capacitor and the cable settle, within a few cycles. The
+    driver stays off unless the lamp is lit with the relay open: with a
+    flashing lamp the source sees the relay's supply and the adaptor, not the
+    lamp side's slow cycle.
+    """
+    c = solver.c
+    cycle = grid(0.0, c.period, STEPS_PER_CYCLE)
+    rec = at = None
+    before: F64 | None = None
+    cycles = 0
+    while cycles < MAX_SETTLE_CYCLES:
+        cycles += 1
+        state, rec, at = solver.run_stretched(
+            state, cycle, relay=False, stretch=QUIET_STRETCH, led_enabled=led_enabled
+        )
+        i_src = source_current(c, rec[:, 0, :], at)
+        metrics = np.array(
+            [
+                rec[:, 0, REC_VBULK].min(),
+                math.sqrt(cycle_mean(at, i_src * i_src)),
+                cycle_mean(at, rec[:, 0, REC_NODES + L] * i_src),
+            ]
+        )
+        if before is not None and np.all(
+            np.abs(metrics - before) <= FIGURE_TOL * np.abs(metrics) + _OPEN_FLOORS
+        ):
+            break
+        before = metrics
+    assert rec is not None  # noqa: S101 - the loop runs at least once
+    assert at is not None  # noqa: S101
+    return SteadyCycle(rec[:, 0, :], at, state, cycles)
+
+
+# Below these (V, A, W) a change between open cycles is noise.
+_OPEN_FLOORS: Final = np.array([1e-3, 1e-7, 1e-5])
+
+
+def _never_recharged(v_lamp: F64) -> bool:
+    """Whether the lamp voltage only fell over a cycle: no pulse reached the precharged level."""
+    return bool(v_lamp[1:].max() <= v_lamp[0] and v_lamp[0] > 0.0)
+
+
 def _lamp_side(c: Circuit, caps: F64) -> F64:
     """Charge-weighted lamp-side voltage: the open state's slow variable."""
-    c_s = c.c_smooth if c.has_branch else 0.0
+    c_s = c.smooth_capacitance
     total = c_s + c.c_led
     if total == 0.0:
         return caps[:, CAP_LED]
@@ -219,6 +291,14 @@ class Envelope:
         """D at v, by piecewise-linear interpolation of the table."""
         return np.interp(v, self.v, self.d)
 
+    def bracket(self) -> tuple[float, float] | None:
+        """Return the table's interval that holds root(), if it lies between two points."""
+        sign = np.flatnonzero((self.d[:-1] > 0.0) & (self.d[1:] <= 0.0))
+        if len(sign) == 0:
+            return None
+        k = int(sign[0])
+        return float(self.v[k]), float(self.v[k + 1])
+
     def root(self) -> float | None:
         """Lowest V where D changes sign from + to -: the open steady state."""
         sign = np.flatnonzero((self.d[:-1] > 0.0) & (self.d[1:] <= 0.0))
@@ -243,9 +323,10 @@ def envelope(solver: Solver, v_top: float, bulk: float, extra: F64 | None = None
     times = grid(0.0, c.period, ENVELOPE_STEPS_PER_CYCLE)
     rec = None
     v_start = _lamp_side(c, state.caps)
-    for k in range(ENVELOPE_CYCLES):
+    cycles = ENVELOPE_CYCLES if c.nominal else FAULT_ENVELOPE_CYCLES
+    for k in range(cycles):
         v_start = _lamp_side(c, state.caps)
-        last = k == ENVELOPE_CYCLES - 1
+        last = k == cycles - 1
         state, rec = solver.run(state, times, ctl, record=last, led_enabled=False)
     assert rec is not None  # noqa: S101
     v_end = _lamp_side(c, state.caps)
@@ -277,7 +358,7 @@ def integrate_time(
 
 def driver_drain(c: Circuit) -> float:
     """Volts per cycle (at 1 V) that the running LED driver takes off the lamp side."""
-    total = c.c_led + (c.c_smooth if c.has_branch else 0.0)
+    total = c.c_led + c.smooth_capacitance
     return c.p_led * c.period / total if total > 0.0 else 0.0
 
 
@@ -307,7 +388,37 @@ def first_crossing(times: F64, values: F64, level: float) -> float | None:
     return float(times[k - 1] + (times[k] - times[k - 1]) * (v0 - level) / (v0 - v1))
 
 
-def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | None:
+def _fed(c: Circuit, env: Envelope, led_on: F64, v_before: float, v_now: float) -> bool:
+    """
+    Whether a running driver is fed with the relay open: its lamp side barely falls.
+
+    The table says how fast the running driver drains the lamp side (its pull
+    less D); a lamp side that falls by less than LIT_SHARE of that over a
+    whole cycle with the driver on is held up by something the table does not
+    see (Da reversed: the lamp's current returns through the relay's bridge).
+    """
+    if not bool(np.all(led_on > 0.5)) or v_now <= 0.0:  # noqa: PLR2004
+        return False
+    predicted = driver_drain(c) / v_now - float(env.rate(np.array([v_now]))[0])
+    return predicted > 0.0 and v_before - v_now < LIT_SHARE * predicted
+
+
+@dataclass(frozen=True, slots=True)
+class Discharge:
+    """
+    The relay opened from the closed steady state.
+
+    lit: the LED driver ran through a whole cycle with the lamp side not
+    falling (a fault feeds the lamp with the relay open): the state at that
+    cycle's end, and the lamp's mean voltage over it.
+    """
+
+    time_s: float | None
+    lit: State | None = None
+    lit_mean_v: float = 0.0
+
+
+def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> Discharge:
     """Open at phase 0 from the closed steady state: time until v_lamp < 50 V."""
     c = solver.c
     state = closed_end.take(np.array([0]))
@@ -317,21 +428,29 @@ def discharge_time(solver: Solver, closed_end: State, env: Envelope) -> float | 
     for k in range(MAX_DIRECT_DISCHARGE_CYCLES):
         times = grid(t0, t0 + c.period, DISCHARGE_STEPS_PER_CYCLE)
         v_before = float(_lamp_side(c, state.caps)[0])
+        bulk_before = float(state.caps[0, CAP_BULK])
         state, rec = solver.run(state, times, ctl, record=True)
         assert rec is not None  # noqa: S101
         hit = first_crossing(times, rec[:, 0, REC_VLAMP], DISCHARGE_V)
         if hit is not None:
-            return hit if hit <= DISCHARGE_LIMIT_S else None
+            return Discharge(hit if hit <= DISCHARGE_LIMIT_S else None)
         t0 += c.period
         v_now = float(_lamp_side(c, state.caps)[0])
+        if k >= 2 and _fed(c, env, rec[:, 0, REC_LEDON], v_before, v_now):  # noqa: PLR2004
+            return Discharge(None, state, cycle_mean(times, rec[:, 0, REC_VLAMP]))
         # Slow: the rest follows the slow manifold, the driver running or not.
+        # The manifold's table has the open state's bulk voltage: a faulted
+        # adaptor's bulk capacitor (charged to twice the peak with Dc shorted)
+        # drains to it first.
+        bulk_now = float(state.caps[0, CAP_BULK])
+        settled = c.nominal or abs(bulk_now - bulk_before) < BULK_SETTLED * abs(bulk_now)
         slow = abs(v_now - v_before) < SLOW_FRACTION * v_now
-        if slow and k >= 2:  # noqa: PLR2004
+        if slow and settled and k >= 2:  # noqa: PLR2004
             break
     v_now = float(_lamp_side(c, state.caps)[0])
     rest = manifold_time(c, env, v_now, DISCHARGE_V, on=bool(state.led_on[0]))
     total = t0 + rest
-    return total if total <= DISCHARGE_LIMIT_S else None
+    return Discharge(total if total <= DISCHARGE_LIMIT_S else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,12 @@ ELEMENTS: Final = (
 )
 DIODES: Final = 8
 DC: Final = 7
+# The adaptor diodes that the scenario's faults group names, by element index.
+FAULT_ELEMENTS: Final = {"Da": 4, "Dd": 5, "Db": 6, "Dc": 7}
+# A shorted diode or capacitor (docs/model.md).
+SHORT_OHM: Final = 0.01
+# An element that is not there: both ends on N, so it sees 0 V and adds nothing.
+ABSENT: Final = (-1, -1)
 # Capacitor states: cable (L-SWS), bulk (BP-BM), LED input (N-P), smoothing C.
 CAP_CABLE, CAP_BULK, CAP_LED, CAP_SMOOTH = range(4)
 CAPS: Final = 4
@@ -89,9 +95,29 @@ class Circuit:
     led_stop: float
     relay_closed: bool
     g_relay_open: float
+    # The fault states: each element's terminals (a reversed diode swapped,
+    # an open or shorted one ABSENT, its short stamped into g_static), how
+    # Dc's junction current counts in the current through Dc (P to SWL), and
+    # the linear conductance across Dc (leakage, plus a short).
+    elements: tuple[tuple[int, int], ...]
+    dc_sign: float
+    g_dc_linear: float
+    cap_shorted: bool
+    # Every diode as designed and the capacitor not shorted.
+    nominal: bool
     a_matrix: F64 = field(repr=False)
     outer: F64 = field(repr=False)
     g_static: F64 = field(repr=False)
+
+    @property
+    def smooth_capacitance(self) -> float:
+        """Return the lamp side's smoothing capacitance: none with the branch open or shorted."""
+        return self.c_smooth if self.has_branch and not self.cap_shorted else 0.0
+
+    @property
+    def smooth_memory(self) -> float:
+        """Return 1, or 0 where the smoothing branch is a resistor (a shorted capacitor)."""
+        return 0.0 if self.cap_shorted else 1.0
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> Circuit:
@@ -107,13 +133,30 @@ class Circuit:
             if sc.smoothing.bleed_resistance_ohm is None
             else 1.0 / sc.smoothing.bleed_resistance_ohm
         )
-        a_matrix = np.array([_incidence(p, n) for p, n in ELEMENTS])
-        outer = np.einsum("ki,kj->kij", a_matrix, a_matrix).reshape(len(ELEMENTS), -1)
+        elements = list(ELEMENTS)
+        shorts: list[tuple[int, int]] = []
+        for name, k in FAULT_ELEMENTS.items():
+            state = getattr(sc.faults, name)
+            if state == "reversed":
+                elements[k] = (ELEMENTS[k][1], ELEMENTS[k][0])
+            elif state in {"open", "shorted"}:
+                elements[k] = ABSENT
+                if state == "shorted":
+                    shorts.append(ELEMENTS[k])
+        dc_state = sc.faults.Dc
+        dc_sign = {"ok": 1.0, "reversed": -1.0}.get(dc_state, 0.0)
+        g_dc_linear = g_leak + (1.0 / SHORT_OHM if dc_state == "shorted" else 0.0)
+        cap_state = sc.faults.capacitor
+        a_matrix = np.array([_incidence(p, n) for p, n in elements])
+        outer = np.einsum("ki,kj->kij", a_matrix, a_matrix).reshape(len(elements), -1)
         g = np.eye(NODES) * GMIN
+        for a, b in shorts:
+            stamp(g, a, b, 1.0 / SHORT_OHM)
         g_source = 1.0 / (sc.mains.source_resistance_ohm + r_wire)
         g[L, L] += g_source
         stamp(g, SWS, SWL, 1.0 / r_wire)
         for k in range(DIODES):
+            # The leakage stays across a diode in every fault state.
             stamp(g, *ELEMENTS[k], g_leak)
         stamp(g, P, -1, g_bleed + g_lamp)
         return cls(
@@ -131,10 +174,13 @@ class Circuit:
             r_series=sc.diode.series_resistance_ohm,
             g_leak=g_leak,
             c_smooth=sc.smoothing.capacitance_uf * 1e-6,
-            r_branch=sc.smoothing.fuse_resistance_ohm + sc.smoothing.esr_ohm,
+            # A shorted capacitor is SHORT_OHM in series with Rf and the ESR.
+            r_branch=sc.smoothing.fuse_resistance_ohm
+            + sc.smoothing.esr_ohm
+            + (SHORT_OHM if cap_state == "shorted" else 0.0),
             r_fuse=sc.smoothing.fuse_resistance_ohm,
             r_esr=sc.smoothing.esr_ohm,
-            has_branch=not sc.smoothing.fuse_blown,
+            has_branch=not sc.smoothing.fuse_blown and cap_state != "open",
             g_bleed=g_bleed,
             c_led=lamp.count * lamp.led_input_capacitance_uf * 1e-6 if is_led else 0.0,
             p_led=rated if is_led else 0.0,
@@ -143,6 +189,12 @@ class Circuit:
             led_stop=lamp.led_stop_v,
             relay_closed=sc.relay.closed,
             g_relay_open=1.0 / sc.relay.open_resistance_ohm,
+            elements=tuple(elements),
+            dc_sign=dc_sign,
+            g_dc_linear=g_dc_linear,
+            cap_shorted=cap_state == "shorted",
+            # An open capacitor is the same circuit as a blown fusible resistor.
+            nominal=elements == list(ELEMENTS) and cap_state != "shorted",
             a_matrix=a_matrix,
             outer=outer,
             g_static=g,

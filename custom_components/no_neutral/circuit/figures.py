@@ -10,6 +10,8 @@ import numpy as np
 
 from .analysis import (
     DISCHARGE_V,
+    PRECHARGE,
+    Discharge,
     Envelope,
     SteadyCycle,
     closed_steady,
@@ -17,18 +19,25 @@ from .analysis import (
     envelope,
     ghost_cycle,
     inrush,
+    lamp_state,
+    open_steady,
+    source_current,
 )
 from .elements import (
+    CAP_BULK,
     REC_ICAP,
     REC_LEDON,
+    REC_NODES,
     REC_PLAMP,
     REC_VBULK,
     REC_VCAP,
     REC_VLAMP,
+    SHORT_OHM,
     Circuit,
+    L,
 )
 from .params import Scenario, parse_scenario
-from .solver import Solver
+from .solver import Solver, State
 
 RESULT_KEYS: Final = (
     "lamp_v_mean",
@@ -52,6 +61,13 @@ RESULT_KEYS: Final = (
     "inrush_fuse_energy_j",
     "inrush_fuse_energy_mean_j",
     "discharge_time_s",
+    "source_current_rms_a",
+    "source_current_peak_a",
+    "source_power_w",
+    "off_source_current_rms_a",
+    "off_source_power_w",
+    "off_device_supply_min_v",
+    "breaker_trip",
     "warnings",
 )
 WARNING_CODES: Final = (
@@ -63,10 +79,18 @@ WARNING_CODES: Final = (
     "cap_overvoltage",
     "device_supply_low",
     "slow_discharge",
+    "short_circuit",
+    "fuse_blows",
 )
+# Extra D(V) points inside the interval that holds a faulted adaptor's open steady state.
+REFINE_POINTS: Final = 10
 MEAN_PHASES: Final = tuple(float(p) for p in range(0, 360, 10))
 NO_LOAD_W: Final = 3.0
 SLOW_DISCHARGE_S: Final = 5.0
+# IEC 60898's conventional tripping current, in multiples of the rated current.
+BREAKER_TRIP_FACTOR: Final = 1.45
+# A fusible resistor opens within a minute at this multiple of its rated power.
+FUSE_BLOW_FACTOR: Final = 20.0
 MIN_MEAN_V: Final = 1e-9
 
 
@@ -90,20 +114,61 @@ def _closed_figures(sc: Scenario, c: Circuit, steady: SteadyCycle) -> dict[str, 
     i2 = steady.mean(rec[:, REC_ICAP] ** 2) if c.has_branch else 0.0
     out["cap_ripple_current_rms_a"] = math.sqrt(i2)
     out["cap_esr_power_w"] = i2 * c.r_esr
-    out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_VCAP]).max()) if c.has_branch else 0.0
+    if not c.has_branch:
+        out["cap_voltage_max_v"] = 0.0
+    elif c.cap_shorted:
+        # The "capacitor" is a resistor: its voltage is its current through it.
+        out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_ICAP]).max()) * SHORT_OHM
+    else:
+        out["cap_voltage_max_v"] = float(np.abs(rec[:, REC_VCAP]).max())
     out["fuse_power_w"] = i2 * c.r_fuse
     out["device_supply_min_v"] = float(rec[:, REC_VBULK].min())
     out["device_supply_ok"] = bool(out["device_supply_min_v"] >= sc.device.min_input_v)
+    rms, peak, power = _source_figures(c, steady)
+    out["source_current_rms_a"] = rms
+    out["source_current_peak_a"] = peak
+    out["source_power_w"] = power
     return out
 
 
-def _open_figures(solver: Solver, sc: Scenario, env: Envelope, bulk: float) -> dict[str, Any]:
+def _source_figures(c: Circuit, cycle: SteadyCycle) -> tuple[float, float, float]:
+    """Return the RMS and peak source current and the mean power into L over a steady cycle."""
+    i_src = source_current(c, cycle.rec, cycle.times)
+    rms = math.sqrt(cycle.mean(i_src * i_src))
+    power = cycle.mean(cycle.rec[:, REC_NODES + L] * i_src)
+    return rms, float(np.abs(i_src).max()), power
+
+
+def _off_supply_figures(
+    solver: Solver, env: Envelope, bulk: float, lit: State | None
+) -> dict[str, Any]:
+    """Return the open cycle's draw from the mains and the relay's lowest supply voltage."""
+    c = solver.c
+    if lit is not None:
+        cycle = open_steady(solver, lit, led_enabled=True)
+    else:
+        cycle = open_steady(solver, lamp_state(np.array([_open_lamp_side(c, env)]), bulk))
+    rms, _, power = _source_figures(c, cycle)
+    return {
+        "off_source_current_rms_a": rms,
+        "off_source_power_w": power,
+        "off_device_supply_min_v": float(cycle.rec[:, REC_VBULK].min()),
+    }
+
+
+def _open_figures(
+    solver: Solver, sc: Scenario, env: Envelope, bulk: float, discharge: Discharge
+) -> dict[str, Any]:
     c = solver.c
     root = env.root()
     is_led = sc.lamp.type == "led"
     ghost = is_led and (root is None or root >= c.led_start)
     out: dict[str, Any] = {"ghost_flash": bool(ghost), "ghost_flash_period_s": None}
-    if ghost:
+    if discharge.lit is not None:
+        # Lit with the relay open: it glows steadily, with no flash period.
+        out["ghost_flash"] = True
+        out["off_lamp_v"] = discharge.lit_mean_v
+    elif ghost:
         cycle = ghost_cycle(solver, env, bulk)
         out["off_lamp_v"] = cycle.peak_v
         out["ghost_flash_period_s"] = cycle.period_s
@@ -122,11 +187,47 @@ def _warnings(sc: Scenario, out: Mapping[str, Any]) -> list[str]:
         "ghost_flash": bool(out["ghost_flash"]),
         "fuse_overstress": out["fuse_power_w"] > 0.5 * sc.smoothing.fuse_power_rating_w,
         "cap_overvoltage": out["cap_voltage_max_v"] > 0.9 * sc.smoothing.voltage_rating_v,
-        "device_supply_low": not out["device_supply_ok"],
+        "device_supply_low": not out["device_supply_ok"]
+        or out["off_device_supply_min_v"] < sc.device.min_input_v,
         "slow_discharge": out["discharge_time_s"] is None
         or out["discharge_time_s"] > SLOW_DISCHARGE_S,
+        "short_circuit": bool(out["breaker_trip"]),
+        "fuse_blows": out["fuse_power_w"] >= FUSE_BLOW_FACTOR * sc.smoothing.fuse_power_rating_w,
     }
     return [code for code in WARNING_CODES if raised[code]]
+
+
+def _faulted_envelope(
+    solver: Solver, env: Envelope, bulk: float, extra: list[float]
+) -> tuple[float, Envelope]:
+    """
+    Tabulate the open state again for a faulted adaptor: its bulk voltage, finer at the root.
+
+    As designed, the relay's bulk capacitor sits at about the same level with
+    the contact open as closed. A fault can make it a voltage doubler when
+    closed (Dc shorted: twice the peak) or tie the lamp side to the relay's
+    supply (Da shorted), so the bulk voltage at the start of an open cycle is
+    taken from open cycles: from 0.9 of the peak at most (a peak recharges it
+    from below within a cycle; from above it would drain for seconds). And a
+    fault can clamp the lamp side near a diode drop, where D(V) bends sharply
+    between two points of the table: that interval is tabulated finely.
+    """
+    c = solver.c
+    seed = min(bulk, PRECHARGE * c.v_peak) if bulk > c.v_peak else bulk
+    cycle = open_steady(solver, lamp_state(np.array([_open_lamp_side(c, env)]), seed))
+    bulk = float(cycle.state.caps[0, CAP_BULK])
+    env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
+    if (bracket := env.bracket()) is not None:
+        fine = np.linspace(*bracket, REFINE_POINTS)[1:-1]
+        env = envelope(solver, 2.05 * c.v_peak, bulk, np.array([*extra, *fine]))
+    return bulk, env
+
+
+def _open_lamp_side(c: Circuit, env: Envelope) -> float:
+    """Return the open cycle's lamp side, the driver held off (at most its start voltage)."""
+    root = env.root()
+    lamp_side = c.led_start if root is None else root
+    return min(lamp_side, c.led_start) if c.p_led > 0.0 else lamp_side
 
 
 def solve(sc: Scenario) -> dict[str, Any]:
@@ -140,8 +241,11 @@ def solve(sc: Scenario) -> dict[str, Any]:
     if sc.lamp.type == "led":
         extra += [c.led_stop, c.led_start]
     env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
+    if not c.nominal:
+        bulk, env = _faulted_envelope(solver, env, bulk, extra)
     out["off_leakage_current_a"] = env.leakage_a
-    out.update(_open_figures(solver, sc, env, bulk))
+    discharge = discharge_time(solver, steady.state, env)
+    out.update(_open_figures(solver, sc, env, bulk, discharge))
     if c.has_branch:
         phases = np.array(sorted({*MEAN_PHASES, sc.relay.close_phase_deg}))
         result = inrush(solver, phases, steady)
@@ -154,7 +258,10 @@ def solve(sc: Scenario) -> dict[str, Any]:
         out["inrush_peak_a"] = 0.0
         out["inrush_fuse_energy_j"] = 0.0
         out["inrush_fuse_energy_mean_j"] = 0.0
-    out["discharge_time_s"] = discharge_time(solver, steady.state, env)
+    out["discharge_time_s"] = discharge.time_s
+    out.update(_off_supply_figures(solver, env, bulk, discharge.lit))
+    worst = max(out["source_current_rms_a"], out["off_source_current_rms_a"])
+    out["breaker_trip"] = bool(worst >= BREAKER_TRIP_FACTOR * sc.mains.breaker_a)
     out["warnings"] = _warnings(sc, out)
     result_dict = {key: out[key] for key in RESULT_KEYS}
     _check_finite(result_dict)

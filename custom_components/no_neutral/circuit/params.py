@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 LAMP_TYPES: Final = ("led", "resistive", "capacitive_dropper", "none")
+DIODE_FAULTS: Final = ("ok", "open", "shorted", "reversed")
+CAPACITOR_FAULTS: Final = ("ok", "open", "shorted")
+# The four adaptor diodes that can be faulted (the relay's bridge cannot).
+FAULT_DIODES: Final = ("Da", "Db", "Dc", "Dd")
 
 
 class ScenarioError(ValueError):
@@ -22,7 +26,12 @@ class ScenarioError(ValueError):
 
 
 DEFAULT_SCENARIO: Final[dict[str, dict[str, Any]]] = {
-    "mains": {"voltage_rms": 230, "frequency_hz": 50, "source_resistance_ohm": 0.3},
+    "mains": {
+        "voltage_rms": 230,
+        "frequency_hz": 50,
+        "source_resistance_ohm": 0.3,
+        "breaker_a": 10,
+    },
     "cable": {"length_m": 8, "conductor_mm2": 1.5, "capacitance_pf_per_m": 70},
     "device": {
         "power_w_off": 0.6,
@@ -55,6 +64,7 @@ DEFAULT_SCENARIO: Final[dict[str, dict[str, Any]]] = {
         "led_input_capacitance_uf": 2.2,
     },
     "relay": {"closed": True, "close_phase_deg": 270, "open_resistance_ohm": 1e9},
+    "faults": {"Da": "ok", "Db": "ok", "Dc": "ok", "Dd": "ok", "capacitor": "ok"},
 }
 
 # The bounds keep every accepted scenario inside the range where the solver's
@@ -66,6 +76,7 @@ _NUMBER_RANGES: Final[dict[str, tuple[float, bool, float]]] = {
     "mains.voltage_rms": (10.0, True, 400.0),
     "mains.frequency_hz": (10.0, True, 400.0),
     "mains.source_resistance_ohm": (1e-3, True, 100.0),
+    "mains.breaker_a": (0.1, True, 1000.0),
     "cable.length_m": (0.1, True, 500.0),
     "cable.conductor_mm2": (0.1, True, 50.0),
     "cable.capacitance_pf_per_m": (1.0, True, 1000.0),
@@ -98,7 +109,6 @@ _BOOLEANS: Final = frozenset({"smoothing.fuse_blown", "relay.closed"})
 _MAX_LAMP_COUNT: Final = 100
 _UNKNOWN: Final = "unknown key"
 _TOP: Final = ""
-_RATING: Final = "smoothing.voltage_rating_v"
 _STOP: Final = "lamp.led_stop_v"
 
 
@@ -109,6 +119,7 @@ class Mains:
     voltage_rms: float
     frequency_hz: float
     source_resistance_ohm: float
+    breaker_a: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +187,17 @@ class Relay:
 
 
 @dataclass(frozen=True, slots=True)
+class Faults:
+    """The state of each adaptor diode and of the smoothing capacitor (what-if questions)."""
+
+    Da: str
+    Db: str
+    Dc: str
+    Dd: str
+    capacitor: str
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A validated scenario with every default filled in."""
 
@@ -186,6 +208,7 @@ class Scenario:
     smoothing: Smoothing
     lamp: Lamp
     relay: Relay
+    faults: Faults
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +244,7 @@ _SECTIONS: Final = {
     "smoothing": Smoothing,
     "lamp": Lamp,
     "relay": Relay,
+    "faults": Faults,
 }
 
 
@@ -258,6 +282,13 @@ def _value(key: str, value: object) -> object:
             raise ScenarioError(key, f"must be a string, not {type(value).__name__}")
         if value not in LAMP_TYPES:
             raise ScenarioError(key, f"unknown lamp type {value!r}; one of {', '.join(LAMP_TYPES)}")
+        return value
+    if key.startswith("faults."):
+        states = CAPACITOR_FAULTS if key == "faults.capacitor" else DIODE_FAULTS
+        if not isinstance(value, str):
+            raise ScenarioError(key, f"must be a string, not {type(value).__name__}")
+        if value not in states:
+            raise ScenarioError(key, f"unknown fault state {value!r}; one of {', '.join(states)}")
         return value
     if key == "lamp.count":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -303,10 +334,8 @@ def parse_scenario(mapping: object) -> Scenario:
 
 
 def _check_relations(scenario: Scenario) -> None:
-    peak = math.sqrt(2.0) * scenario.mains.voltage_rms
-    if scenario.smoothing.voltage_rating_v < peak:
-        reason = f"below the mains peak of {peak:.0f} V"
-        raise ScenarioError(_RATING, reason)
+    # A capacitor rated below the mains peak is a real part people fit: the
+    # simulation says what it does (cap_overvoltage), it is not refused.
     if scenario.lamp.led_stop_v >= scenario.lamp.led_start_v:
         reason = "must be below lamp.led_start_v"
         raise ScenarioError(_STOP, reason)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -87,6 +88,18 @@ def volts(x: list[float]) -> list[float]:
     return [live - bp, dn - bp, bm - live, bm - dn, dn - sws, sws - lo, swl, p - swl, bp - bm, -p]
 
 
+def element_volts(c: Circuit) -> Callable[[list[float]], list[float]]:
+    """Return the voltages function of a circuit: volts, or a generic one for a faulted topology."""
+    if c.elements == ELEMENTS:
+        return volts
+    pairs = c.elements
+
+    def faulted(x: list[float]) -> list[float]:
+        return [(x[a] if a >= 0 else 0.0) - (x[b] if b >= 0 else 0.0) for a, b in pairs]
+
+    return faulted
+
+
 def _cubic_weights(steps: tuple[float, float, float, float]) -> tuple[float, ...]:
     """Lagrange weights extrapolating four points to h after the last (steps h, h1, h2, h3)."""
     h, h1, h2, h3 = steps
@@ -107,11 +120,6 @@ def _drift(x: list[float], predicted: list[float]) -> float:
     v_bulk = x[BP] - x[BM]
     bulk = abs(v_bulk - predicted[BP] + predicted[BM]) / (LTE_ABS + LTE_REL * abs(v_bulk))
     return max(lamp, bulk)
-
-
-def _quiet(x: list[float]) -> bool:
-    """Return whether no junction conducts more than some 100 uA."""
-    return max(volts(x)[:DIODES]) < QUIET_V
 
 
 @dataclass(slots=True)
@@ -215,6 +223,7 @@ class SingleRun:
         self.cubic = False
         self._weights: dict[tuple[int, int, int, int], tuple[float, ...]] = {}
         y0, self._v_crit = junction_constants(c)
+        self.volts = element_volts(c)
         self._consts = (c.n_vt, c.r_series, c.i_sat, y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
 
     def _table(self, h: float, a0: float, *, relay: bool) -> _Step:
@@ -229,6 +238,10 @@ class SingleRun:
                 del self._steps[next(iter(self._steps))]
             found = self._steps[key] = _Step(self.c, self.matrices, h, a0, relay=relay)
         return found
+
+    def _quiet(self, x: list[float]) -> bool:
+        """Return whether no junction conducts more than some 100 uA."""
+        return max(self.volts(x)[:DIODES]) < QUIET_V
 
     # Elements ---------------------------------------------------------------
 
@@ -301,11 +314,11 @@ class SingleRun:
         p_dev, p_led = p_nl
         n2 = NODES * NODES
         x = guess
-        v_eval = volts(x)
+        v_eval = self.volts(x)
         v_last: list[float] | None = None
         v_last2: list[float] | None = None
         for _ in range(NEWTON_MAX):
-            v = volts(x)
+            v = self.volts(x)
             limited = False
             for k in range(DIODES) if max(v[:DIODES]) > v_crit else ():
                 vd = v[k]
@@ -397,8 +410,8 @@ class SingleRun:
         guess = self._extrapolate(w, h) if extrapolated is None else extrapolated
         if guess is x:
             return guess
-        v_new = volts(guess)
-        v_old = volts(x)
+        v_new = self.volts(guess)
+        v_old = self.volts(x)
         two_a = 2.0 * self.c.n_vt
         for k in range(DIODES):
             if v_new[k] > FORWARD_V and v_new[k] > v_old[k] + two_a:
@@ -443,7 +456,9 @@ class SingleRun:
         w.x_prev = w.x
         w.x, w.i_dc = x_new, i_dc
         w.caps_prev = caps
-        w.i_cap, w.caps = capacitors(x_new, hist[CAP_SMOOTH], a0, step.g_rc, c.r_branch)
+        w.i_cap, w.caps = capacitors(
+            x_new, hist[CAP_SMOOTH] * c.smooth_memory, a0, step.g_rc, c.r_branch
+        )
         w.h_prev = h
         if led_active:
             v_lamp = -x_new[P]
@@ -496,7 +511,7 @@ class SingleRun:
         led_active = led_enabled and c.p_led > 0.0
         rows: list[list[float]] | None = None
         if record:
-            i_e, _ = self.elements(volts(walk.x), 0.0, 0.0)
+            i_e, _ = self.elements(self.volts(walk.x), 0.0, 0.0)
             walk.i_dc = i_e[DC]
             rows = [self._row(walk, led_enabled=led_enabled)]
         points = times.tolist()
@@ -513,7 +528,7 @@ class SingleRun:
         return rows
 
     def run_stretched(
-        self, walk: OneWalk, times: F64, stretch: int
+        self, walk: OneWalk, times: F64, stretch: int, *, led_enabled: bool = True
     ) -> tuple[list[list[float]], list[int]]:
         """
         Advance walk over times, stepping over up to `stretch` intervals where quiet.
@@ -530,7 +545,7 @@ class SingleRun:
         rows and the indices of the time points they belong to.
         """
         c = self.c
-        led_active = c.p_led > 0.0
+        led_active = led_enabled and c.p_led > 0.0
         self.cubic = True
         try:
             return self._stretched(walk, times, stretch, led_active=led_active)
@@ -540,7 +555,7 @@ class SingleRun:
     def _stretched(
         self, walk: OneWalk, times: F64, stretch: int, *, led_active: bool
     ) -> tuple[list[list[float]], list[int]]:
-        i_e, _ = self.elements(volts(walk.x), 0.0, 0.0)
+        i_e, _ = self.elements(self.volts(walk.x), 0.0, 0.0)
         walk.i_dc = i_e[DC]
         rows = [self._row(walk, led_enabled=True)]
         visited = [0]
@@ -548,11 +563,11 @@ class SingleRun:
         last = len(points) - 1
         n = 0
         span = 1
-        was_quiet = _quiet(walk.x)
+        was_quiet = self._quiet(walk.x)
         while n < last:
             span = min(span, last - n)
             predicted = self._extrapolate(walk, points[n + span] - points[n])
-            if span > 1 and not _quiet(predicted):
+            if span > 1 and not self._quiet(predicted):
                 # A pulse is coming: do not take a long step into it only
                 # to throw it away.
                 span = 1
@@ -561,7 +576,7 @@ class SingleRun:
             saved = walk.copy()
             self.step_or_split(walk, t0, t1, 0, led_active=led_active, extrapolated=predicted)
             pace()
-            is_quiet = _quiet(walk.x)
+            is_quiet = self._quiet(walk.x)
             if span > 1 and (walk.led_on != saved.led_on or not is_quiet):
                 walk.put(saved)
                 span = 1
@@ -574,7 +589,7 @@ class SingleRun:
                 continue
             if walk.led_on != saved.led_on:
                 walk = self.substeps(walk, saved, t0, t1)
-                is_quiet = _quiet(walk.x)
+                is_quiet = self._quiet(walk.x)
             n += span
             rows.append(self._row(walk, led_enabled=True))
             visited.append(n)

@@ -356,7 +356,7 @@ class Solver:
         return self._single_state(walk), out
 
     def run_stretched(
-        self, state: State, times: F64, *, relay: bool, stretch: int
+        self, state: State, times: F64, *, relay: bool, stretch: int, led_enabled: bool = True
     ) -> tuple[State, F64, F64]:
         """
         Run one member over times, stepping over up to `stretch` intervals where quiet.
@@ -365,7 +365,7 @@ class Solver:
         (points, 1, RECORDS) and the time points they were taken at.
         """
         single, walk = self._single_walk(state, relay=relay)
-        rows, visited = single.run_stretched(walk, times, stretch)
+        rows, visited = single.run_stretched(walk, times, stretch, led_enabled=led_enabled)
         at = times[np.array(visited)]
         out = np.array(rows)[:, None, :]
         self._derive(out, at, None)
@@ -490,7 +490,9 @@ class Solver:
         w.x, w.i_dc = x_new, i_dc
         i_cap_prev = w.i_cap
         w.caps_prev = w.caps
-        w.i_cap, caps = capacitors(w.x.T, hist[:, CAP_SMOOTH], a0, g_rc, c.r_branch)
+        w.i_cap, caps = capacitors(
+            w.x.T, hist[:, CAP_SMOOTH] * c.smooth_memory, a0, g_rc, c.r_branch
+        )
         w.caps = np.array(caps).T.copy()
         w.h_prev = h
         if w.led_active:
@@ -659,7 +661,9 @@ class Solver:
         """Return the current through Dc (junction plus leakage) at node voltages x."""
         c = self.c
         i_e, _ = self._elements(x @ c.a_matrix.T, np.zeros((len(x), 2)))
-        return np.asarray(i_e[:, DC] + c.g_leak * (x[:, P] - x[:, SWL]), dtype=np.float64)
+        return np.asarray(
+            c.dc_sign * i_e[:, DC] + c.g_dc_linear * (x[:, P] - x[:, SWL]), dtype=np.float64
+        )
 
     @staticmethod
     def _store(row: F64, w: _Walk, led_enabled: bool) -> None:  # noqa: FBT001
@@ -685,7 +689,8 @@ class Solver:
         out[:, :, REC_ICAP] *= -1.0
         out[:, :, REC_VCAP] *= -1.0
         out[:, :, REC_PLAMP] = p_lamp
-        out[:, :, REC_IDC] += c.g_leak * (x[:, :, P] - x[:, :, SWL])
+        out[:, :, REC_IDC] *= c.dc_sign
+        out[:, :, REC_IDC] += c.g_dc_linear * (x[:, :, P] - x[:, :, SWL])
         out[:, :, REC_PSRC] = v_src * (v_src - x[:, :, L]) * c.g_source
 
 

@@ -95,7 +95,8 @@ class StepMatrices:
         c = self.c
         g = c.g_static.copy()
         gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
-        g_rc = 1.0 / (c.r_branch + h / (a0 * c.c_smooth)) if c.has_branch else 0.0
+        reactance = 0.0 if c.cap_shorted else h / (a0 * c.c_smooth)
+        g_rc = 1.0 / (c.r_branch + reactance) if c.has_branch else 0.0
         stamp(g, L, SWS, gc)
         stamp(g, BP, BM, gb)
         stamp(g, P, -1, gl + g_rc)
@@ -111,7 +112,7 @@ class StepMatrices:
         hmap[CAP_BULK, BM] = c.c_bulk / h
         # The LED capacitor sits N-P, so its current enters P with the other sign.
         hmap[CAP_LED, P] = c.c_led / h
-        hmap[CAP_SMOOTH, P] = -g_rc / a0
+        hmap[CAP_SMOOTH, P] = -g_rc / a0 * c.smooth_memory
         found = (g_open, g_closed, hmap, g_rc)
         self._cache[key] = found
         return found
