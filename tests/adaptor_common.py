@@ -8,7 +8,7 @@ job. The relay is closed or open as the imported node says (`relay_on`).
 
 Only one thing is shared between tests: `simulate` is wrapped in a memo keyed
 by the canonical JSON of the scenario, because the simulator is deterministic
-(CIRCUIT.md: bit-for-bit the same output for the same input) and a run takes
+(docs/model.md: bit-for-bit the same output for the same input) and a run takes
 seconds. Each test still goes through the coordinator's own cache and executor
 job; the memo only saves recomputing a result another test already computed.
 """

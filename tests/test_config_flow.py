@@ -24,7 +24,6 @@ from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DEFAULT_U
 from custom_components.no_neutral.options import (
     CONF_AMBIENT_SENSOR,
     CONF_BLEED_RESISTANCE_OHM,
-    CONF_CAP_VOLTAGE_RATING_V,
     CONF_CAPACITANCE_UF,
     CONF_FUSE_POWER_RATING_W,
     CONF_LAMP_COUNT,
@@ -329,25 +328,20 @@ async def test_adaptor_errors_name_the_field(
     await hass.config_entries.async_unload(result["result"].entry_id)
 
 
-async def test_adaptor_error_on_a_part_it_does_not_show_is_the_forms(
+async def test_mains_above_the_capacitor_rating_is_simulated_and_warned(
     hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
 ) -> None:
-    """300 V mains peaks above the default capacitor's 400 V rating, a field of the options form."""
+    """300 V mains peaks at 424 V, above the default capacitor's 400 V: a real build, warned."""
     result = await submit(
         hass,
         await to_adaptor_step(hass, matter_url, nodes),
         form_input(FLAT_ADAPTOR_INPUT | {CONF_MAINS_VOLTAGE: 300}),
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == with_base({CONF_CAP_VOLTAGE_RATING_V: "invalid_option"})
-    problems = result["description_placeholders"]["problems"]
-    assert problems == (
-        "Capacitor voltage rating: The circuit model refuses this value: "
-        "below the mains peak of 424 V."
-    )
-    result = await submit(hass, result, ADAPTOR_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.config_entries.async_unload(result["result"].entry_id)
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert "cap_overvoltage" in entry.runtime_data.adaptor.data.warnings
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.mark.parametrize(
@@ -617,7 +611,6 @@ async def test_options_flow_takes_the_bleed_resistor_in_kilohms(hass: HomeAssist
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("cap_voltage_rating_v", 200),  # below the mains peak
         # The form's lowest, which the simulator excludes.
         (CONF_LAMP_POWER_W, 0),
         (CONF_FUSE_POWER_RATING_W, 0),

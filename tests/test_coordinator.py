@@ -36,12 +36,12 @@ pytestmark = [
 
 
 def core_c(ambient: float, esr_power: float) -> float:
-    """CIRCUIT.md: the rated ripple current through the new ESR (3 ohm) heats by 5 K."""
+    """docs/model.md: the rated ripple current through the new ESR (3 ohm) heats by 5 K."""
     return ambient + 5.0 / (DEFAULT_RATED_RIPPLE_A**2 * 3.0) * esr_power
 
 
 def life_h(core: float) -> float:
-    """CIRCUIT.md: 2000 h at 105 C, doubling every 10 K below."""
+    """The model (docs/model.md): 2000 h at 105 C, doubling every 10 K below."""
     return 2000.0 * 2 ** ((105.0 - core) / 10.0)
 
 
