@@ -49,7 +49,12 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 1000}
 # The dashboard's cards (tools/devstack/dashboard.py), drawn before a picture.
-DASHBOARD_CARDS = ("hui-tile-card", "hui-entities-card", "hui-gauge-card", "hui-picture-entity-card")
+DASHBOARD_CARDS = (
+    "hui-tile-card",
+    "hui-entities-card",
+    "hui-gauge-card",
+    "hui-picture-entity-card",
+)
 # Tall enough for the whole options form, its five sections open, in one picture.
 FORM_VIEWPORT = {"width": 1280, "height": 2750}
 DOMAIN = "no_neutral"
@@ -181,9 +186,10 @@ async def _wait_for_event(
     while True:
         data = await _next_state(queue, seen, f"{event_entity} to report {event_type}")
         new = data.get("new_state") or {}
-        if data["entity_id"] == event_entity and new.get("attributes", {}).get(
-            "event_type"
-        ) == event_type:
+        if (
+            data["entity_id"] == event_entity
+            and new.get("attributes", {}).get("event_type") == event_type
+        ):
             state: str = new["state"]
             datetime.fromisoformat(state)  # an event entity's state is the event's time
             return state
@@ -204,7 +210,9 @@ async def _form_picture(dialog: Locator, path: Path) -> None:
     if hidden > 1:
         msg = f"{hidden} px of the options form do not fit {FORM_VIEWPORT}"
         raise AssertionError(msg)
-    await dialog.locator("wa-dialog [part=dialog]").first.screenshot(path=path, animations="disabled")
+    await dialog.locator("wa-dialog [part=dialog]").first.screenshot(
+        path=path, animations="disabled"
+    )
 
 
 async def _save_options(dialog: Locator) -> None:
@@ -216,6 +224,80 @@ async def _save_options(dialog: Locator) -> None:
     await done.wait_for(state="detached")
 
 
+async def _check_form(
+    page: Page, base_url: str, *, own: set[str], room_entity: str, out: Path, result: CheckResult
+) -> str:
+    """Check the form's sections and ambient picker; return the stored bleed resistor."""
+    await page.set_viewport_size(FORM_VIEWPORT)  # type: ignore[arg-type]
+    dialog = await _open_options(page, base_url)
+    headers = dialog.locator("ha-expansion-panel [slot=header]")
+    result.sections = [text.strip() for text in await headers.all_text_contents()]
+    if tuple(result.sections) != SECTIONS:
+        msg = f"the options form's sections are {result.sections}, not {SECTIONS}"
+        raise AssertionError(msg)
+    # The form shows the stored values, inside their sections.
+    stored_bleed = await dialog.get_by_role("spinbutton", name=BLEED_LABEL).input_value()
+    if not stored_bleed:
+        msg = "the options form shows no bleed resistor on the develop stack"
+        raise AssertionError(msg)
+    await _settle(page)
+    await _form_picture(dialog, out / "options.png")
+    result.screenshots.append(out / "options.png")
+
+    await dialog.locator("ha-selector-entity").get_by_text("Select an entity").click()
+    offers = page.locator("ha-picker-combo-box ha-combo-box-item")
+    await offers.filter(has_text=ROOM_SENSOR_NAME).wait_for()
+    result.offered = await offers.evaluate_all(
+        "items => items.map(item => item.querySelector('state-badge')"
+        "?.stateObj?.entity_id ?? item.textContent.trim())"
+    )
+    if room_entity not in result.offered:
+        msg = f"the ambient picker does not offer {room_entity}: {result.offered}"
+        raise AssertionError(msg)
+    if offered_own := sorted(own & set(result.offered)):
+        msg = f"the ambient picker offers the adaptor's own {offered_own}"
+        raise AssertionError(msg)
+    await page.keyboard.press("Escape")  # the picker
+    await offers.first.wait_for(state="detached")
+    # Closed without saving (a field filled after the picker's Escape kept its
+    # old value): a new dialog for the change, as a person who only looked.
+    await dialog.locator("ha-dialog > ha-icon-button[data-dialog=close]").click()
+    await dialog.locator("step-flow-form").wait_for(state="detached")
+    await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    return stored_bleed
+
+
+async def _save_and_restore(
+    page: Page,
+    base_url: str,
+    *,
+    states: asyncio.Queue[dict[str, Any]],
+    event_entity: str,
+    stored_bleed: str,
+    result: CheckResult,
+) -> list[dict[str, Any]]:
+    """Clear the bleed resistor and save, then put it back; return the state changes seen."""
+    seen: list[dict[str, Any]] = []
+    dialog = await _open_options(page, base_url)
+    bleed = dialog.get_by_role("spinbutton", name=BLEED_LABEL)
+    await bleed.fill("")
+    if await bleed.input_value():
+        msg = "the bleed resistor's field did not clear"
+        raise AssertionError(msg)
+    await _save_options(dialog)
+    result.raised = await _wait_for_event(states, seen, event_entity, f"{WARNING_CODE}_raised")
+    # And back as it was: the warning clears.
+    dialog = await _open_options(page, base_url)
+    bleed = dialog.get_by_role("spinbutton", name=BLEED_LABEL)
+    if await bleed.input_value():
+        msg = "the saved form still shows a bleed resistor"
+        raise AssertionError(msg)
+    await bleed.fill(stored_bleed)
+    await _save_options(dialog)
+    result.cleared = await _wait_for_event(states, seen, event_entity, f"{WARNING_CODE}_cleared")
+    return seen
+
+
 async def _check_options(
     page: Page,
     facts: dict[str, Any],
@@ -223,15 +305,17 @@ async def _check_options(
     out: Path,
     result: CheckResult,
 ) -> None:
-    """The options dialog: sections, the ambient picker, a save that raises a warning."""
+    """Check the options dialog: sections, the ambient picker, a save that raises a warning."""
     base_url: str = facts["url"]
-    event_entity: str = facts["entities"]["warning"]
-    assert api.token
+    if api.token is None:
+        msg = "not logged in"
+        raise AssertionError(msg)
     room = await _room_sensor(api)
     try:
         async with ha_ws.connect(base_url, api.token) as ws:
             registry = await ws.command({"type": "config/entity_registry/list"})
             own = {item["entity_id"] for item in registry if item["platform"] == DOMAIN}
+            result.own_entities = len(own)
             entry_entities = {
                 item["entity_id"]
                 for item in registry
@@ -242,89 +326,42 @@ async def _check_options(
                 for item in registry
                 if item["config_entry_id"] == room["entry_id"]
             )
-            result.own_entities = len(own)
-
-            await page.set_viewport_size(FORM_VIEWPORT)  # type: ignore[arg-type]
-            dialog = await _open_options(page, base_url)
-            headers = dialog.locator("ha-expansion-panel [slot=header]")
-            result.sections = [text.strip() for text in await headers.all_text_contents()]
-            if tuple(result.sections) != SECTIONS:
-                msg = f"the options form's sections are {result.sections}, not {SECTIONS}"
-                raise AssertionError(msg)
-            # The form shows the stored values, inside their sections.
-            bleed = dialog.get_by_role("spinbutton", name=BLEED_LABEL)
-            stored_bleed = await bleed.input_value()
-            if not stored_bleed:
-                msg = "the options form shows no bleed resistor on the develop stack"
-                raise AssertionError(msg)
-            await _settle(page)
-            await _form_picture(dialog, out / "options.png")
-            result.screenshots.append(out / "options.png")
-
-            await dialog.locator("ha-selector-entity").get_by_text("Select an entity").click()
-            offers = page.locator("ha-picker-combo-box ha-combo-box-item")
-            await offers.filter(has_text=ROOM_SENSOR_NAME).wait_for()
-            result.offered = await offers.evaluate_all(
-                "items => items.map(item => item.querySelector('state-badge')"
-                "?.stateObj?.entity_id ?? item.textContent.trim())"
+            stored_bleed = await _check_form(
+                page, base_url, own=own, room_entity=room_entity, out=out, result=result
             )
-            if room_entity not in result.offered:
-                msg = f"the ambient picker does not offer {room_entity}: {result.offered}"
-                raise AssertionError(msg)
-            if offered_own := sorted(own & set(result.offered)):
-                msg = f"the ambient picker offers the adaptor's own {offered_own}"
-                raise AssertionError(msg)
-            await page.keyboard.press("Escape")  # the picker
-            await offers.first.wait_for(state="detached")
-            # Closed without saving; a new dialog for the change, as a person
-            # who only looked would do.
-            await dialog.locator("ha-dialog > ha-icon-button[data-dialog=close]").click()
-            await dialog.locator("step-flow-form").wait_for(state="detached")
 
-            # Watched from before the click: every state change of the save.
+            # Watched from before the dialog opens: every state change of the saves.
             states = await ws.subscribe("state_changed")
-            seen: list[dict[str, Any]] = []
-            dialog = await _open_options(page, base_url)
-            bleed = dialog.get_by_role("spinbutton", name=BLEED_LABEL)
-            await bleed.fill("")
-            if await bleed.input_value():
-                msg = "the bleed resistor's field did not clear"
-                raise AssertionError(msg)
-            await _save_options(dialog)
-            result.raised = await _wait_for_event(
-                states, seen, event_entity, f"{WARNING_CODE}_raised"
-            )
-            # And back as it was: the warning clears.
-            dialog = await _open_options(page, base_url)
-            if await dialog.get_by_role("spinbutton", name=BLEED_LABEL).input_value():
-                msg = "the saved form still shows a bleed resistor"
-                raise AssertionError(msg)
-            await dialog.get_by_role("spinbutton", name=BLEED_LABEL).fill(stored_bleed)
-            await _save_options(dialog)
-            result.cleared = await _wait_for_event(
-                states, seen, event_entity, f"{WARNING_CODE}_cleared"
+            seen = await _save_and_restore(
+                page,
+                base_url,
+                states=states,
+                event_entity=facts["entities"]["warning"],
+                stored_bleed=stored_bleed,
+                result=result,
             )
             # A command's answer comes after every event sent before it.
             await ws.command({"type": "get_config"})
             while not states.empty():
                 seen.append(states.get_nowait()["data"])
-            result.watched_states = len(seen)
-            flicker = sorted(
-                {
-                    data["entity_id"]
-                    for data in seen
-                    if data["entity_id"] in entry_entities
-                    and (data.get("new_state") or {}).get("state") in {"unavailable", None}
-                }
-            )
-            if flicker:
-                msg = f"saving the options made these unavailable: {flicker}"
-                raise AssertionError(msg)
     finally:
         await asyncio.to_thread(
             api.request, "DELETE", f"/api/config/config_entries/entry/{room['entry_id']}"
         )
         await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    result.watched_states = len(seen)
+    flicker = sorted(
+        {
+            data["entity_id"]
+            for data in seen
+            if data["entity_id"] in entry_entities
+            # An unavailable state or none at all (removed): a reload.
+            and (data.get("new_state") or {}).get("state") in {"unavailable", None}
+        }
+    )
+    if flicker:
+        msg = f"saving the options made these unavailable: {flicker}"
+        raise AssertionError(msg)
 
 
 async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:

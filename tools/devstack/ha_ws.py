@@ -1,6 +1,7 @@
 """
-Home Assistant's websocket API, as the frontend speaks it: commands, and
-subscriptions whose events queue up until read.
+Home Assistant's websocket API, as the frontend speaks it.
+
+Commands, and subscriptions whose events queue up until read.
 
 The browser check uses it to read the entity registry and to watch every state
 change of the adaptor's entities while the options are saved in the browser.
