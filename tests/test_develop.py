@@ -3,8 +3,8 @@
 The real stack: a python-matter-server, the matter.js virtual MINIR4M in its own
 network namespace, and Home Assistant with this integration, onboarded and set
 up by the script through HA's own API and the integration's config flow. Then
-headless Chromium logs in, opens the device page and the dashboard, and
-switches the light with a click.
+headless Chromium logs in, opens the device page and the dashboard, switches
+the light with a click, and saves the options in their dialog.
 """
 
 from __future__ import annotations
@@ -353,7 +353,13 @@ def test_develop_lamp_option_shows_the_warning(develop: DevelopStack) -> None:
 
 @pytest.mark.browser
 def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> None:
-    """The README's browser check: log in with Chromium, open the pages, click the light."""
+    """
+    The README's browser check: log in with Chromium, open the pages, click the light.
+
+    Then Configure: five sections, the ambient picker without the adaptor's own
+    sensors, a save that raises ghost flashing on the Warning event entity with
+    no entity unavailable, and the option restored.
+    """
     if not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")  # pragma: no cover
     out = tmp_path / "screenshots"
@@ -371,8 +377,32 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
     api.login()
     # The state HA shows came back from the relay (Matter attribute report).
     assert api.state(develop.facts["entities"]["light"])["state"] == after
+    assert (
+        "options form sections: Lamp; Mains and cable; The bypass module's parts; "
+        "The capacitor's datasheet; Environment;"
+    ) in check.stdout
+    assert "ambient picker offers sensor.browser_check_room_temperature (" in check.stdout
+    assert "none unavailable; ghost_flash_raised at " in check.stdout
+    # The check leaves the stack as it found it: its sensor gone, the option
+    # back, no warning active.
+    assert not api.config_entries("template")
+    warning = api.state(develop.facts["entities"]["warning"])
+    assert warning["attributes"]["event_type"].endswith("_cleared"), warning
+    assert warning["attributes"]["active"] == [], warning
+    assert api.state(develop.facts["entities"]["ghost_flash"])["state"] == "off"
+    errors = [
+        line
+        for line in (develop.config / "home-assistant.log").read_text().splitlines()
+        if "ERROR" in line
+    ]
+    assert not errors
     shots = sorted(out.glob("*.png"))
-    assert len(shots) == 3, shots
+    assert [shot.name for shot in shots] == [
+        "dashboard-switched.png",
+        "dashboard.png",
+        "device.png",
+        "options.png",
+    ]
     for shot in shots:
         assert shot.stat().st_size > 10_000, shot
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
