@@ -43,7 +43,7 @@ async def test_triggers_listed_for_the_adaptor_only(
     # The relay's own device has none of them.
     relay_device = dr.async_get(hass).async_get(entry.runtime_data.relay.device_id)
     assert await device_trigger.async_get_triggers(hass, relay_device.id) == []
-    with pytest.raises(InvalidDeviceAutomationConfig):
+    with pytest.raises(InvalidDeviceAutomationConfig) as refused:
         await device_trigger.async_validate_trigger_config(
             hass,
             {
@@ -53,6 +53,12 @@ async def test_triggers_listed_for_the_adaptor_only(
                 "type": "no_load_raised",
             },
         )
+    # Translated (Home Assistant fills it in from strings.json).
+    assert refused.value.translation_key == "not_an_adaptor"
+    assert str(refused.value) == (
+        f"Device {relay_device.id} is not a No-Neutral Adaptor device: "
+        "its triggers are on the adaptor's device"
+    )
 
 
 async def test_automation_runs_on_no_load_risk(
