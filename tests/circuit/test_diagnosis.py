@@ -10,12 +10,14 @@ candidate set.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from custom_components.no_neutral.circuit import ScenarioError, simulate
+from custom_components.no_neutral.circuit.__main__ import main
 from custom_components.no_neutral.circuit.diagnosis import (
     SYMPTOMS,
     DiagnosisError,
@@ -216,3 +218,34 @@ def test_bad_scenario_names_its_key() -> None:
 
 def _never(_scenario: Mapping[str, Any]) -> dict[str, Any]:
     pytest.fail("bad input was simulated")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--symptom", "glows"], "argument --symptom: invalid choice: 'glows'"),
+        ([], "the following arguments are required: --symptom"),
+        (["--symptom", "ghosting", "--ambient-c", "200"], "ambient_c: must be between -40 and 85"),
+        (["--symptom", "ghosting", "--ambient-c", "warm"], "argument --ambient-c"),
+        (["--symptom", "ghosting", "BAD"], "cable.length_m: must be at least 0.1"),
+    ],
+)
+def test_cli_bad_input_exits_2(
+    args: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line names the bad option or scenario key, prints nothing on stdout, exits 2."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"cable": {"length_m": -1}}')
+    good = tmp_path / "good.json"
+    good.write_text("{}")
+    args = [str(bad) if a == "BAD" else a for a in args]
+    if str(bad) not in args:
+        args.append(str(good))
+    try:
+        status = main(["diagnose", *args])
+    except SystemExit as exit_:  # argparse refuses an option this way
+        status = exit_.code  # type: ignore[assignment]
+    out = capsys.readouterr()
+    assert status == 2
+    assert out.out == ""
+    assert named in out.err

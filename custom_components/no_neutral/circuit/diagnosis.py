@@ -1,5 +1,5 @@
 """
-The fault finder (docs/model.md "Fault finder"): symptoms in, ranked faults out.
+The fault finder (docs/fault-finder.md): symptoms in, ranked faults out.
 
 Numpy only, no Home Assistant. Every candidate fault is the user's scenario
 with one change, simulated in full; each symptom is a predicate on that
@@ -338,8 +338,8 @@ def _capacitor_replacement(sc: Scenario) -> dict[str, Any]:
 
 
 def _needed_rating_v(sc: Scenario) -> float:
-    # The next standard class above the mains peak with the usual 20 % margin
-    # (the simulator warns at 90 % of the rating).
+    # The next standard class that keeps the mains peak at 80 % of the rating
+    # or less (the parts recommender's rule; the simulator warns at 90 %).
     need = math.sqrt(2.0) * sc.mains.voltage_rms / 0.8
     return next((v for v in (160.0, 200.0, 250.0, 400.0, 450.0, 630.0) if v >= need), 630.0)
 
@@ -348,7 +348,11 @@ def _capacitance_check(sc: Scenario, fault_reading: str) -> dict[str, Any]:
     return {
         "check": "capacitance",
         "part": "capacitor",
-        "good_uf": [sc.smoothing.capacitance_uf * WORN_CAPACITANCE, sc.smoothing.capacitance_uf * 1.2],
+        # Electrolytics are sold at -20/+20 %: below -20 % the part is worn out.
+        "good_uf": [
+            _nice(sc.smoothing.capacitance_uf * WORN_CAPACITANCE),
+            _nice(sc.smoothing.capacitance_uf * (2 - WORN_CAPACITANCE)),
+        ],
         "fault_reading": fault_reading,
     }
 
@@ -357,7 +361,7 @@ def _resistance_check(part: str, good_ohm: float | None, fault_reading: str) -> 
     return {
         "check": "resistance",
         "part": part,
-        "good_ohm": None if good_ohm is None else [good_ohm * 0.9, good_ohm * 1.1],
+        "good_ohm": None if good_ohm is None else _good_range(good_ohm),
         "fault_reading": fault_reading,
     }
 
@@ -406,8 +410,8 @@ def _part_candidates(sc: Scenario) -> list[Candidate]:
             fault="capacitor_worn",
             part="capacitor",
             changes={
-                "smoothing.capacitance_uf": sm.capacitance_uf * WORN_CAPACITANCE,
-                "smoothing.esr_ohm": sm.esr_ohm * WORN_ESR,
+                "smoothing.capacitance_uf": _nice(sm.capacitance_uf * WORN_CAPACITANCE),
+                "smoothing.esr_ohm": _nice(sm.esr_ohm * WORN_ESR),
             },
             checks=(_capacitance_check(sc, "low"),),
             actions=(_capacitor_replacement(sc),),
@@ -501,12 +505,26 @@ def _lamp_candidates(sc: Scenario) -> list[Candidate]:
     return out
 
 
+# Each far-off part: its name in the answer, the check that finds it, and the
+# unit key of its value in checks and actions.
 _FAR_PARTS: Final = {
-    "smoothing.capacitance_uf": ("capacitor", "capacitance"),
-    "smoothing.fuse_resistance_ohm": ("fuse_resistor", "resistance"),
-    "smoothing.bleed_resistance_ohm": ("bleed_resistor", "resistance"),
-    "lamp.power_w": ("lamp", "marking"),
+    "smoothing.capacitance_uf": ("capacitor", "capacitance", "uf"),
+    "smoothing.fuse_resistance_ohm": ("fuse_resistor", "resistance", "ohm"),
+    "smoothing.bleed_resistance_ohm": ("bleed_resistor", "resistance", "ohm"),
+    "lamp.power_w": ("lamp", "marking", "w"),
 }
+_VALUE_KEYS: Final = {"uf": "capacitance_uf", "ohm": "resistance_ohm", "w": "power_w"}
+# Meter and part tolerances: a good part reads within this fraction of its value.
+TOLERANCE: Final = 0.1
+
+
+def _nice(value: float) -> float:
+    # Six significant digits: the answer says 0.47 ohm, not 0.47000000000000003.
+    return float(f"{value:.6g}")
+
+
+def _good_range(value: float) -> list[float]:
+    return [_nice(value * (1 - TOLERANCE)), _nice(value * (1 + TOLERANCE))]
 
 
 def _far_candidates(sc: Scenario) -> list[Candidate]:
@@ -517,11 +535,12 @@ def _far_candidates(sc: Scenario) -> list[Candidate]:
         if value is None:
             continue
         limits = number_range(key)
-        part, check = _FAR_PARTS[key]
+        part, check, unit = _FAR_PARTS[key]
         for factor in factors:
-            new = value * factor
+            new = _nice(value * factor)
             if not limits.low <= new <= limits.high:
                 continue
+            good = [_nice(value)] * 2 if check == "marking" else _good_range(value)
             out.append(
                 Candidate(
                     fault=f"{part}_value_{'low' if factor < 1 else 'high'}",
@@ -531,11 +550,11 @@ def _far_candidates(sc: Scenario) -> list[Candidate]:
                         {
                             "check": check,
                             "part": part,
-                            "good": value,
+                            f"good_{unit}": good,
                             "fault_reading": new,
                         },
                     ),
-                    actions=({"action": "replace", "part": part, name: value},),
+                    actions=({"action": "replace", "part": part, _VALUE_KEYS[unit]: value},),
                     prior=4,
                 )
             )
@@ -558,7 +577,8 @@ def _apply(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any
 # --- the answer ---------------------------------------------------------------
 
 
-def _check_symptoms(symptoms: object) -> list[str]:
+def check_symptoms(symptoms: object) -> list[str]:
+    """Return the ticked symptoms in SYMPTOMS order; DiagnosisError naming `symptoms`."""
     if isinstance(symptoms, str) or not isinstance(symptoms, Iterable):
         raise DiagnosisError("symptoms", "must be a list of symptom codes")
     out: list[str] = []
@@ -574,7 +594,8 @@ def _check_symptoms(symptoms: object) -> list[str]:
     return [s for s in SYMPTOMS if s in out]
 
 
-def _check_ambient(ambient_c: object) -> float:
+def check_ambient(ambient_c: object) -> float:
+    """Return the ambient temperature in °C; DiagnosisError naming `ambient_c`."""
     if isinstance(ambient_c, bool) or not isinstance(ambient_c, int | float):
         raise DiagnosisError("ambient_c", "must be a number")
     value = float(ambient_c)
@@ -611,52 +632,91 @@ def _score(entry: Mapping[str, Any]) -> tuple[int, int, int]:
     )
 
 
-def diagnose(
+def scenario_key(scenario: Mapping[str, Any]) -> str:
+    """Return the canonical JSON of a scenario (the same circuit, the same key)."""
+    return json.dumps(scenario, sort_keys=True, separators=(",", ":"))
+
+
+def first_scenarios(scenario: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """
+    Return what a diagnosis simulates first: the scenario as given, then each candidate.
+
+    Raises ScenarioError for a bad scenario. A caller that runs the
+    simulations itself (the integration's executor) runs these, then each
+    `follow_up` of their figures, and hands diagnose() a lookup.
+    """
+    sc = parse_scenario(scenario)
+    base = dict(scenario)
+    return [base, *(_apply(base, c.changes) for c in candidates(sc))]
+
+
+def follow_up(scenario: Mapping[str, Any], figures: Figures) -> dict[str, Any] | None:
+    """Return the scenario to simulate next when its fusible resistor opens first, else None."""
+    sc = parse_scenario(scenario)
+    spec = CapacitorSpec(capacitance_uf=sc.smoothing.capacitance_uf, esr_ohm=sc.smoothing.esr_ohm)
+    ctx = Context(scenario=sc, ambient_c=DEFAULT_AMBIENT_C, capacitor=spec)
+    if not fuse_opens_first(figures, ctx):
+        return None
+    return _apply(scenario, {"smoothing.fuse_blown": True})
+
+
+def diagnose(  # noqa: PLR0914
     scenario: Mapping[str, Any],
     symptoms: object,
     *,
     ambient_c: object = DEFAULT_AMBIENT_C,
-    run: Callable[[Mapping[str, Any]], dict[str, Any]] = simulate,
+    capacitor: CapacitorSpec | None = None,
+    run: Callable[[Mapping[str, Any]], Mapping[str, Any]] = simulate,
 ) -> dict[str, Any]:
     """
     Rank the single faults that reproduce the ticked symptoms.
 
     `scenario` is the adaptor as the user built it (its options); `run` is the
-    simulation (simulate(), or a caching or paced wrapper around it). Raises
-    ScenarioError for a bad scenario and DiagnosisError for bad symptoms or
-    ambient temperature, each naming the field.
+    simulation (simulate(), or a lookup of runs made elsewhere); `capacitor`
+    gives the part's ripple rating for its heating (the defaults otherwise).
+    Raises ScenarioError for a bad scenario and DiagnosisError for bad symptoms
+    or ambient temperature, each naming the field, before simulating anything;
+    ArithmeticError when the scenario as given cannot be solved (a candidate
+    that cannot is listed under `unsolved`).
     """
-    ticked = _check_symptoms(symptoms)
-    ambient = _check_ambient(ambient_c)
+    ticked = check_symptoms(symptoms)
+    ambient = check_ambient(ambient_c)
     sc = parse_scenario(scenario)
     base = dict(scenario)
-    cache: dict[str, dict[str, Any]] = {}
+    cache: dict[str, Figures] = {}
 
-    def figures(mapping: Mapping[str, Any]) -> dict[str, Any]:
-        key = json.dumps(mapping, sort_keys=True)
+    def figures(mapping: Mapping[str, Any]) -> Figures:
+        key = scenario_key(mapping)
         if key not in cache:
             cache[key] = run(mapping)
         return cache[key]
 
-    spec = CapacitorSpec(capacitance_uf=sc.smoothing.capacitance_uf, esr_ohm=sc.smoothing.esr_ohm)
+    spec = capacitor or CapacitorSpec(
+        capacitance_uf=sc.smoothing.capacitance_uf, esr_ohm=sc.smoothing.esr_ohm
+    )
 
     def context(mapping: Mapping[str, Any]) -> Context:
         return Context(scenario=parse_scenario(mapping), ambient_c=ambient, capacitor=spec)
 
     def shows(mapping: Mapping[str, Any]) -> tuple[list[str], Figures, Context]:
         fig, ctx = figures(mapping), context(mapping)
-        if not fuse_opens_first(fig, ctx):
+        after = follow_up(mapping, fig)
+        if after is None:
             return observed(fig, ctx), fig, ctx
         # A blown fusible resistor stays blown: the lasting symptoms are those
         # of the adaptor without it; the evidence keeps the figures that blew it.
-        after = _apply(mapping, {"smoothing.fuse_blown": True})
         lasting = set(observed(figures(after), context(after))) | {"fuse_blew"}
         return [s for s in SYMPTOMS if s in lasting], fig, ctx
 
     given_shown, as_given, given_ctx = shows(base)
     entries: list[tuple[int, int, dict[str, Any]]] = []
+    unsolved: list[dict[str, Any]] = []
     for order, cand in enumerate(candidates(sc)):
-        entry = _entry(cand, *shows(_apply(base, cand.changes)), ticked)
+        try:
+            entry = _entry(cand, *shows(_apply(base, cand.changes)), ticked)
+        except ArithmeticError as err:
+            unsolved.append({"fault": cand.fault, "part": cand.part, "error": str(err)})
+            continue
         entries.append((cand.prior, order, entry))
     entries.sort(key=lambda item: (_score(item[2]), item[0], item[1]))
     ranked: list[dict[str, Any]] = []
@@ -683,6 +743,7 @@ def diagnose(
         },
         "candidates": ranked,
         "ruled_out": ruled_out,
+        "unsolved": unsolved,
         "precautions": ["isolate_mains", "discharge_capacitor", "measure_out_of_circuit"],
         "simulations": len(cache),
     }
