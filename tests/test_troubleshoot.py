@@ -1,4 +1,4 @@
-"""The `no_neutral.diagnose` action: the fault finder on an entry's adaptor, translated errors naming the field."""
+"""The `no_neutral.diagnose` action: the fault finder on an entry, errors naming the field."""
 
 from __future__ import annotations
 
@@ -39,7 +39,11 @@ async def test_no_bleed_resistor_is_found_from_ghosting(
     assert answer["symptoms"] == ["ghosting"]
     top = answer["candidates"][0]
     assert (top["fault"], top["rank"]) == ("bleed_missing", 1)
-    assert top["actions"][0] == {"action": "fit", "part": "bleed_resistor", "resistance_ohm": 220000}
+    assert top["actions"][0] == {
+        "action": "fit",
+        "part": "bleed_resistor",
+        "resistance_ohm": 220000,
+    }
     # The entry's own scenario was cached: every other distinct scenario ran once.
     assert len(simulator_runs) - before == answer["simulations"] - 1
     assert entry.runtime_data.adaptor.data.scenario == response["scenario"]
@@ -54,7 +58,10 @@ async def test_no_bleed_resistor_is_found_from_ghosting(
         ({}, "symptoms"),
         ({"symptoms": ["ghosting"], "ambient_c": 300}, "ambient_c"),
         ({"symptoms": ["ghosting"], "ambient_c": "warm"}, "ambient_c"),
-        ({"symptoms": ["ghosting"], "scenario": {"cable": {"length_m": -1}}}, "scenario.cable.length_m"),
+        (
+            {"symptoms": ["ghosting"], "scenario": {"cable": {"length_m": -1}}},
+            "scenario.cable.length_m",
+        ),
         ({"symptoms": ["ghosting"], "scenario": {"lamp": 5}}, "scenario.lamp"),
         ({"symptoms": ["ghosting"], "scenario": "hot"}, "scenario"),
         ({"symptoms": ["ghosting"], "symptom": ["ghosting"]}, "symptom"),

@@ -2,10 +2,11 @@
 The `no_neutral.diagnose` action: the fault finder (circuit/diagnosis.py) on an entry's adaptor.
 
 Every candidate is simulated through the adaptor's async_simulate, on the
-simulator client that every entry shares (one run at a time in the executor, paced, cached: the entry's own
-scenario is usually cached already); only the ranking, which takes
-milliseconds, runs in the event loop. The options flow's Troubleshoot step
-is meant to call async_diagnose too.
+simulator client that every entry shares (one run at a time in the
+executor, paced, cached: the entry's own scenario is usually cached
+already); only the ranking, which takes milliseconds, runs in the event
+loop. The options flow's Troubleshoot step is meant to call async_diagnose
+too.
 """
 
 from __future__ import annotations

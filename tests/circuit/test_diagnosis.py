@@ -10,8 +10,8 @@ candidate set.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest

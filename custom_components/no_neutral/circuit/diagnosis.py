@@ -66,6 +66,10 @@ SOCKET_LIVE_S: Final = 5.0
 # is "hot" to the touch; over its rated temperature it vents and bulges.
 HOT_TO_TOUCH_C: Final = 50.0
 DEFAULT_AMBIENT_C: Final = 25.0
+# Where electronics in a home can be: an unheated loft in winter to a hot attic.
+AMBIENT_RANGE_C: Final = (-40.0, 85.0)
+SYMPTOMS_FIELD: Final = "symptoms"
+AMBIENT_FIELD: Final = "ambient_c"
 # At ten times its rating every B- or C-curve breaker opens at once (its
 # magnetic release: 3 to 5 times for B, 5 to 10 for C); below that only its
 # thermal release acts, in seconds to an hour, while a fusible resistor at 20
@@ -140,8 +144,8 @@ def _fuse_heat_j(fig: Figures, ctx: Context) -> float:
     # settles at P * tau, and a switching adds its inrush energy at once (the
     # worse of the configured closing phase and the mean over phases).
     spec = _fuse_spec(ctx)
-    inrush = max(fig["inrush_fuse_energy_j"], fig["inrush_fuse_energy_mean_j"], 0.0)
-    return fig["fuse_power_w"] * spec.time_constant_s + inrush
+    inrush = max(float(fig["inrush_fuse_energy_j"]), float(fig["inrush_fuse_energy_mean_j"]), 0.0)
+    return float(fig["fuse_power_w"]) * spec.time_constant_s + inrush
 
 
 def _core_c(fig: Figures, ctx: Context) -> float:
@@ -228,40 +232,65 @@ PREDICATES: Final[dict[str, Callable[[Figures, Context], bool]]] = {
 }
 
 
-def _evidence(symptom: str, fig: Figures, ctx: Context) -> dict[str, Any]:
-    """Return the figures behind a symptom's verdict, with the threshold they met or missed."""
-    if symptom in {"breaker_trips_on", "breaker_trips_off"}:
-        key = "source_current_rms_a" if symptom == "breaker_trips_on" else "off_source_current_rms_a"
-        return {"current_rms_a": fig[key], "trip_current_a": _trip_a(ctx)}
-    if symptom in {"relay_drops_on", "relay_drops_off"}:
-        key = "device_supply_min_v" if symptom == "relay_drops_on" else "off_device_supply_min_v"
-        return {"supply_min_v": fig[key], "min_input_v": ctx.scenario.device.min_input_v}
-    if symptom in {"lamp_dark", "lamp_dim"}:
-        return {
-            "lamp_power_ratio": fig["lamp_power_ratio"],
-            "threshold": DARK_RATIO if symptom == "lamp_dark" else DIM_RATIO,
-        }
-    if symptom == "lamp_flickers":
-        return {"led_dropout": fig["led_dropout"], "lamp_ripple_pct": fig["lamp_ripple_pct"]}
-    if symptom == "ghosting":
-        return {"off_lamp_v": fig["off_lamp_v"], "ghost_flash_period_s": fig["ghost_flash_period_s"]}
-    if symptom == "fuse_blew":
-        return {
-            "fuse_power_w": fig["fuse_power_w"],
-            "inrush_fuse_energy_j": max(
-                fig["inrush_fuse_energy_j"], fig["inrush_fuse_energy_mean_j"], 0.0
-            ),
-            "fuse_heat_j": _fuse_heat_j(fig, ctx),
-            "opening_heat_j": _fuse_spec(ctx).opening_heat_j,
-        }
-    if symptom == "socket_live":
-        return {"discharge_time_s": fig["discharge_time_s"], "limit_s": SOCKET_LIVE_S}
+def _fuse_evidence(fig: Figures, ctx: Context) -> dict[str, Any]:
+    return {
+        "fuse_power_w": fig["fuse_power_w"],
+        "inrush_fuse_energy_j": max(
+            fig["inrush_fuse_energy_j"], fig["inrush_fuse_energy_mean_j"], 0.0
+        ),
+        "fuse_heat_j": _fuse_heat_j(fig, ctx),
+        "opening_heat_j": _fuse_spec(ctx).opening_heat_j,
+    }
+
+
+def _cap_evidence(fig: Figures, ctx: Context) -> dict[str, Any]:
     return {
         "core_c": _core_c(fig, ctx),
         "hot_c": HOT_TO_TOUCH_C,
         "cap_voltage_max_v": fig["cap_voltage_max_v"],
         "voltage_rating_v": ctx.scenario.smoothing.voltage_rating_v,
     }
+
+
+# The figures behind each symptom's verdict, with the threshold they met or missed.
+EVIDENCE: Final[dict[str, Callable[[Figures, Context], dict[str, Any]]]] = {
+    "breaker_trips_on": lambda f, c: {
+        "current_rms_a": f["source_current_rms_a"],
+        "trip_current_a": _trip_a(c),
+    },
+    "breaker_trips_off": lambda f, c: {
+        "current_rms_a": f["off_source_current_rms_a"],
+        "trip_current_a": _trip_a(c),
+    },
+    "relay_drops_off": lambda f, c: {
+        "supply_min_v": f["off_device_supply_min_v"],
+        "min_input_v": c.scenario.device.min_input_v,
+    },
+    "relay_drops_on": lambda f, c: {
+        "supply_min_v": f["device_supply_min_v"],
+        "min_input_v": c.scenario.device.min_input_v,
+    },
+    "lamp_dark": lambda f, _c: {"lamp_power_ratio": f["lamp_power_ratio"], "threshold": DARK_RATIO},
+    "lamp_dim": lambda f, _c: {"lamp_power_ratio": f["lamp_power_ratio"], "threshold": DIM_RATIO},
+    "lamp_flickers": lambda f, _c: {
+        "led_dropout": f["led_dropout"],
+        "lamp_ripple_pct": f["lamp_ripple_pct"],
+    },
+    "ghosting": lambda f, _c: {
+        "off_lamp_v": f["off_lamp_v"],
+        "ghost_flash_period_s": f["ghost_flash_period_s"],
+    },
+    "fuse_blew": _fuse_evidence,
+    "socket_live": lambda f, _c: {
+        "discharge_time_s": f["discharge_time_s"],
+        "limit_s": SOCKET_LIVE_S,
+    },
+    "cap_hot": _cap_evidence,
+}
+
+
+def _evidence(symptom: str, fig: Figures, ctx: Context) -> dict[str, Any]:
+    return EVIDENCE[symptom](fig, ctx)
 
 
 def observed(fig: Figures, ctx: Context) -> list[str]:
@@ -563,7 +592,12 @@ def _far_candidates(sc: Scenario) -> list[Candidate]:
 
 def candidates(sc: Scenario) -> list[Candidate]:
     """Return every single fault of the scenario's adaptor and lamp (skipping ones already set)."""
-    return [*_part_candidates(sc), *_diode_candidates(sc), *_lamp_candidates(sc), *_far_candidates(sc)]
+    return [
+        *_part_candidates(sc),
+        *_diode_candidates(sc),
+        *_lamp_candidates(sc),
+        *_far_candidates(sc),
+    ]
 
 
 def _apply(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -580,27 +614,31 @@ def _apply(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any
 def check_symptoms(symptoms: object) -> list[str]:
     """Return the ticked symptoms in SYMPTOMS order; DiagnosisError naming `symptoms`."""
     if isinstance(symptoms, str) or not isinstance(symptoms, Iterable):
-        raise DiagnosisError("symptoms", "must be a list of symptom codes")
+        reason = "must be a list of symptom codes"
+        raise DiagnosisError(SYMPTOMS_FIELD, reason)
     out: list[str] = []
     for item in symptoms:
         if not isinstance(item, str) or item not in SYMPTOMS:
-            raise DiagnosisError(
-                "symptoms", f"unknown symptom {item!r}; one of {', '.join(SYMPTOMS)}"
-            )
+            reason = f"unknown symptom {item!r}; one of {', '.join(SYMPTOMS)}"
+            raise DiagnosisError(SYMPTOMS_FIELD, reason)
         if item not in out:
             out.append(item)
     if not out:
-        raise DiagnosisError("symptoms", "tick at least one symptom")
+        reason = "tick at least one symptom"
+        raise DiagnosisError(SYMPTOMS_FIELD, reason)
     return [s for s in SYMPTOMS if s in out]
 
 
 def check_ambient(ambient_c: object) -> float:
     """Return the ambient temperature in °C; DiagnosisError naming `ambient_c`."""
     if isinstance(ambient_c, bool) or not isinstance(ambient_c, int | float):
-        raise DiagnosisError("ambient_c", "must be a number")
+        reason = "must be a number"
+        raise DiagnosisError(AMBIENT_FIELD, reason)
     value = float(ambient_c)
-    if not -40.0 <= value <= 85.0:  # noqa: PLR2004
-        raise DiagnosisError("ambient_c", "must be between -40 and 85")
+    low, high = AMBIENT_RANGE_C
+    if not (math.isfinite(value) and low <= value <= high):
+        reason = f"must be between {low:g} and {high:g}"
+        raise DiagnosisError(AMBIENT_FIELD, reason)
     return value
 
 
@@ -660,7 +698,7 @@ def follow_up(scenario: Mapping[str, Any], figures: Figures) -> dict[str, Any] |
     return _apply(scenario, {"smoothing.fuse_blown": True})
 
 
-def diagnose(  # noqa: PLR0914
+def diagnose(
     scenario: Mapping[str, Any],
     symptoms: object,
     *,
@@ -762,9 +800,7 @@ def _conditions(sc: Scenario) -> list[str]:
         out.append("fuse_open")
     if sc.faults.Da == "shorted" and sc.faults.Dd == "shorted":
         out.append("splitter_missing")
-    out.extend(
-        f"diode_{state}" for d in FAULT_DIODES if (state := getattr(sc.faults, d)) != "ok"
-    )
+    out.extend(f"diode_{state}" for d in FAULT_DIODES if (state := getattr(sc.faults, d)) != "ok")
     if sc.faults.capacitor != "ok":
         out.append(f"capacitor_{sc.faults.capacitor}")
     return out

@@ -1,4 +1,4 @@
-"""Command line: python -m custom_components.no_neutral.circuit diagnose --symptom CODE ... [FILE]."""
+"""Command line: python -m custom_components.no_neutral.circuit diagnose --symptom CODE [FILE]."""
 
 from __future__ import annotations
 
