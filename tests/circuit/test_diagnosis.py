@@ -18,11 +18,14 @@ import pytest
 
 from custom_components.no_neutral.circuit import ScenarioError, simulate
 from custom_components.no_neutral.circuit.__main__ import main
+from custom_components.no_neutral.circuit.ageing import CapacitorSpec
 from custom_components.no_neutral.circuit.diagnosis import (
     SYMPTOMS,
+    Context,
     DiagnosisError,
     candidates,
     diagnose,
+    observed,
 )
 from custom_components.no_neutral.circuit.params import parse_scenario
 
@@ -176,6 +179,30 @@ def test_every_answer_is_json(find: Diagnose) -> None:
     ranks = [e["rank"] for e in answer["candidates"]]
     assert ranks == sorted(ranks)
     assert ranks[0] == 1
+
+
+def test_the_default_adaptor_shows_nothing(find: Diagnose) -> None:
+    """The builders' adaptor as designed: no symptom, so every answer is about a change."""
+    given = find(*SYMPTOMS)["as_given"]
+    assert given["shows"] == []
+    assert given["conditions"] == []
+
+
+def test_a_big_halogen_is_dim_flickers_and_heats_the_capacitor() -> None:
+    """docs/model.md: a 150 W filament gets 59 % of its power, on half-wave pulses."""
+    scenario = {"lamp": {"type": "resistive", "power_w": 150}}
+    figures = simulate(scenario)
+    ctx = Context(
+        scenario=parse_scenario(scenario),
+        ambient_c=25.0,
+        capacitor=CapacitorSpec(capacitance_uf=15.0, esr_ohm=3.0),
+    )
+    assert observed(figures, ctx) == ["lamp_dim", "lamp_flickers", "cap_hot"]
+    # Its ripple heats the core 74 K/W x about 1 W above the room: far past hot to the touch.
+    assert ctx.capacitor.core_temperature_c(25.0, figures["cap_esr_power_w"]) > 90.0
+    # The rule follows the room: 79 K above -40 °C is a core of 39 °C, not hot.
+    cold = Context(scenario=ctx.scenario, ambient_c=-40.0, capacitor=ctx.capacitor)
+    assert observed(figures, cold) == ["lamp_dim", "lamp_flickers"]
 
 
 def test_candidates_are_single_changes() -> None:
