@@ -39,11 +39,12 @@ SYMPTOMS: Final = (
     "socket_live",
     "cap_hot",
 )
-# Symptoms of the closed relay: when the breaker opens at switch-on nobody can
-# see them, so a short is not blamed for them (they are not "added").
-CLOSED_SYMPTOMS: Final = frozenset(
-    {"relay_drops_on", "lamp_dark", "lamp_dim", "lamp_flickers", "fuse_blew", "cap_hot"}
-)
+# When the breaker opens at switch-on, nobody sees how the closed relay would
+# run: these symptoms of the closed state are neither shown nor added. The
+# lamp is then dark, which follows from the trip and is not added either. (A
+# fusible resistor that blew stays blown, and is found later: it still counts.)
+HIDDEN_BY_TRIP: Final = frozenset({"relay_drops_on", "lamp_dim", "lamp_flickers", "cap_hot"})
+IMPLIED_BY_TRIP: Final = frozenset({"lamp_dark"})
 
 # Below a tenth of its rated power a lamp gives no useful light: an LED driver
 # that runs at all delivers its rated power (constant-power input), so a
@@ -87,9 +88,10 @@ FAR_FACTORS: Final = {
     "smoothing.bleed_resistance_ohm": (0.1, 10.0),
     "lamp.power_w": (0.25, 4.0),
 }
-# A capacitor of a lower voltage class than the mains peak needs (a 250 V part
-# where 400 V belongs).
-LOW_RATING_V: Final = 250.0
+# Voltage classes of radial electrolytics (V). A "low rating" candidate is the
+# largest class below the mains peak: a 250 V part where 400 V belongs on
+# 230 V mains, a 160 V one on 120 V.
+VOLTAGE_CLASSES_V: Final = (63.0, 100.0, 160.0, 200.0, 250.0, 400.0, 450.0, 630.0)
 # A 10A10-class rectifier diode read with a multimeter's diode test.
 DIODE_FORWARD_V: Final = (0.4, 0.9)
 
@@ -370,7 +372,13 @@ def _needed_rating_v(sc: Scenario) -> float:
     # The next standard class that keeps the mains peak at 80 % of the rating
     # or less (the parts recommender's rule; the simulator warns at 90 %).
     need = math.sqrt(2.0) * sc.mains.voltage_rms / 0.8
-    return next((v for v in (160.0, 200.0, 250.0, 400.0, 450.0, 630.0) if v >= need), 630.0)
+    return next((v for v in VOLTAGE_CLASSES_V if v >= need), VOLTAGE_CLASSES_V[-1])
+
+
+def _low_rating_v(sc: Scenario) -> float | None:
+    peak = math.sqrt(2.0) * sc.mains.voltage_rms
+    below = [v for v in VOLTAGE_CLASSES_V if v < peak and v < sc.smoothing.voltage_rating_v]
+    return below[-1] if below else None
 
 
 def _capacitance_check(sc: Scenario, fault_reading: str) -> dict[str, Any]:
@@ -475,18 +483,18 @@ def _part_candidates(sc: Scenario) -> list[Candidate]:
                 prior=1,
             )
         )
-    if sm.voltage_rating_v > LOW_RATING_V:
+    if (low_v := _low_rating_v(sc)) is not None:
         out.append(
             Candidate(
                 fault="capacitor_rating_low",
                 part="capacitor",
-                changes={"smoothing.voltage_rating_v": LOW_RATING_V},
+                changes={"smoothing.voltage_rating_v": low_v},
                 checks=(
                     {
                         "check": "marking",
                         "part": "capacitor",
                         "good_voltage_rating_v": sm.voltage_rating_v,
-                        "fault_reading": LOW_RATING_V,
+                        "fault_reading": low_v,
                     },
                 ),
                 actions=(_capacitor_replacement(sc),),
@@ -645,7 +653,7 @@ def check_ambient(ambient_c: object) -> float:
 def _entry(
     cand: Candidate, shown: Sequence[str], fig: Figures, ctx: Context, ticked: Sequence[str]
 ) -> dict[str, Any]:
-    masked = CLOSED_SYMPTOMS if "breaker_trips_on" in shown else frozenset()
+    masked = IMPLIED_BY_TRIP if "breaker_trips_on" in shown else frozenset()
     reproduces = [s for s in ticked if s in shown]
     return {
         "fault": cand.fault,
@@ -746,12 +754,18 @@ def diagnose(
         lasting = set(observed(figures(after), context(after))) | {"fuse_blew"}
         return [s for s in SYMPTOMS if s in lasting], fig, ctx
 
-    given_shown, as_given, given_ctx = shows(base)
+    def visible(mapping: Mapping[str, Any]) -> tuple[list[str], Figures, Context]:
+        shown, fig, ctx = shows(mapping)
+        if "breaker_trips_on" in shown:
+            shown = [s for s in shown if s not in HIDDEN_BY_TRIP]
+        return shown, fig, ctx
+
+    given_shown, as_given, given_ctx = visible(base)
     entries: list[tuple[int, int, dict[str, Any]]] = []
     unsolved: list[dict[str, Any]] = []
     for order, cand in enumerate(candidates(sc)):
         try:
-            entry = _entry(cand, *shows(_apply(base, cand.changes)), ticked)
+            entry = _entry(cand, *visible(_apply(base, cand.changes)), ticked)
         except ArithmeticError as err:
             unsolved.append({"fault": cand.fault, "part": cand.part, "error": str(err)})
             continue
