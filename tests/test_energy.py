@@ -42,6 +42,15 @@ LOSS_ENERGY = "sensor.hall_lamp_adaptor_energy_lost"
 ENERGY_SENSORS = (LAMP_ENERGY, STANDBY_ENERGY, LOSS_ENERGY)
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """As conftest's, with the recorder (if asked for) set up before Home Assistant."""
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("enable_custom_integrations")
+
+
 def state(hass: HomeAssistant, entity_id: str) -> float:
     return float(hass.states.get(entity_id).state)
 
@@ -163,7 +172,10 @@ async def test_energy_dashboard_accepts_the_lamp_and_the_adaptor(
     await hass.async_block_till_done()
     # The statistics the dashboard reads, compiled as the recorder does every 5 minutes.
     await async_wait_recording_done(hass)
-    do_adhoc_statistics(hass, start=dt_util.utcnow() - timedelta(minutes=5))
+    now = dt_util.utcnow()
+    do_adhoc_statistics(
+        hass, start=now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    )
     await async_wait_recording_done(hass)
 
     client = await hass_ws_client(hass)
