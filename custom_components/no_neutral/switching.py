@@ -35,8 +35,8 @@ SWITCHING_TYPES: Final = (SWITCHED_BY_HOME_ASSISTANT, SWITCHED_ELSEWHERE)
 SWITCHING_TRIGGER_TYPES: Final = (SWITCHED_ELSEWHERE,)
 
 # The relay's report of a command's change comes with the command's answer or
-# right after it (the server's subscription reports at once); a command whose
-# change has not been reported this long after its answer made none.
+# soon after it (the server subscribes to reports at most once a second); a
+# command whose change is not reported this long after its answer made none.
 REPORT_GRACE: Final = timedelta(seconds=5)
 
 
