@@ -53,11 +53,17 @@ class _HistoryFile(Store[dict[str, Any]]):
     ) -> dict[str, Any]:
         if old_major_version != STORAGE_VERSION:
             raise NotImplementedError  # kept aside, the history starts afresh
+        if not isinstance(old_data, dict):
+            History.from_dict(old_data)  # raises HistoryError naming what it is
         data = dict(old_data)
         if old_minor_version < 2:  # noqa: PLR2004
             # Nothing was counted before 1.2: the energies start at zero.
             for key in ENERGY_KEYS:
                 data.setdefault(key, 0.0)
+        # The Store writes what this returns before the history reads it: a file
+        # it cannot use must fail here, to be kept aside as it was.
+        History.from_dict(data)
+        _stored_warnings(data, ())
         return data
 
 
