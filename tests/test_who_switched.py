@@ -37,7 +37,11 @@ EVENT = "event.hall_lamp_adaptor_lamp_switched"
 
 async def light(hass: HomeAssistant, *, on: bool, context: Context) -> None:
     await hass.services.async_call(
-        "light", "turn_on" if on else "turn_off", {"entity_id": LAMP}, blocking=True, context=context
+        "light",
+        "turn_on" if on else "turn_off",
+        {"entity_id": LAMP},
+        blocking=True,
+        context=context,
     )
 
 

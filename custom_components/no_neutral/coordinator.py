@@ -112,12 +112,12 @@ class AdaptorData:
     warnings: tuple[str, ...]
 
 
-def lamp_power_w(figures: Mapping[str, Any], closed: bool) -> float:
+def lamp_power_w(figures: Mapping[str, Any], *, closed: bool) -> float:
     """Return the lamp's mean power in a relay state (open: its leakage, counted as a loss)."""
     return float(figures["lamp_power_w"]) if closed else 0.0
 
 
-def loss_power_w(figures: Mapping[str, Any], closed: bool) -> float:
+def loss_power_w(figures: Mapping[str, Any], *, closed: bool) -> float:
     """
     Return what the circuit draws from the mains besides the lamp, in a relay state.
 
@@ -283,8 +283,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             fuse_power_w=float(self._figures["fuse_power_w"]),
             cap=capacitor_spec(self.options),
             fuse=fuse_spec(self.options),
-            lamp_power_w=lamp_power_w(self._figures, self._relay_on),
-            loss_power_w=loss_power_w(self._figures, self._relay_on),
+            lamp_power_w=lamp_power_w(self._figures, closed=self._relay_on),
+            loss_power_w=loss_power_w(self._figures, closed=self._relay_on),
         )
         self.history_store.request_save()
 

@@ -48,13 +48,15 @@ type Snapshot = Callable[[], tuple[History, tuple[str, ...]]]
 class _HistoryFile(Store[dict[str, Any]]):
     """HA's Store, migrating the files of older versions."""
 
-    async def _async_migrate_func(  # type: ignore[override]
-        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: object
     ) -> dict[str, Any]:
+        # Typed as object: it is whatever the file held.
         if old_major_version != STORAGE_VERSION:
             raise NotImplementedError  # kept aside, the history starts afresh
         if not isinstance(old_data, dict):
             History.from_dict(old_data)  # raises HistoryError naming what it is
+            raise HistoryError(key="", reason="not an object")
         data = dict(old_data)
         if old_minor_version < 2:  # noqa: PLR2004
             # Nothing was counted before 1.2: the energies start at zero.

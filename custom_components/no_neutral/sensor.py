@@ -84,7 +84,7 @@ def _now(closed_key: str, open_key: str | None) -> Callable[[AdaptorData], float
 def _losses_now(data: AdaptorData) -> float | None:
     if data.relay_on is None or not data.figures:
         return None
-    return loss_power_w(data.figures, data.relay_on)
+    return loss_power_w(data.figures, closed=data.relay_on)
 
 
 def _kwh(read: Callable[[AdaptorData], float]) -> Callable[[AdaptorData], float]:
