@@ -2,12 +2,19 @@
 Who switched the lamp: the matter.js virtual relay commissioned on the rig's
 real python-matter-server, switched from Home Assistant (with the service
 call's context) and from the device itself (as the wall switch on S1/S2, the
-relay's button or another controller would). Nothing is mocked.
+relay's button or another controller would). Nothing is mocked. How long a
+command waits for its report is tested with SwitchableRelay
+(tests/adaptor_common.py): its test node takes commands and moves nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
@@ -17,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.switching import (
+    REPORT_GRACE,
     SWITCHED_BY_HOME_ASSISTANT,
     SWITCHED_ELSEWHERE,
     SWITCHED_EVENT,
@@ -116,3 +124,35 @@ async def test_switched_by_home_assistant_or_elsewhere(
     await wait_for(lambda: len(calls) == 2)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("no_ws_heartbeat")
+async def test_a_change_long_after_the_command_is_not_home_assistants(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry_factory: Callable[..., Any],
+    switchable_relay: Callable[..., Any],
+) -> None:
+    # The test node takes commands and moves nothing (tests/adaptor_common.py):
+    # the change comes when the test says, as a slow or missed report would.
+    entry = await entry_factory(relay_on=False)
+    relay = switchable_relay(entry)
+    events = async_capture_events(hass, SWITCHED_EVENT)
+
+    command = Context()
+    await light(hass, on=True, context=command)
+    freezer.tick(REPORT_GRACE + timedelta(seconds=1))
+    relay.switch(True)
+    await hass.async_block_till_done()
+    assert [event.data["type"] for event in events] == [SWITCHED_ELSEWHERE]
+    assert events[0].context.id != command.id
+
+    # Within the grace: the report answers the command.
+    command = Context()
+    await light(hass, on=False, context=command)
+    freezer.tick(REPORT_GRACE - timedelta(seconds=1))
+    relay.switch(False)
+    await hass.async_block_till_done()
+    assert events[1].data["type"] == SWITCHED_BY_HOME_ASSISTANT
+    assert events[1].context.id == command.id
+    assert hass.states.get(EVENT).context.id == command.id
