@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from custom_components.no_neutral.circuit import WARNING_CODES
+from custom_components.no_neutral.switching import SWITCHING_TRIGGER_TYPES
 from custom_components.no_neutral.warning_table import (
     CODES,
     WARNINGS,
@@ -62,7 +63,8 @@ def test_every_warning_has_its_texts_and_icon() -> None:
     trigger_types = {t for w in WARNINGS for t in w.trigger_types}
     assert set(sensors) == codes
     assert set(icons["entity"]["binary_sensor"]) == codes
-    assert set(triggers) == trigger_types
+    # Besides the warnings, the one switching trigger (switching.py).
+    assert set(triggers) == trigger_types | set(SWITCHING_TRIGGER_TYPES)
     assert set(event_states) == trigger_types
     # The issues besides the warnings' own are the server's, the node's, the history's
     # and the simulator's.
