@@ -198,7 +198,7 @@ def _simulate_each(scenarios: Iterable[Mapping[str, Any]]) -> Iterator[dict[str,
 def circuit_scenario(
     base: Mapping[str, Any], cap_uf: float, fuse_ohm: float, bleed_ohm: float | None
 ) -> dict[str, Any]:
-    """The base scenario with these parts, new and intact (ratings: the highest stocked)."""
+    """Return the base scenario with these parts, new and intact (the highest ratings)."""
     scenario = copy.deepcopy(dict(base))
     smoothing = dict(scenario.get("smoothing", {}))
     smoothing.update(
@@ -330,7 +330,7 @@ def _judge_circuit(
 
 
 def _judge_filament(judged: list[_Judged]) -> None:
-    """The best available power for a filament lamp among the otherwise qualifying ones."""
+    """Judge a filament lamp's power against the best among the otherwise qualifying."""
     scores = [filament_score(float(j.figures["lamp_power_ratio"])) for j in judged]
     candidates = [s for s, j in zip(scores, judged, strict=True) if not j.failed]
     if not candidates:
@@ -398,7 +398,7 @@ def _shortfall(j: _Judged) -> float:
 
 
 def _advice(judged: Sequence[_Judged], sc: Scenario) -> list[dict[str, Any]]:
-    """What to change, from what every combination failed (or the nearest misses failed)."""
+    """Say what to change, from what every combination failed (or the nearest misses)."""
     failing: set[str] = set(CRITERIA) | set(CIRCUIT_WARNINGS)
     for j in judged:
         failing &= set(j.failed) | set(j.warnings)
@@ -409,7 +409,8 @@ def _advice(judged: Sequence[_Judged], sc: Scenario) -> list[dict[str, Any]]:
             name for j in judged if len(j.failed) == best for name in (*j.failed, *j.warnings)
         }
     changes: dict[str, list[str]] = {}
-    for name in sorted(failing, key=lambda n: (*CRITERIA, *CIRCUIT_WARNINGS).index(n)):
+    order = (*CRITERIA, *CIRCUIT_WARNINGS)
+    for name in sorted(failing, key=order.index):
         if name == "warnings":
             continue
         change = _ADVICE.get(name)
@@ -493,7 +494,9 @@ def _empty(stock: Stock, sc: Scenario, code: str) -> dict[str, Any]:
     warnings["no_load"] = total
     if code == "incompatible_lamp":
         warnings[code] = total
-    change = ANOTHER_LAMP_TYPE if sc.lamp.type in {"none", "capacitive_dropper"} else MORE_LAMP_POWER
+    change = (
+        ANOTHER_LAMP_TYPE if sc.lamp.type in {"none", "capacitive_dropper"} else MORE_LAMP_POWER
+    )
     return {
         "combinations": total,
         "qualifying": 0,
