@@ -219,3 +219,33 @@ def test_command_line_unparsable_number_exits_2(capsys: pytest.CaptureFixture[st
     out, err = capsys.readouterr()
     assert out == ""
     assert "--lamp-power: invalid float value: 'ten'" in err
+
+
+def test_filament_lamp_gets_the_best_available_power() -> None:
+    """
+    A filament lamp has no 0.95 floor: the ratio nearest 1 among the otherwise fit ones.
+
+    With 47 uF a 40 W lamp on half-wave smoothed DC runs at about 1.5 times
+    its power (nearer 1 than 4.7 uF's 0.63 by 1/ratio), but overloads the
+    fusible resistor and the capacitor: 4.7 uF is the best available.
+    """
+    base = {"lamp": {"type": "resistive", "power_w": 40}}
+    stock = Stock(
+        capacitances_uf=(4.7, 47.0), fuse_resistances_ohm=(10.0,), bleed_resistances_ohm=(220e3,)
+    )
+    result = recommend(base, stock=stock)
+    (best,) = result["best"]
+    assert (best["capacitance_uf"], best["voltage_rating_v"], best["fuse_power_rating_w"]) == (
+        4.7,
+        450.0,
+        2.0,
+    )
+    big = next(e for e in result["best_losers"] if e["capacitance_uf"] == 47.0)
+    assert big["figures"]["lamp_power_ratio"] > 1.0
+    assert 1 / big["figures"]["lamp_power_ratio"] > best["figures"]["lamp_power_ratio"]
+    assert set(big["failed"]) >= {"fuse_steady", "capacitor_life"}
+    assert "lamp_power" not in big["failed"]
+    assert result["lost"]["lamp_power"] == 0
+    r = simulate(_with_parts(base, best))
+    assert r["warnings"] == []
+    assert r["lamp_power_ratio"] == best["figures"]["lamp_power_ratio"]
