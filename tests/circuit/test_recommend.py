@@ -13,8 +13,11 @@ from custom_components.no_neutral.circuit import ScenarioError, simulate
 from custom_components.no_neutral.circuit.__main__ import main
 from custom_components.no_neutral.circuit.recommend import (
     CRITERIA,
+    INRUSH_KEYS,
     Demands,
     Stock,
+    circuit_figures,
+    circuit_scenario,
     recommend,
 )
 
@@ -107,6 +110,8 @@ def test_small_stock_ten_watt_led() -> None:
     assert result["combinations"] == 3 * 2 * 4 * 2
     # The ratings are only checks: one simulation per circuit.
     assert result["circuits_simulated"] == 4
+    # The two circuits without a bleed resistor flash at every rating: no inrush run.
+    assert result["inrush_runs"] == 2
     _check_answer(TEN_W_230, result)
     # At 230 V the peak (about 323 V) is over 80 % of a 400 V part.
     assert {e["voltage_rating_v"] for e in result["best"]} == {450.0}
@@ -249,3 +254,27 @@ def test_filament_lamp_gets_the_best_available_power() -> None:
     r = simulate(_with_parts(base, best))
     assert r["warnings"] == []
     assert r["lamp_power_ratio"] == best["figures"]["lamp_power_ratio"]
+
+
+def test_circuit_figures_are_simulates() -> None:
+    """The sweep's runs give simulate()'s figures; the inrush is left out where it cannot decide."""
+    stock, demands = Stock(), Demands()
+    fit = circuit_scenario({}, 22.0, 10.0, 220e3)
+    assert circuit_figures(fit, stock, demands) == simulate(fit)
+    # Without a bleed resistor the LED flashes while off at every rating.
+    ghost = circuit_scenario({}, 22.0, 10.0, None)
+    sweep = circuit_figures(ghost, stock, demands)
+    full = simulate(ghost)
+    assert "ghost_flash" in full["warnings"]
+    for key in INRUSH_KEYS:
+        assert sweep[key] is None
+        assert full[key] > 0.0
+    # The open cycle runs without the inrush before it: the same figures
+    # to the last bits that the solver's cached step matrices can move.
+    for key, value in full.items():
+        if key in INRUSH_KEYS:
+            continue
+        if isinstance(value, float):
+            assert sweep[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+        else:
+            assert sweep[key] == value, key

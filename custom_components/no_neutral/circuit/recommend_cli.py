@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .figures import simulate
 from .params import ScenarioError
 from .recommend import Demands, recommend
 
@@ -87,10 +86,13 @@ def main(argv: list[str]) -> int:
         else:
             with ProcessPoolExecutor(args.jobs) as pool:
 
-                def spread(scenarios: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
-                    return pool.map(simulate, scenarios, chunksize=8)
+                def spread(
+                    fn: Callable[[Mapping[str, Any]], dict[str, Any]],
+                    scenarios: Iterable[Mapping[str, Any]],
+                ) -> Iterator[dict[str, Any]]:
+                    return pool.map(fn, scenarios, chunksize=8)
 
-                result = recommend(base, demands=demands, simulate_all=spread)
+                result = recommend(base, demands=demands, map_fn=spread)
     except OSError as err:
         sys.stderr.write(f"--scenario: cannot read: {err.strerror}\n")
         return 2
