@@ -95,9 +95,9 @@ def _check_answer(base: dict[str, Any], result: dict[str, Any]) -> None:
         for e in result["best"]
     }
     assert len(circuits) == len(result["best"])
-    # The weakest margin falls or stays from first to last.
+    # The weakest margin (in steps of 0.05) falls or stays from first to last.
     ranked = ("cap_voltage", "fuse_steady", "fuse_switching", "discharge", "capacitor_life")
-    weakest = [min(e["margins"][k] for k in ranked) for e in result["best"]]
+    weakest = [math.floor(min(e["margins"][k] for k in ranked) / 0.05) for e in result["best"]]
     assert weakest == sorted(weakest, reverse=True)
     for loser in result["best_losers"]:
         assert loser["failed"]

@@ -58,8 +58,9 @@ of the limit):
 
 The best three are the qualifying circuits, each with the lowest ratings that
 pass (higher ones only cost more), ranked by their weakest margin, then the
-next weakest, and so on (the lamp-power margin aside: an LED lamp's power is
-1.0 or dropping out, not a margin to grow).
+next weakest, and so on, margins within RANK_STEP counting as equal at first
+(the lamp-power margin aside: an LED lamp's power is 1.0 or dropping out,
+not a margin to grow).
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ LIFE_YEARS: Final = 10.0
 AMBIENT_C: Final = 40.0
 HOURS_PER_YEAR: Final = 8766.0
 BEST_COUNT: Final = 3
+RANK_STEP: Final = 0.05
 
 # The warnings that no rating can cure; the other three are implied by the criteria.
 CIRCUIT_WARNINGS: Final = (
@@ -451,8 +453,16 @@ def _judge_filament(judged: list[_Judged]) -> None:
             j.failed.insert(1 if "warnings" in j.failed else 0, "lamp_power")
 
 
-def _weakest_first(j: _Judged) -> list[float]:
-    return sorted(m if (m := j.margins[name]) is not None else -math.inf for name in RANKED)
+def _weakest_first(j: _Judged) -> tuple[list[float], list[float]]:
+    """
+    Rank by the weakest margin, then the next weakest, and so on.
+
+    Margins within RANK_STEP of each other count as equal at first: every
+    450 V capacitor on 230 V mains has a voltage margin of 0.10 to 0.11, and
+    which one is a thousandth higher says nothing; the next margin decides.
+    """
+    exact = sorted(m if (m := j.margins[name]) is not None else -math.inf for name in RANKED)
+    return [math.floor(m / RANK_STEP) if math.isfinite(m) else -math.inf for m in exact], exact
 
 
 def _circuit_key(j: _Judged) -> tuple[Any, ...]:
