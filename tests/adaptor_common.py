@@ -8,7 +8,7 @@ job. The relay is closed or open as the imported node says (`relay_on`).
 
 Only one thing is shared between tests: `simulate` is wrapped in a memo keyed
 by the canonical JSON of the scenario, because the simulator is deterministic
-(CIRCUIT.md: bit-for-bit the same output for the same input) and a run takes
+(docs/model.md: bit-for-bit the same output for the same input) and a run takes
 seconds. Each test still goes through the coordinator's own cache and executor
 job; the memo only saves recomputing a result another test already computed.
 """
@@ -92,13 +92,14 @@ async def make_entry(
     title: str = "Hall lamp",
     node_id: int | None = None,
     unique_id: str | None = None,
+    entry_id: str | None = None,
     **options: Any,
 ) -> MockConfigEntry:
     """Add (not set up) an entry for a fresh test node with the given options."""
     if node_id is None:
         node_id = await import_node(server.url, relay_on=relay_on)
     return await add_relay_entry(
-        hass, server.url, node_id, title=title, unique_id=unique_id, **options
+        hass, server.url, node_id, title=title, unique_id=unique_id, entry_id=entry_id, **options
     )
 
 
@@ -139,7 +140,7 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> AdaptorCoo
 def adaptor_device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     """Return the registry id of the entry's adaptor device."""
     device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, str(entry.unique_id)), entry.entry_id
+        (DOMAIN, entry.entry_id), entry.entry_id
     )
     assert device is not None
     return device.id
@@ -236,8 +237,10 @@ SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "blown_fuse": (LED, {"fuse_blown": True, "switchings": 412, "powered_h": 1500.0}),
     "worn_capacitor": (LED, {"cap_consumed": 0.8, "switchings": 9000, "powered_h": 40000.0}),
 }
-# Snapshots need the same unique id every run (the rig's fabric id is random).
+# Snapshots need the same unique ids every run: the entry's (the rig's fabric id
+# is random) and the entities', keyed by the entry id (random too).
 SNAPSHOT_UNIQUE_ID = "00000000CAFE0001-00000000000DBBA0"
+SNAPSHOT_ENTRY_ID = "01JSNAPSHOTADAPTORENTRY001"
 
 
 @pytest.fixture
@@ -252,7 +255,9 @@ def platform_scenario(
     async def setup(name: str, platform: Platform) -> MockConfigEntry:
         options, history = SCENARIOS[name]
         monkeypatch.setattr(integration, "PLATFORMS", [platform])
-        entry = await entry_factory(setup=False, unique_id=SNAPSHOT_UNIQUE_ID, **options)
+        entry = await entry_factory(
+            setup=False, unique_id=SNAPSHOT_UNIQUE_ID, entry_id=SNAPSHOT_ENTRY_ID, **options
+        )
         if history:
             seed_history(hass_storage, entry, **history)
         await setup_entry(hass, entry)

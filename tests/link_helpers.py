@@ -87,6 +87,7 @@ async def fake_version_server(
     port: int | None = None,
     commission_node: dict[str, Any] | None = None,
     close_on_listen: bool = False,
+    connections: list[None] | None = None,
 ) -> AsyncIterator[str]:
     """
     Serve a websocket that speaks just enough of the Matter server's protocol.
@@ -95,13 +96,16 @@ async def fake_version_server(
     no nodes, and commissioning with `commission_node`. For what a real
     python-matter-server cannot be made to do: report another schema, or
     commission a device without an OnOff cluster (the rig has none), or hang
-    up before sending its nodes (`close_on_listen`). It is a
+    up before sending its nodes (`close_on_listen`). Each connection appends
+    to `connections`, for a test that counts the client's attempts. It is a
     real socket; nothing of the integration is mocked.
     """
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        if connections is not None:
+            connections.append(None)
         await ws.send_json(
             {
                 "fabric_id": 1,

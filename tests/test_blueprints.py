@@ -98,9 +98,8 @@ async def test_no_load_notify(hass: HomeAssistant, entry_factory: Callable[..., 
     assert hass.states.get("automation.no_load_notify").state == "on"
     assert calls == []
 
-    # The user takes the lamp out and says so in the options (the entry reloads).
+    # The user takes the lamp out and says so in the options (applied in place).
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "none"})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert [call.data for call in calls] == [
         {
@@ -120,7 +119,7 @@ async def test_fuse_overstress_lamp_off(
     config = automation(
         "fuse_overstress_lamp_off.yaml",
         adaptor=adaptor_device_id(hass, entry),
-        lamp="light.hall_lamp",
+        lamp="light.hall_lamp_adaptor",
     )
     assert await async_setup_component(hass, "automation", {"automation": [config]})
     # Test nodes ignore commands: the call itself is what the blueprint does.
@@ -128,10 +127,9 @@ async def test_fuse_overstress_lamp_off(
 
     # A 500 W halogen lamp: the fusible resistor runs past half its rating.
     hass.config_entries.async_update_entry(entry, options={**entry.options, **HALOGEN_500})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_overstress").state == "on"
-    assert [call.data for call in calls] == [{"entity_id": ["light.hall_lamp"]}]
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_overstress").state == "on"
+    assert [call.data for call in calls] == [{"entity_id": ["light.hall_lamp_adaptor"]}]
 
 
 @pytest.mark.matter
@@ -151,14 +149,17 @@ async def test_capacitor_end_of_life_reminder(
     # A minute of use wears the capacitor out.
     await tick(hass, freezer, timedelta(minutes=1))
     notification = notifications[notification_id]
-    assert notification["title"] == "Replace the capacitor of Hall lamp"
+    assert notification["title"] == "Replace the capacitor of Hall lamp adaptor"
     assert notification["message"].startswith(
-        "The smoothing capacitor of Hall lamp has used up its rated life."
+        "The smoothing capacitor of Hall lamp adaptor has used up its rated life."
     )
 
     # The user fits a new one and says so: the reminder goes.
     await hass.services.async_call(
-        "button", "press", {"entity_id": "button.hall_lamp_capacitor_replaced"}, blocking=True
+        "button",
+        "press",
+        {"entity_id": "button.hall_lamp_adaptor_capacitor_replaced"},
+        blocking=True,
     )
     await hass.async_block_till_done()
     assert notification_id not in notifications

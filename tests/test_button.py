@@ -30,18 +30,21 @@ async def test_capacitor_replaced_starts_its_life_again(
 ) -> None:
     entry = await nearly_worn()
     await tick(hass, freezer, timedelta(minutes=1))
-    assert hass.states.get("binary_sensor.hall_lamp_capacitor_end_of_life").state == "on"
-    assert hass.states.get("sensor.hall_lamp_capacitor_health").state == "0.0"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_capacitor_end_of_life").state == "on"
+    assert hass.states.get("sensor.hall_lamp_adaptor_capacitor_health").state == "0.0"
     worn = entry.runtime_data.adaptor.data.scenario["smoothing"]
     assert worn["capacitance_uf"] == pytest.approx(12.0)
     assert worn["esr_ohm"] == pytest.approx(6.0)
 
     await hass.services.async_call(
-        "button", "press", {"entity_id": "button.hall_lamp_capacitor_replaced"}, blocking=True
+        "button",
+        "press",
+        {"entity_id": "button.hall_lamp_adaptor_capacitor_replaced"},
+        blocking=True,
     )
 
-    assert hass.states.get("binary_sensor.hall_lamp_capacitor_end_of_life").state == "off"
-    assert hass.states.get("sensor.hall_lamp_capacitor_health").state == "100.0"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_capacitor_end_of_life").state == "off"
+    assert hass.states.get("sensor.hall_lamp_adaptor_capacitor_health").state == "100.0"
     new = entry.runtime_data.adaptor.data.scenario["smoothing"]
     assert new["capacitance_uf"] == 15.0
     assert new["esr_ohm"] == 3.0

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from homeassistant import config_entries
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.no_neutral.circuit import ScenarioError, parse_scenario
@@ -31,6 +31,7 @@ from custom_components.no_neutral.options import (
     CONF_LAMP_TYPE,
     CONF_MAINS_FREQUENCY,
     CONF_MAINS_VOLTAGE,
+    OPTION,
     OPTIONS,
     SCENARIO_PATHS,
     default_options,
@@ -58,13 +59,55 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-ADAPTOR_INPUT = {
+FLAT_ADAPTOR_INPUT = {
     CONF_LAMP_TYPE: "led",
     CONF_LAMP_COUNT: 2,
     CONF_LAMP_POWER_W: 7.5,
     CONF_MAINS_VOLTAGE: 230,
     CONF_MAINS_FREQUENCY: 50,
 }
+
+
+def form_input(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return values as the frontend sends them: each field in its section."""
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        nested.setdefault(OPTION[key].section, {})[key] = value
+    return nested
+
+
+def form_fields(result: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Return each field of a form with sections: (its marker, its selector)."""
+    fields = {}
+    for group in result["data_schema"].schema.values():
+        for marker, selector in group.schema.schema.items():
+            fields[str(marker)] = (marker, selector)
+    return fields
+
+
+def shown(result: dict[str, Any]) -> dict[str, Any]:
+    """Return the value each field of a form shows."""
+    return {
+        key: (marker.description or {}).get("suggested_value")
+        for key, (marker, _selector) in form_fields(result).items()
+    }
+
+
+def with_base(errors: dict[str, str]) -> dict[str, str]:
+    """A form's errors: each field's, and the message at the top that lists them."""
+    return {**errors, "base": "fields_invalid"}
+
+
+ADAPTOR_INPUT = form_input(FLAT_ADAPTOR_INPUT)
+
+
+def form_defaults() -> dict[str, Any]:
+    """Every option at its default as the form takes it (kΩ), no ambient sensor."""
+    return {
+        key: OPTION[key].to_form(value)
+        for key, value in default_options().items()
+        if key != CONF_AMBIENT_SENSOR
+    }
 
 
 def uid(fabric: int, node_id: int) -> str:
@@ -253,7 +296,7 @@ async def test_node_configured_meanwhile_aborts(
     ("field", "value", "reason_part"),
     [
         # Within the field's limits (the simulator's), refused by its validation.
-        (CONF_LAMP_POWER_W, 0, "power_w"),
+        (CONF_LAMP_POWER_W, 0, "must be positive"),
     ],
 )
 async def test_adaptor_errors_name_the_field(
@@ -266,34 +309,39 @@ async def test_adaptor_errors_name_the_field(
     reason_part: str,
 ) -> None:
     result = await submit(
-        hass, await to_adaptor_step(hass, matter_url, nodes), ADAPTOR_INPUT | {field: value}
+        hass,
+        await to_adaptor_step(hass, matter_url, nodes),
+        form_input(FLAT_ADAPTOR_INPUT | {field: value}),
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {field: "invalid_option"}
-    assert reason_part in result["description_placeholders"]["key"]
-    assert result["description_placeholders"]["reason"]
+    assert result["errors"] == with_base({field: "invalid_option"})
+    problems = result["description_placeholders"]["problems"]
+    # The field's label and the model's reason, not its internal key.
+    assert problems.startswith(
+        f"Power of each lamp: The circuit model refuses this value: {reason_part}"
+    )
+    assert "lamp." not in problems
+    assert shown(result)[field] == value
     # Fixing the field creates the entry.
     result = await submit(hass, result, ADAPTOR_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.config_entries.async_unload(result["result"].entry_id)
 
 
-async def test_adaptor_error_on_a_part_it_does_not_show_is_the_forms(
+async def test_mains_above_the_capacitor_rating_is_simulated_and_warned(
     hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
 ) -> None:
-    """300 V mains peaks above the default capacitor's 400 V rating, a field of the options form."""
+    """300 V mains peaks at 424 V, above the default capacitor's 400 V: a real build, warned."""
     result = await submit(
         hass,
         await to_adaptor_step(hass, matter_url, nodes),
-        ADAPTOR_INPUT | {CONF_MAINS_VOLTAGE: 300},
+        form_input(FLAT_ADAPTOR_INPUT | {CONF_MAINS_VOLTAGE: 300}),
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_option"}
-    assert result["description_placeholders"]["key"] == "smoothing.voltage_rating_v"
-    assert "mains peak" in result["description_placeholders"]["reason"]
-    result = await submit(hass, result, ADAPTOR_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.config_entries.async_unload(result["result"].entry_id)
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert "cap_overvoltage" in entry.runtime_data.adaptor.data.warnings
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.mark.parametrize(
@@ -311,9 +359,9 @@ async def test_adaptor_step_refuses_what_the_simulator_would(
     *, hass: HomeAssistant, matter_url: str, nodes: dict[str, int], field: str, value: float
 ) -> None:
     result = await to_adaptor_step(hass, matter_url, nodes)
-    with pytest.raises(InvalidData) as err:
-        await submit(hass, result, ADAPTOR_INPUT | {field: value})
-    assert set(err.value.schema_errors) == {field}
+    result = await submit(hass, result, form_input(FLAT_ADAPTOR_INPUT | {field: value}))
+    assert result["errors"] == with_base({field: "invalid_number"})
+    assert shown(result)[field] == value
     result = await submit(hass, result, ADAPTOR_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.config_entries.async_unload(result["result"].entry_id)
@@ -340,11 +388,15 @@ async def test_adaptor_refuses_nan_and_fractional_counts(
 ) -> None:
     """NaN passes HA's NumberSelector and a fraction its step: the form names the field."""
     result = await submit(
-        hass, await to_adaptor_step(hass, matter_url, nodes), ADAPTOR_INPUT | {field: value}
+        hass,
+        await to_adaptor_step(hass, matter_url, nodes),
+        form_input(FLAT_ADAPTOR_INPUT | {field: value}),
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "adaptor"
-    assert result["errors"] == {field: error}
+    assert result["errors"] == with_base({field: error})
+    # The form shows what the user typed, not the default.
+    assert shown(result)[field] is value
     result = await submit(hass, result, ADAPTOR_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"][CONF_LAMP_COUNT] == 2
@@ -516,9 +568,16 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
-    shown = {str(marker) for marker in result["data_schema"].schema}
-    assert set(SCENARIO_PATHS) | {CONF_AMBIENT_SENSOR} <= shown
+    assert set(SCENARIO_PATHS) | {CONF_AMBIENT_SENSOR} <= set(form_fields(result))
+    # Not one long column: the lamp; mains and cable; the bypass module's parts;
+    # the capacitor's datasheet; the environment.
+    sections = [str(name) for name in result["data_schema"].schema]
+    assert sections == ["lamp", "mains", "bypass", "datasheet", "environment"]
+    # The bleed resistor in kΩ.
+    assert shown(result)[CONF_BLEED_RESISTANCE_OHM] == 220
+    assert form_fields(result)[CONF_BLEED_RESISTANCE_OHM][1].config["unit_of_measurement"] == "kΩ"
 
+    hass.states.async_set("sensor.ceiling_temperature", "21.5", {"device_class": "temperature"})
     values = {
         key: value
         for key, value in default_options().items()
@@ -526,7 +585,9 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     }
     values[CONF_CAPACITANCE_UF] = 10
     values[CONF_AMBIENT_SENSOR] = "sensor.ceiling_temperature"
-    result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(values)
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     # Left empty: no bleed resistor.
     assert entry.options[CONF_BLEED_RESISTANCE_OHM] is None
@@ -534,10 +595,22 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     assert entry.options[CONF_AMBIENT_SENSOR] == "sensor.ceiling_temperature"
 
 
+async def test_options_flow_takes_the_bleed_resistor_in_kilohms(hass: HomeAssistant) -> None:
+    """Stored in ohms, as before (stored entries need no migration)."""
+    entry = await _options_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = form_defaults()
+    values[CONF_BLEED_RESISTANCE_OHM] = 150
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(values)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_BLEED_RESISTANCE_OHM] == 150000
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("cap_voltage_rating_v", 200),  # below the mains peak
         # The form's lowest, which the simulator excludes.
         (CONF_LAMP_POWER_W, 0),
         (CONF_FUSE_POWER_RATING_W, 0),
@@ -548,14 +621,14 @@ async def test_options_flow_errors_name_the_field(
 ) -> None:
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    values = default_options()
-    del values[CONF_AMBIENT_SENSOR]
+    values = form_defaults()
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], values | {field: value}
+        result["flow_id"], form_input(values | {field: value})
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {field: "invalid_option"}
+    assert result["errors"] == with_base({field: "invalid_option"})
     assert result["description_placeholders"]["reason"]
+    assert "smoothing." not in result["description_placeholders"]["problems"]
     # Corrected in the same form, the options are saved.
     await _save_options(hass, entry, result, values | {CONF_CAPACITANCE_UF: 10})
 
@@ -563,7 +636,9 @@ async def test_options_flow_errors_name_the_field(
 async def _save_options(
     hass: HomeAssistant, entry: MockConfigEntry, result: dict[str, Any], values: dict[str, Any]
 ) -> None:
-    result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(values)
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_CAPACITANCE_UF] == 10
 
@@ -571,13 +646,11 @@ async def _save_options(
 async def test_options_flow_refuses_out_of_range_ageing(hass: HomeAssistant) -> None:
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    values = default_options()
-    del values[CONF_AMBIENT_SENSOR]
-    with pytest.raises(InvalidData) as err:
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], values | {"cap_rated_life_h": 0}
-        )
-    assert "cap_rated_life_h" in err.value.schema_errors
+    values = form_defaults()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(values | {"cap_rated_life_h": 0})
+    )
+    assert result["errors"] == with_base({"cap_rated_life_h": "invalid_number"})
     await _save_options(hass, entry, result, values | {CONF_CAPACITANCE_UF: 10})
 
 
@@ -627,7 +700,7 @@ SCENARIO_NUMBERS = [option for option in OPTIONS if option.kind == "number" and 
 
 
 def _form_selectors(result: dict[str, Any]) -> dict[str, Any]:
-    return {str(marker): selector for marker, selector in result["data_schema"].schema.items()}
+    return {key: selector for key, (_marker, selector) in form_fields(result).items()}
 
 
 async def test_form_limits_are_the_simulators(hass: HomeAssistant) -> None:
@@ -640,7 +713,8 @@ async def test_form_limits_are_the_simulators(hass: HomeAssistant) -> None:
         assert option.path is not None
         limits = number_range(option.path)
         config = selectors[option.key].config
-        assert (config["min"], config["max"]) == (limits.low, limits.high), option.key
+        low, high = limits.low / option.scale, limits.high / option.scale
+        assert (config["min"], config["max"]) == (low, high), option.key
     hass.config_entries.options.async_abort(result["flow_id"])
 
 
@@ -654,13 +728,71 @@ async def test_options_form_refuses_just_over_the_simulators_limit(
     with pytest.raises(ScenarioError) as refused:
         parse_scenario(scenario_from_options({option.key: over}))
     assert refused.value.key == option.path
+    # The same in the form's unit (kΩ for the bleed resistor).
+    high = limits.high / option.scale
+    over_in_the_form = high + 1 if option.whole else math.nextafter(high, math.inf)
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    values = default_options()
-    del values[CONF_AMBIENT_SENSOR]
-    with pytest.raises(InvalidData) as err:
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], values | {option.key: over}
-        )
-    assert set(err.value.schema_errors) == {option.key}
+    values = form_defaults()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(values | {option.key: over_in_the_form})
+    )
+    assert result["errors"] == with_base({option.key: "invalid_number"})
     hass.config_entries.options.async_abort(result["flow_id"])
+
+
+async def test_adaptor_step_reports_every_error_at_once(
+    hass: HomeAssistant, matter_url: str, nodes: dict[str, int]
+) -> None:
+    """Not Home Assistant's schema error first, then ours on the next submit."""
+    result = await to_adaptor_step(hass, matter_url, nodes)
+    values = FLAT_ADAPTOR_INPUT | {
+        CONF_LAMP_COUNT: 2.5,
+        CONF_MAINS_VOLTAGE: 1000,
+        CONF_MAINS_FREQUENCY: True,
+    }
+    result = await submit(hass, result, form_input(values))
+    assert result["errors"] == with_base(
+        {
+            CONF_LAMP_COUNT: "not_whole_number",
+            CONF_MAINS_VOLTAGE: "invalid_number",
+            CONF_MAINS_FREQUENCY: "not_a_number",
+        }
+    )
+    problems = result["description_placeholders"]["problems"]
+    assert problems.startswith("Number of lamps: Enter a whole number. Mains voltage: ")
+    assert "Mains frequency: Enter a number." in problems
+    # Every value as typed.
+    assert shown(result)[CONF_LAMP_COUNT] == 2.5
+    assert shown(result)[CONF_MAINS_VOLTAGE] == 1000
+    result = await submit(hass, result, ADAPTOR_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("country", "voltage", "frequency"),
+    [("US", 120, 60), ("CA", 120, 60), ("DE", 230, 50), ("FR", 230, 50), (None, 230, 50)],
+)
+async def test_adaptor_step_mains_from_the_country(
+    *,
+    hass: HomeAssistant,
+    matter_url: str,
+    nodes: dict[str, int],
+    country: str | None,
+    voltage: float,
+    frequency: float,
+) -> None:
+    hass.config.country = country
+    result = await to_adaptor_step(hass, matter_url, nodes)
+    assert shown(result)[CONF_MAINS_VOLTAGE] == voltage
+    assert shown(result)[CONF_MAINS_FREQUENCY] == frequency
+    # Sections: the lamp, then the mains.
+    assert [str(name) for name in result["data_schema"].schema] == ["lamp", "mains"]
+    # Submitted as shown, the entry keeps the country's mains.
+    lamp = {CONF_LAMP_TYPE: "led", CONF_LAMP_COUNT: 1, CONF_LAMP_POWER_W: 10}
+    result = await submit(hass, result, form_input(lamp | shown(result)))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_MAINS_VOLTAGE] == voltage
+    assert result["options"][CONF_MAINS_FREQUENCY] == frequency
+    await hass.config_entries.async_unload(result["result"].entry_id)

@@ -36,12 +36,12 @@ pytestmark = [
 
 
 def core_c(ambient: float, esr_power: float) -> float:
-    """CIRCUIT.md: the rated ripple current through the new ESR (3 ohm) heats by 5 K."""
+    """docs/model.md: the rated ripple current through the new ESR (3 ohm) heats by 5 K."""
     return ambient + 5.0 / (DEFAULT_RATED_RIPPLE_A**2 * 3.0) * esr_power
 
 
 def life_h(core: float) -> float:
-    """CIRCUIT.md: 2000 h at 105 C, doubling every 10 K below."""
+    """The model (docs/model.md): 2000 h at 105 C, doubling every 10 K below."""
     return 2000.0 * 2 ** ((105.0 - core) / 10.0)
 
 
@@ -67,7 +67,7 @@ async def test_capacitor_ages_with_the_lamp_on(
     assert esr_power > 0.01
     core = core_c(85.0, esr_power)
     assert data.core_temp_c == pytest.approx(core)
-    assert hass.states.get("sensor.hall_lamp_capacitor_health").state == "100.0"
+    assert hass.states.get("sensor.hall_lamp_adaptor_capacitor_health").state == "100.0"
 
     await tick(hass, freezer, timedelta(hours=10))
 
@@ -75,12 +75,16 @@ async def test_capacitor_ages_with_the_lamp_on(
     data = adaptor(entry).data
     assert data.cap_consumed == pytest.approx(expected, rel=1e-6)
     assert data.powered_h == pytest.approx(10.0)
-    health = float(hass.states.get("sensor.hall_lamp_capacitor_health").state)
-    assert health == pytest.approx(100 * (1 - expected), rel=1e-9)
-    # Remaining life at these conditions, shown in days.
-    remaining = hass.states.get("sensor.hall_lamp_capacitor_remaining_life")
-    assert remaining.attributes["unit_of_measurement"] == "d"
-    assert float(remaining.state) == pytest.approx((1 - expected) * life_h(core) / 24, rel=1e-6)
+    # Health and remaining life at these conditions, at their display precision.
+    health = float(hass.states.get("sensor.hall_lamp_adaptor_capacitor_health").state)
+    assert health == round(100 * (1 - expected), 1)
+    remaining = hass.states.get("sensor.hall_lamp_adaptor_capacitor_remaining_life")
+    assert remaining.attributes["unit_of_measurement"] == "years"
+    remaining_h = (1 - expected) * life_h(core)
+    # Under a year left here (the core is hot): in hundredths of a year.
+    assert remaining_h < 365.25 * 24
+    assert float(remaining.state) == round(remaining_h / (365.25 * 24), 2)
+    assert remaining.attributes["days"] == round(remaining_h / 24)
     # Ten hours of ageing moved less than one wear step: no new simulation.
     assert len(simulator_runs) == 1
 
@@ -90,11 +94,13 @@ async def test_capacitor_ages_at_ambient_with_the_lamp_off(
 ) -> None:
     entry = await entry_factory(relay_on=False, ambient_temp_c=85.0)
     assert adaptor(entry).data.relay_on is False
-    assert float(hass.states.get("sensor.hall_lamp_capacitor_core_temperature").state) == 85.0
+    assert (
+        float(hass.states.get("sensor.hall_lamp_adaptor_capacitor_core_temperature").state) == 85.0
+    )
     await tick(hass, freezer, timedelta(hours=10))
     assert adaptor(entry).data.cap_consumed == pytest.approx(10.0 / life_h(85.0), rel=1e-6)
     # Open, the fusible resistor carries nothing: no stress.
-    assert float(hass.states.get("sensor.hall_lamp_fuse_stress").state) == 0.0
+    assert float(hass.states.get("sensor.hall_lamp_adaptor_fuse_stress").state) == 0.0
 
 
 async def test_worn_values_are_fed_back_into_the_simulation(
@@ -142,10 +148,11 @@ async def test_wear_sensors_show_the_values_simulated(
         simulated = data.scenario["smoothing"]
         assert data.capacitance_uf == simulated["capacitance_uf"]
         assert data.esr_ohm == simulated["esr_ohm"]
-        shown = hass.states.get("sensor.hall_lamp_capacitor_capacitance")
-        assert float(shown.state) == simulated["capacitance_uf"]
-        assert (
-            float(hass.states.get("sensor.hall_lamp_capacitor_esr").state) == (simulated["esr_ohm"])
+        # Shown at their display precision (two decimals).
+        shown = hass.states.get("sensor.hall_lamp_adaptor_capacitor_capacitance")
+        assert float(shown.state) == round(simulated["capacitance_uf"], 2)
+        assert float(hass.states.get("sensor.hall_lamp_adaptor_capacitor_esr").state) == round(
+            simulated["esr_ohm"], 2
         )
     # Not the unstepped wear: 15 uF x (1 - 0.2 x 0.0049) would be 14.985 uF.
     assert data.capacitance_uf == pytest.approx(15.0 * (1 - 0.2 * 0.005))
@@ -160,15 +167,15 @@ async def test_fuse_stress_from_steady_power(
     ratio = figures["fuse_power_w"] / 2.0
     assert "fuse_overstress" in figures["warnings"]
     # The resistor starts cold and warms with its time constant (30 s).
-    assert float(hass.states.get("sensor.hall_lamp_fuse_stress").state) == 0.0
+    assert float(hass.states.get("sensor.hall_lamp_adaptor_fuse_stress").state) == 0.0
     await tick(hass, freezer, timedelta(minutes=1))
-    stress = float(hass.states.get("sensor.hall_lamp_fuse_stress").state)
-    assert stress == pytest.approx(100 * ratio * (1 - math.exp(-2)), rel=1e-6)
+    stress = float(hass.states.get("sensor.hall_lamp_adaptor_fuse_stress").state)
+    assert stress == round(100 * ratio * (1 - math.exp(-2)))
     await tick(hass, freezer, timedelta(minutes=10))
-    stress = float(hass.states.get("sensor.hall_lamp_fuse_stress").state)
-    assert stress == pytest.approx(100 * ratio, rel=1e-6)
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_overstress").state == "on"
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_blown").state == "off"
+    stress = float(hass.states.get("sensor.hall_lamp_adaptor_fuse_stress").state)
+    assert stress == round(100 * ratio)
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_overstress").state == "on"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_blown").state == "off"
 
 
 async def test_fuse_opens_when_driven_far_past_its_rating(
@@ -179,9 +186,9 @@ async def test_fuse_opens_when_driven_far_past_its_rating(
     coordinator = adaptor(entry)
     assert coordinator.data.figures["fuse_power_w"] > 20 * 0.1
     await tick(hass, freezer, timedelta(seconds=30))
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_blown").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_blown").state == "off"
     await tick(hass, freezer, timedelta(seconds=30))
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_blown").state == "on"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_blown").state == "on"
     # The open fuse is simulated: the capacitor branch is gone.
     assert coordinator.data.scenario["smoothing"]["fuse_blown"] is True
     assert coordinator.data.figures["fuse_power_w"] == 0.0
@@ -190,12 +197,12 @@ async def test_fuse_opens_when_driven_far_past_its_rating(
     await hass.services.async_call(
         "button",
         "press",
-        {"entity_id": "button.hall_lamp_fusible_resistor_replaced"},
+        {"entity_id": "button.hall_lamp_adaptor_fusible_resistor_replaced"},
         blocking=True,
     )
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_blown").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_blown").state == "off"
     assert coordinator.data.scenario["smoothing"]["fuse_blown"] is False
-    assert float(hass.states.get("sensor.hall_lamp_fuse_stress").state) == 0.0
+    assert float(hass.states.get("sensor.hall_lamp_adaptor_fuse_stress").state) == 0.0
 
 
 async def test_switching_faster_than_the_fuse_sheds_inrush(
@@ -218,11 +225,11 @@ async def test_switching_faster_than_the_fuse_sheds_inrush(
         relay.switch(True)
         await tick(hass, freezer, timedelta(seconds=10))
     assert "fuse_switching" not in coordinator.data.warnings
-    assert hass.states.get("sensor.hall_lamp_switchings").state == "20"
+    assert hass.states.get("sensor.hall_lamp_adaptor_switchings").state == "20"
     # A report of the state it already has is no switching.
     relay.switch(True)
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.hall_lamp_switchings").state == "20"
+    assert hass.states.get("sensor.hall_lamp_adaptor_switchings").state == "20"
     # Once a second is not.
     for _ in range(60):
         relay.switch(False)
@@ -230,13 +237,17 @@ async def test_switching_faster_than_the_fuse_sheds_inrush(
         relay.switch(True)
         await tick(hass, freezer, timedelta(seconds=0.5))
     assert "fuse_switching" in coordinator.data.warnings
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_switching_overstress").state == "on"
-    assert float(hass.states.get("sensor.hall_lamp_fuse_stress").state) > 100
-    assert hass.states.get("sensor.hall_lamp_switchings").state == "140"
+    assert (
+        hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_switching_overstress").state == "on"
+    )
+    assert float(hass.states.get("sensor.hall_lamp_adaptor_fuse_stress").state) > 100
+    assert hass.states.get("sensor.hall_lamp_adaptor_switchings").state == "140"
     # Left alone, it cools and the warning clears.
     await tick(hass, freezer, timedelta(minutes=3))
     assert "fuse_switching" not in coordinator.data.warnings
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_switching_overstress").state == "off"
+    assert (
+        hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_switching_overstress").state == "off"
+    )
     # Switching-only cycles cost no simulation.
     assert len(simulator_runs) == 1
 
@@ -274,10 +285,10 @@ async def test_history_survives_a_restart_without_a_jump(
     before = {
         entity: hass.states.get(entity).state
         for entity in (
-            "sensor.hall_lamp_capacitor_health",
-            "sensor.hall_lamp_capacitor_remaining_life",
-            "sensor.hall_lamp_fuse_stress",
-            "sensor.hall_lamp_powered_time",
+            "sensor.hall_lamp_adaptor_capacitor_health",
+            "sensor.hall_lamp_adaptor_capacitor_remaining_life",
+            "sensor.hall_lamp_adaptor_fuse_stress",
+            "sensor.hall_lamp_adaptor_powered_time",
         )
         if hass.states.get(entity) is not None
     }
@@ -290,7 +301,7 @@ async def test_history_survives_a_restart_without_a_jump(
     assert stored["cap_consumed"] == history["cap_consumed"]
     assert stored["powered_h"] == pytest.approx(3.0)
     assert stored["fuse_steady_j"] == history["fuse_steady_j"]
-    assert stored["warnings"] == ["fuse_overstress"]
+    assert stored["warnings"] == ["fuse_overstress", "cap_fast_wear"]
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -422,17 +433,16 @@ async def test_invalid_options_leave_the_lamp_working(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert hass.states.get("light.hall_lamp").state == "on"
+    assert hass.states.get("light.hall_lamp_adaptor").state == "on"
     # No figures, no made-up numbers.
-    assert hass.states.get("sensor.hall_lamp_lamp_voltage").state == "unknown"
+    assert hass.states.get("sensor.hall_lamp_adaptor_lamp_voltage").state == "unknown"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_invalid_scenario")
     assert issue is not None
     assert issue.translation_placeholders["key"] == "cable.length_m"
     # Fixed in the options: figures back, issue gone.
     hass.config_entries.async_update_entry(entry, options={**entry.options, "cable_length_m": 8})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.hall_lamp_lamp_voltage").state != "unknown"
+    assert hass.states.get("sensor.hall_lamp_adaptor_lamp_voltage").state != "unknown"
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_invalid_scenario") is None
 
 

@@ -38,12 +38,12 @@ async def test_triggers_listed_for_the_adaptor_only(
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device_id)
     ours = {t["type"] for t in triggers if t["domain"] == DOMAIN}
     assert ours == {f"{code}_{change}" for code in CODES for change in ("raised", "cleared")}
-    assert len(ours) == 22
+    assert len(ours) == 28
     assert "no_load_raised" in ours
     # The relay's own device has none of them.
     relay_device = dr.async_get(hass).async_get(entry.runtime_data.relay.device_id)
     assert await device_trigger.async_get_triggers(hass, relay_device.id) == []
-    with pytest.raises(InvalidDeviceAutomationConfig):
+    with pytest.raises(InvalidDeviceAutomationConfig) as refused:
         await device_trigger.async_validate_trigger_config(
             hass,
             {
@@ -53,6 +53,12 @@ async def test_triggers_listed_for_the_adaptor_only(
                 "type": "no_load_raised",
             },
         )
+    # Translated (Home Assistant fills it in from strings.json).
+    assert refused.value.translation_key == "not_an_adaptor"
+    assert str(refused.value) == (
+        f"Device {relay_device.id} is not a No-Neutral Adaptor device: "
+        "its triggers are on the adaptor's device"
+    )
 
 
 async def test_automation_runs_on_no_load_risk(
@@ -88,15 +94,13 @@ async def test_automation_runs_on_no_load_risk(
     )
     assert calls == []
 
-    # The user takes the lamp out and says so in the options (the entry reloads).
+    # The user takes the lamp out and says so in the options (applied in place).
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "none"})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("binary_sensor.hall_lamp_no_load_risk").state == "on"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_no_load_risk").state == "on"
     assert [call.data["what"] for call in calls] == ["no_load_raised"]
 
     # A lamp again: cleared.
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "led"})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert [call.data["what"] for call in calls] == ["no_load_raised", "no_load_cleared"]

@@ -41,6 +41,7 @@ from custom_components.no_neutral.options import (
     CONF_MAINS_VOLTAGE,
 )
 from tests.rig import RELAY_SERIAL, reset_relay
+from tests.test_config_flow import form_input
 from tools.rig.relay_rig import RelayRig
 
 from .link_helpers import wait_for
@@ -51,13 +52,15 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-ADAPTOR_INPUT = {
-    CONF_LAMP_TYPE: "led",
-    CONF_LAMP_COUNT: 1,
-    CONF_LAMP_POWER_W: 9,
-    CONF_MAINS_VOLTAGE: 230,
-    CONF_MAINS_FREQUENCY: 50,
-}
+ADAPTOR_INPUT = form_input(
+    {
+        CONF_LAMP_TYPE: "led",
+        CONF_LAMP_COUNT: 1,
+        CONF_LAMP_POWER_W: 9,
+        CONF_MAINS_VOLTAGE: 230,
+        CONF_MAINS_FREQUENCY: 50,
+    }
+)
 
 
 async def commission(
@@ -81,7 +84,7 @@ async def commission(
 
 def lamp_entity(hass: HomeAssistant, entry: config_entries.ConfigEntry) -> str:
     entity_id = er.async_get(hass).async_get_entity_id(
-        LIGHT_DOMAIN, DOMAIN, f"{entry.unique_id}_lamp"
+        LIGHT_DOMAIN, DOMAIN, f"{entry.entry_id}_lamp"
     )
     assert entity_id is not None
     return entity_id

@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled", "no_ws_heartbeat"),
 ]
 
-EVENT = "event.hall_lamp_warning"
+EVENT = "event.hall_lamp_adaptor_warning"
 
 
 test_event_entity = snapshot_test(Platform.EVENT)
@@ -45,7 +45,10 @@ async def test_warning_raised_and_cleared(
     assert hass.states.get(EVENT).state == raised_at
 
     await hass.services.async_call(
-        "button", "press", {"entity_id": "button.hall_lamp_capacitor_replaced"}, blocking=True
+        "button",
+        "press",
+        {"entity_id": "button.hall_lamp_adaptor_capacitor_replaced"},
+        blocking=True,
     )
     state = hass.states.get(EVENT)
     assert state.attributes["event_type"] == "cap_end_of_life_cleared"

@@ -33,7 +33,7 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-LIGHT = "light.minir4m"
+LIGHT = "light.minir4m_adaptor"
 
 
 async def import_node(url: str, *, on: bool, available: bool = True) -> int:
@@ -63,11 +63,11 @@ async def test_lamp_state_and_shape(
     assert state.state == STATE_ON
     assert state.attributes[ATTR_SUPPORTED_COLOR_MODES] == [ColorMode.ONOFF]
     assert state.attributes[ATTR_COLOR_MODE] == ColorMode.ONOFF
-    # Named after the adaptor's device (the entry), keyed by the relay's stable id.
-    assert state.name == "MINIR4M"
+    # Named after the adaptor's device, keyed by the entry (not by the relay's node).
+    assert state.name == "MINIR4M adaptor"
     registered = entity_registry.async_get(LIGHT)
     assert registered is not None
-    assert registered.unique_id == f"{entry.unique_id}_lamp"
+    assert registered.unique_id == f"{entry.entry_id}_lamp"
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -67,12 +67,18 @@ def check_config_flow(package: Path) -> list[str]:
     strings = _strings(package)
     for flow in ("config", "options"):
         for step_id, step in strings.get(flow, {}).get("step", {}).items():
-            described = step.get("data_description", {})
-            problems += [
-                f"{flow}.step.{step_id}: no data_description for {key}"
-                for key in step.get("data", {})
-                if key not in described
-            ]
+            # The step's own fields, and each section's.
+            groups = {f"{flow}.step.{step_id}": step} | {
+                f"{flow}.step.{step_id}.sections.{name}": group
+                for name, group in step.get("sections", {}).items()
+            }
+            for where, group in groups.items():
+                described = group.get("data_description", {})
+                problems += [
+                    f"{where}: no data_description for {key}"
+                    for key in group.get("data", {})
+                    if key not in described
+                ]
     return problems
 
 
@@ -326,9 +332,14 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def _drop_description(package: Path, flow: str, step: str, key: str) -> None:
+def _drop_description(
+    package: Path, flow: str, step: str, key: str, section: str | None = None
+) -> None:
     strings = _strings(package)
-    del strings[flow]["step"][step]["data_description"][key]
+    group = strings[flow]["step"][step]
+    if section is not None:
+        group = group["sections"][section]
+    del group["data_description"][key]
     (package / "strings.json").write_text(json.dumps(strings))
 
 
@@ -340,8 +351,8 @@ BROKEN_COPIES: list[tuple[str, Callable[[Path], None], str]] = [
     ),
     (
         "config-flow",
-        lambda p: _drop_description(p, "options", "init", "fuse_power_rating_w"),
-        "options.step.init: no data_description for fuse_power_rating_w",
+        lambda p: _drop_description(p, "options", "init", "fuse_power_rating_w", "bypass"),
+        "options.step.init.sections.bypass: no data_description for fuse_power_rating_w",
     ),
     (
         "runtime-data",

@@ -44,3 +44,35 @@ def test_every_field_of_the_action_has_its_row() -> None:
         assert f"`{key}`" in action, key
     assert "(docs/model.md#scenario)" in action
     assert "(docs/model.md#figures)" in action
+
+
+def test_the_repository_documents_its_own_model() -> None:
+    """
+    No file points at the team's internal model contract: users only have this repository.
+
+    The model is documented in docs/model.md; a pointer elsewhere would be a dead
+    link for every reader.
+    """
+    internal = "CIRCUIT" + ".md"
+    texts = (".py", ".md", ".json", ".yaml", ".yml", ".toml", ".mjs", ".txt", ".cfg")
+    skipped = {".git", "node_modules", "__pycache__", ".venv", "build"}
+
+    # Walked by hand: rglob would descend into node_modules (150 MB) first.
+    def files(folder: Path) -> list[Path]:
+        found = []
+        for path in folder.iterdir():
+            if path.is_dir() and path.name not in skipped:
+                found += files(path)
+            elif path.is_file():
+                found.append(path)
+        return found
+
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in files(ROOT)
+        if path.is_file()
+        and path.suffix in texts
+        and not skipped.intersection(path.relative_to(ROOT).parts)
+        and internal in path.read_text(errors="replace")
+    ]
+    assert offenders == []

@@ -50,7 +50,7 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-LIGHT = "light.minir4m"
+LIGHT = "light.minir4m_adaptor"
 PACKAGE_LOGGER = "custom_components.no_neutral"
 
 
@@ -97,11 +97,11 @@ async def test_setup_reads_the_relay_and_registers_its_device(
     assert ("matter", "serial_MR4MFIXTURE01") in relay.identifiers
     # The adaptor's device (where the lamp lives) hangs off the relay's device.
     adaptor = device_registry.async_get_device_by_identifier(
-        (DOMAIN, str(entry.unique_id)), entry.entry_id
+        (DOMAIN, entry.entry_id), entry.entry_id
     )
     assert adaptor is not None
     assert adaptor.via_device_id == relay.id
-    assert adaptor.name == "MINIR4M"
+    assert adaptor.name == "MINIR4M adaptor"
 
     await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -274,26 +274,44 @@ async def test_server_loss_and_return(
 
 
 async def test_server_replaced_by_an_incompatible_one(
-    hass: HomeAssistant, matter_server: MatterServer, issue_registry: ir.IssueRegistry
+    hass: HomeAssistant,
+    matter_server: MatterServer,
+    issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """
     The server comes back with a schema the client cannot speak: a repair issue.
 
     The real server is stopped and the fake one of tests/link_helpers.py takes
-    its port; then the real one returns and the issue is cleared.
+    its port; then the real one returns and the issue is cleared. The mismatch
+    is logged once, not at every retry.
     """
     url = matter_server.url
     node_id = await import_test_node(url, MINIR4M)
     entry = await set_up(hass, url, node_id)
     await hass.async_add_executor_job(matter_server.stop)
     await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    connections: list[None] = []
     async with fake_version_server(
-        schema_version=99, min_supported_schema_version=99, port=matter_server.port
+        schema_version=99,
+        min_supported_schema_version=99,
+        port=matter_server.port,
+        connections=connections,
     ):
         await wait_for(
             lambda: issue_registry.async_get_issue(DOMAIN, "server_version_too_new") is not None,
             limit=40,
         )
+        # Two more retries met the same mismatch.
+        seen = len(connections)
+        await wait_for(lambda: len(connections) >= seen + 2, limit=60)
+    mismatch_lines = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.WARNING
+        and record.getMessage().startswith(f"Matter server {url}:")
+    ]
+    assert len(mismatch_lines) == 1, mismatch_lines
     await hass.async_add_executor_job(matter_server.start)
     link = entry.runtime_data.relay.server
     await wait_for(lambda: link.connected, limit=60)

@@ -43,7 +43,6 @@ async def test_no_lamp_raises_issues_that_clear_with_a_lamp(
     assert no_load.translation_placeholders == {"name": "Hall lamp"}
 
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "led"})
-    assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert issues(hass, entry.entry_id) == {}
 
@@ -65,7 +64,8 @@ async def test_end_of_life_is_fixed_by_confirming_the_replacement(
 ) -> None:
     assert await async_setup_component(hass, "repairs", {})
     entry = await nearly_worn()
-    assert issues(hass, entry.entry_id) == {}
+    # A minute of life left: it wears out fast, but has not ended.
+    assert set(issues(hass, entry.entry_id)) == {"cap_fast_wear"}
     await tick(hass, freezer, timedelta(minutes=1))
     issue = issues(hass, entry.entry_id)["cap_end_of_life"]
     assert issue.is_fixable
@@ -79,8 +79,9 @@ async def test_end_of_life_is_fixed_by_confirming_the_replacement(
     assert result["type"] == "create_entry"
     await hass.async_block_till_done()
 
-    assert issues(hass, entry.entry_id) == {}
-    assert hass.states.get("sensor.hall_lamp_capacitor_health").state == "100.0"
+    # A new capacitor at 85 C lasts 8000 h: still less than a year.
+    assert set(issues(hass, entry.entry_id)) == {"cap_fast_wear"}
+    assert hass.states.get("sensor.hall_lamp_adaptor_capacitor_health").state == "100.0"
 
 
 async def test_blown_fuse_is_fixed_by_confirming_the_replacement(
@@ -106,4 +107,25 @@ async def test_blown_fuse_is_fixed_by_confirming_the_replacement(
     await manager.async_configure(flow["flow_id"], {})
     await hass.async_block_till_done()
     assert "fuse_blown" not in issues(hass, entry.entry_id)
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_blown").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_blown").state == "off"
+
+
+async def test_a_hot_capacitor_raises_its_issue_and_a_cool_one_does_not(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    # A 500 W halogen heats the core past its 105 C rating: weeks of life left.
+    hot = await entry_factory(
+        title="Hot lamp", lamp_type="resistive", lamp_count=1, lamp_power_w=500.0
+    )
+    data = hot.runtime_data.adaptor.data
+    assert data.core_temp_c > 105.0
+    assert data.cap_remaining_life_h < 365 * 24
+    issue = issues(hass, hot.entry_id)["cap_fast_wear"]
+    assert issue.severity is ir.IssueSeverity.WARNING
+    assert not issue.is_fixable
+    assert issue.translation_placeholders == {"name": "Hot lamp"}
+
+    # The default 10 W LED at 25 C: decades left, no issue.
+    cool = await entry_factory()
+    assert cool.runtime_data.adaptor.data.cap_remaining_life_h > 10 * 365 * 24
+    assert "cap_fast_wear" not in issues(hass, cool.entry_id)

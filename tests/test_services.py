@@ -57,7 +57,7 @@ async def test_what_if_a_big_halogen(
     assert 0.4 < figures["lamp_power_ratio"] < 0.6
     # A what-if changes nothing of the entry.
     assert entry.runtime_data.adaptor.data.scenario["lamp"]["type"] == "led"
-    assert hass.states.get("binary_sensor.hall_lamp_fuse_overstress").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_fuse_overstress").state == "off"
 
 
 async def test_what_if_the_fuse_blew(
@@ -83,7 +83,7 @@ async def test_what_if_a_diode_were_the_wrong_way_round(
     assert figures["source_current_rms_a"] > 100.0
     assert figures["breaker_trip"] is True
     assert "short_circuit" in figures["warnings"]
-    assert hass.states.get("binary_sensor.hall_lamp_breaker_trips").state == "off"
+    assert hass.states.get("binary_sensor.hall_lamp_adaptor_breaker_trips").state == "off"
     assert entry.runtime_data.adaptor.data.figures["breaker_trip"] is False
 
 

@@ -257,7 +257,7 @@ async def test_an_update_past_its_deadline_fails_and_the_next_change_simulates(
     # A worn capacitor: replacing it changes the circuit (a new simulation).
     seed_history(hass_storage, entry, cap_consumed=0.1)
     adaptor = await setup_entry(hass, entry)
-    voltage = "sensor.hall_lamp_lamp_voltage"
+    voltage = "sensor.hall_lamp_adaptor_lamp_voltage"
     assert hass.states.get(voltage).state != STATE_UNAVAILABLE
 
     clock = LateClock(monkeypatch)

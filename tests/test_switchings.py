@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-SWITCHINGS = "sensor.hall_lamp_switchings"
+SWITCHINGS = "sensor.hall_lamp_adaptor_switchings"
 # The server subscribes with a 1 s minimum report interval (DESIGN.md).
 REPORT_INTERVAL_S = 1.1
 
@@ -44,7 +44,7 @@ async def test_real_switchings_are_counted(
     # From Home Assistant: the command goes out, the relay reports back.
     service = "turn_off" if start else "turn_on"
     await hass.services.async_call(
-        "light", service, {"entity_id": "light.hall_lamp"}, blocking=True
+        "light", service, {"entity_id": "light.hall_lamp_adaptor"}, blocking=True
     )
     await wait_for(lambda: count(hass) == 1)
     assert adaptor.data.relay_on is (not start)

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import slugify
 from homeassistant.util.yaml import load_yaml_dict
 
@@ -459,6 +461,46 @@ def test_english_is_complete() -> None:
     assert missing == []
 
 
+# The languages the integration ships besides English, each complete.
+LANGUAGES = ("de", "fr", "nl", "cs")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_home_assistant_shows_each_language(hass: HomeAssistant, language: str) -> None:
+    """A user with the language set sees the integration's names and messages in it."""
+    translation = load(PACKAGE / "translations" / f"{language}.json")
+    for category, path in (
+        ("entity", ("entity", "button", "capacitor_replaced", "name")),
+        ("issues", ("issues", "no_load", "description")),
+        ("exceptions", ("exceptions", "cannot_connect", "message")),
+    ):
+        shown = await async_get_translations(hass, language, category, {"no_neutral"})
+        wanted: Any = translation
+        for part in path:
+            wanted = wanted[part]
+        assert shown[".".join(("component.no_neutral", *path))] == wanted
+
+
+def untranslated(strings: Mapping[str, Any], translation: Mapping[str, Any]) -> Iterator[str]:
+    """Every key of strings.json the translation lacks, and every English sentence left as is."""
+    given = dict(leaves(translation))
+    for key, english in leaves(strings):
+        where = ".".join(key)
+        if key not in given:
+            yield f"{where}: missing"
+        elif given[key] == english and len(str(english).split()) > 1:
+            # A unit or an abbreviation (µF, ESR) stays; words are translated.
+            yield f"{where}: still English"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_is_complete(language: str) -> None:
+    """Each language has every string (the same placeholders, no extra keys: see above)."""
+    path = PACKAGE / "translations" / f"{language}.json"
+    assert path in TRANSLATIONS
+    assert list(untranslated(load(STRINGS), load(path))) == []
+
+
 def test_references_resolve() -> None:
     assert list(reference_problems(load(STRINGS))) == []
 
@@ -603,6 +645,21 @@ def test_checker_reports_translation_drift() -> None:
         "exceptions.a.message: placeholders ['uri'], strings.json ['url']",
         "exceptions.b.message: a reference, which Home Assistant shows as written here",
         "exceptions.c.message: not in strings.json",
+    ]
+
+
+def test_checker_reports_untranslated_strings() -> None:
+    strings = {
+        "exceptions": {"a": {"message": "At {url}."}, "b": {"message": "Gone away."}},
+        "entity": {"sensor": {"esr": {"name": "ESR", "unit_of_measurement": "Ω"}}},
+    }
+    translation = {
+        "exceptions": {"b": {"message": "Gone away."}},
+        "entity": {"sensor": {"esr": {"name": "ESR", "unit_of_measurement": "Ω"}}},
+    }
+    assert list(untranslated(strings, translation)) == [
+        "exceptions.a.message: missing",
+        "exceptions.b.message: still English",
     ]
 
 

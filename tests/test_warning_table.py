@@ -29,7 +29,13 @@ def test_simulation_rows_are_the_simulators_codes_in_its_order() -> None:
     simulated = tuple(w.code for w in WARNINGS if w.source is Source.SIMULATION)
     assert simulated == WARNING_CODES
     # The history's follow the simulator's (the order of every list of active warnings).
-    assert (*WARNING_CODES, "fuse_switching", "fuse_blown", "cap_end_of_life") == CODES
+    assert (
+        *WARNING_CODES,
+        "fuse_switching",
+        "fuse_blown",
+        "cap_end_of_life",
+        "cap_fast_wear",
+    ) == CODES
 
 
 def test_every_warning_has_its_texts_and_icon() -> None:
@@ -84,6 +90,7 @@ def test_user_facing_names_kept_their_words() -> None:
     assert names["cap_end_of_life"] == "Capacitor end of life"
     assert names["cap_overvoltage"] == "Capacitor overvoltage"
     assert names["fuse_switching"] == "Fuse switching overstress"
+    assert names["cap_fast_wear"] == "Capacitor wearing fast"
 
 
 def test_only_slow_discharge_is_a_safety_sensor_and_only_led_faults_depend_on_the_lamp() -> None:

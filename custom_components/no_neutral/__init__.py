@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .const import CONF_NODE_ID, CONF_URL, DOMAIN
 
@@ -17,20 +17,20 @@ from .const import CONF_NODE_ID, CONF_URL, DOMAIN
 # hassfest reads them; postponed annotations are never evaluated.
 _HOME_ASSISTANT = "homeassistant" in sys.modules
 if TYPE_CHECKING or _HOME_ASSISTANT:
+    from homeassistant.config_entries import ConfigEntryState
     from homeassistant.const import Platform
     from homeassistant.core import HomeAssistant
     from homeassistant.exceptions import ConfigEntryNotReady
     from homeassistant.helpers import config_validation as cv
+    from homeassistant.helpers import device_registry as dr
     from homeassistant.helpers.typing import ConfigType
     from matter_server.client.exceptions import InvalidServerVersion, MatterClientException
     from matter_server.common.errors import MatterError, NodeNotExists
 
     from .binary_sensor import async_migrate_unique_ids
-    from .coordinator import (
-        AdaptorCoordinator,
-        NoNeutralConfigEntry,
-        NoNeutralRuntimeData,
-    )
+    from .coordinator import AdaptorCoordinator
+    from .data import NoNeutralConfigEntry, NoNeutralRuntimeData, adaptor_identifier
+    from .entity import async_migrate_adaptor_identity
     from .helpers import redact_url
     from .history import async_remove_history
     from .relay import (
@@ -38,6 +38,7 @@ if TYPE_CHECKING or _HOME_ASSISTANT:
         async_create_node_issue,
         async_delete_node_issue,
         async_follow_relay,
+        relay_identifier,
     )
     from .server import async_acquire_server, async_release_server
     from .services import async_setup_services
@@ -68,6 +69,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) 
     if entry.minor_version < 2:  # noqa: PLR2004
         await async_migrate_unique_ids(hass, entry)
         hass.config_entries.async_update_entry(entry, minor_version=2)
+    if entry.minor_version < 3:  # noqa: PLR2004
+        await async_migrate_adaptor_identity(hass, entry)
+        hass.config_entries.async_update_entry(entry, minor_version=3)
     return True
 
 
@@ -105,16 +109,66 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
     # Unloading runs last-in first-out: the relay stops before the link is released.
     entry.async_on_unload(partial(async_release_server, hass, server))
     async_follow_relay(hass, entry, relay)
+    _async_remove_stale_devices(hass, entry, relay)
 
     adaptor = AdaptorCoordinator(hass, entry, relay)
     await adaptor.async_config_entry_first_refresh()
     entry.runtime_data = NoNeutralRuntimeData(relay=relay, adaptor=adaptor)
+    entry.async_on_unload(
+        entry.add_update_listener(partial(_async_entry_updated, loaded_with=dict(entry.data)))
+    )
     # One platform at a time: HA starts every forwarded platform eagerly, inside
     # this very loop step; all six at once held the loop for about 20 ms.
     for platform in PLATFORMS:
         await asyncio.sleep(0)
         await hass.config_entries.async_forward_entry_setups(entry, [platform])
     return True
+
+
+async def _async_entry_updated(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, *, loaded_with: dict[str, Any]
+) -> None:
+    """Apply new options in place; a new server or relay (Reconfigure) reloads the entry."""
+    if entry.data != loaded_with:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+    elif entry.state is ConfigEntryState.LOADED:
+        # A reload would turn every entity unavailable and start afresh. A
+        # tracked task: unloading the entry waits for it.
+        await entry.async_create_task(
+            hass, entry.runtime_data.adaptor.async_apply_options(), f"{DOMAIN} options"
+        )
+
+
+def _async_remove_stale_devices(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, relay: RelayLink
+) -> None:
+    """
+    Remove the entry's devices other than the adaptor's and the followed relay's.
+
+    After Reconfigure onto another relay (or another node of a relay paired
+    again that the registry cannot tell is the same), the previous relay's
+    device would stay behind, empty.
+    """
+    devices = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
+        if device.id != relay.device_id and adaptor_identifier(entry) not in device.identifiers:
+            devices.async_remove_device(device.id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: NoNeutralConfigEntry,
+    device: dr.DeviceEntry,
+) -> bool:
+    """Let the user delete a relay's device the entry no longer follows, never the two in use."""
+    followed = {adaptor_identifier(entry), relay_identifier(str(entry.unique_id))}
+    if device.identifiers & followed:
+        return False
+    # A loaded entry knows its relay's device even where the identifiers differ.
+    return (
+        entry.state is not ConfigEntryState.LOADED
+        or device.id != entry.runtime_data.relay.device_id
+    )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:

@@ -10,14 +10,14 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import AdaptorData, NoNeutralConfigEntry
-from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
+from .coordinator import AdaptorData
+from .data import NoNeutralConfigEntry
+from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
 from .warning_table import WARNINGS, AdaptorWarning
 
@@ -49,7 +49,7 @@ BINARY_SENSORS: tuple[AdaptorBinarySensorEntityDescription, ...] = tuple(
 )
 
 
-async def async_migrate_unique_ids(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+async def async_migrate_unique_ids(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
     """
     Give binary sensors keyed by a former name their warning code's key (entry version 1.2).
 
@@ -78,13 +78,14 @@ async def async_setup_entry(
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the ones that make sense for the entry's lamp; drop the others."""
-    wanted = [d for d in BINARY_SENSORS if d.exists_fn(entry.options)]
-    async_remove_stale(
-        hass, entry, "binary_sensor", (d.key for d in BINARY_SENSORS if d not in wanted)
-    )
-    await async_add_in_batches(
-        async_add_entities, (AdaptorBinarySensor(entry, description) for description in wanted)
+    """Add the ones that make sense for the entry's lamp; follow its changes."""
+    await async_add_applicable(
+        hass,
+        entry,
+        async_add_entities,
+        platform="binary_sensor",
+        descriptions=BINARY_SENSORS,
+        make=lambda description: AdaptorBinarySensor(entry, description),
     )
 
 

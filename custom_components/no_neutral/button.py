@@ -11,7 +11,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import AdaptorCoordinator, NoNeutralConfigEntry
+from .coordinator import AdaptorCoordinator
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
 
 # A reset writes the history; one at a time.

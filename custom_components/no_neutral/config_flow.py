@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Final, override
 import probatio
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
-    OptionsFlowWithReload,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
@@ -43,7 +43,6 @@ from matter_server.common.errors import MatterError
 from matter_server.common.models import MatterNodeData
 from yarl import URL
 
-from .circuit import ScenarioError, parse_scenario
 from .const import (
     CONF_NODE_ID,
     CONF_URL,
@@ -53,6 +52,18 @@ from .const import (
     MINIR4M_PRODUCT_ID,
     SONOFF_VENDOR_ID,
 )
+from .option_form import (
+    ERROR_FIELDS,
+    ERROR_INVALID_NUMBER,
+    ERROR_NOT_WHOLE_NUMBER,
+    async_check_scenario,
+    async_error_message,
+    check_fields,
+    country_mains,
+    form_schema,
+    shown_values,
+    submitted_values,
+)
 from .options import (
     ADAPTOR_STEP,
     OPTION,
@@ -60,14 +71,12 @@ from .options import (
     default_options,
     form_keys,
     number_selector,
-    option_for_path,
-    scenario_from_options,
 )
 from .relay import RelayDeviceInfo, has_relay_output
 from .server import listening_client
 
 if TYPE_CHECKING:
-    from .coordinator import NoNeutralConfigEntry
+    from .data import NoNeutralConfigEntry
 
 CONF_NODE: Final = "node"
 CONF_CODE: Final = "code"
@@ -78,8 +87,6 @@ ERROR_SERVER_TOO_OLD: Final = "server_too_old"
 ERROR_SERVER_TOO_NEW: Final = "server_too_new"
 ERROR_CANNOT_CONNECT: Final = "cannot_connect"
 ERROR_NOT_A_RELAY: Final = "not_a_relay"
-ERROR_INVALID_NUMBER: Final = "invalid_number"
-ERROR_NOT_WHOLE_NUMBER: Final = "not_whole_number"
 
 # A device that takes longer than this to commission has failed.
 COMMISSION_TIMEOUT: Final = 120
@@ -88,76 +95,42 @@ ADAPTOR_STEP_KEYS: Final = form_keys(ADAPTOR_STEP)
 OPTIONS_FORM_KEYS: Final = form_keys(OPTIONS_FORM)
 
 
-def _options_schema(keys: tuple[str, ...], values: dict[str, Any]) -> probatio.Schema:
-    fields: dict[Any, Any] = {}
+async def _async_submit(
+    hass: HomeAssistant, keys: tuple[str, ...], options: dict[str, Any], user_input: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """
+    Return the options with a submission's values, its form errors and their placeholders.
+
+    Each field is checked, then (when all are sound) the whole set by the
+    simulator's own validation. With an error, nothing is to be saved.
+    """
+    checked = check_fields(hass, keys, submitted_values(keys, user_input))
+    options = options | checked.options
+    if not checked.errors:
+        await async_check_scenario(hass, options, checked)
+    if not checked.errors:
+        return options, {}, {}
+    problems = await async_error_message(hass, checked)
+    errors = {**checked.errors, "base": ERROR_FIELDS}
+    return options, errors, {"problems": problems, "reason": checked.reason}
+
+
+def _form(
+    flow: ConfigFlow | OptionsFlow,
+    keys: tuple[str, ...],
+    options: dict[str, Any],
+    user_input: dict[str, Any] | None,
+) -> probatio.Schema:
+    """Return the form showing the options, or what the user submitted (kept on an error)."""
+    schema = form_schema(flow.hass, keys, shown_values(keys, options))
+    if user_input is None:
+        return schema
+    submitted = submitted_values(keys, user_input)
+    # Every field of the form as sent: one left empty shows empty.
+    kept: dict[str, dict[str, Any]] = {}
     for key in keys:
-        if OPTION[key].optional:
-            marker: Any = probatio.Optional(key, description={"suggested_value": values.get(key)})
-        else:
-            marker = probatio.Required(key, default=values[key])
-        fields[marker] = OPTION[key].selector()
-    return probatio.Schema(fields)
-
-
-def _number_error(key: str, value: Any) -> str | None:
-    """
-    Return the form error of a number the selector let through, or None.
-
-    HA's NumberSelector compares with its bounds only, and NaN compares false
-    with everything, so "nan" passes it; nor does it enforce `step`. Nothing
-    is guessed: a fraction where a count is asked for is refused, not cut.
-    """
-    option = OPTION[key]
-    low, high = option.limits
-    number = float(value)  # the selector's own coercion passed
-    if not math.isfinite(number) or not low <= number <= high:
-        return ERROR_INVALID_NUMBER
-    if option.whole and not number.is_integer():
-        return ERROR_NOT_WHOLE_NUMBER
-    return None
-
-
-def _normalise(
-    keys: tuple[str, ...], user_input: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """
-    Return the submitted options (empty optional ones as None, counts as int) and form errors.
-
-    A field with an error keeps its submitted value out of the options.
-    """
-    options: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for key in keys:
-        # After the schema: a number, a lamp type, an entity id, or None (left empty).
-        value = user_input.get(key)
-        if value is not None and OPTION[key].kind == "number":
-            if error := _number_error(key, value):
-                errors[key] = error
-                continue
-            if OPTION[key].whole:
-                value = int(value)
-        options[key] = value
-    return options, errors
-
-
-async def async_validate_options(
-    hass: HomeAssistant, options: dict[str, Any], shown: tuple[str, ...]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """
-    Check the options with the simulator's own validation.
-
-    Returns (errors, placeholders); an error sits on the shown field that the
-    simulator's dotted key maps back to, else on the form (a relation with a
-    part the adaptor step does not show: a mains above the capacitor's rating).
-    """
-    try:
-        await hass.async_add_executor_job(parse_scenario, scenario_from_options(options))
-    except ScenarioError as err:
-        field = option_for_path(err.key) or "base"
-        if field not in shown:
-            field = "base"
-        return {field: "invalid_option"}, {"reason": err.reason, "key": err.key}
-    return {}, {}
+        kept.setdefault(OPTION[key].section, {})[key] = submitted.get(key)
+    return flow.add_suggested_values_to_schema(schema, kept)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,7 +214,9 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     # 1.2: binary sensors keyed by their warning's code (binary_sensor.async_migrate_unique_ids).
-    MINOR_VERSION = 2
+    # 1.3: the adaptor keyed by the entry, not by the relay's node
+    # (entity.async_migrate_adaptor_identity).
+    MINOR_VERSION = 3
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
@@ -450,17 +425,19 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Describe the lamp and the mains; everything else starts at the simulator's defaults."""
         assert self._chosen is not None  # noqa: S101 - set before this step
-        options = default_options()
+        # The mains usual in Home Assistant's country, until the user says otherwise.
+        options = default_options() | country_mains(self.hass.config.country)
         errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"name": self._chosen.info.name, "reason": "", "key": ""}
+        placeholders: dict[str, str] = {
+            "name": self._chosen.info.name,
+            "problems": "",
+            "reason": "",
+        }
         if user_input is not None:
-            submitted, errors = _normalise(ADAPTOR_STEP_KEYS, user_input)
-            options |= submitted
-            if not errors:
-                errors, reasons = await async_validate_options(
-                    self.hass, options, ADAPTOR_STEP_KEYS
-                )
-                placeholders |= reasons
+            options, errors, reasons = await _async_submit(
+                self.hass, ADAPTOR_STEP_KEYS, options, user_input
+            )
+            placeholders |= reasons
             if not errors:
                 return self.async_create_entry(
                     title=self._chosen.info.name,
@@ -469,7 +446,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="adaptor",
-            data_schema=_options_schema(ADAPTOR_STEP_KEYS, options),
+            data_schema=_form(self, ADAPTOR_STEP_KEYS, options, user_input),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -501,38 +478,38 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             choice = self._choices[user_input[CONF_NODE]]
             await self.async_set_unique_id(choice.unique_id)
-            return self.async_update_reload_and_abort(
-                entry,
-                unique_id=choice.unique_id,
-                data_updates={CONF_URL: self._url, CONF_NODE_ID: choice.node_id},
-            )
+            changes: dict[str, Any] = {
+                "unique_id": choice.unique_id,
+                "data_updates": {CONF_URL: self._url, CONF_NODE_ID: choice.node_id},
+            }
+            if entry.state is ConfigEntryState.LOADED:
+                # Its update listener reloads it onto the new server or node.
+                return self.async_update_and_abort(entry, **changes)
+            return self.async_update_reload_and_abort(entry, **changes)
         return self.async_show_form(
             step_id="reconfigure_node",
             data_schema=self._node_schema(default=str(entry.data[CONF_NODE_ID])),
         )
 
 
-class NoNeutralOptionsFlow(OptionsFlowWithReload):
-    """Edit the adaptor's parts, the lamp, the mains and the ageing inputs."""
+class NoNeutralOptionsFlow(OptionsFlow):
+    """Edit the adaptor's parts, the lamp, the mains and the ageing inputs (no reload)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show every option; the simulator's validation names the field at fault."""
+        """Show every option in its section; an error names its field and keeps what was typed."""
         options = default_options() | dict(self.config_entry.options)
         errors: dict[str, str] = {}
-        placeholders = {"reason": "", "key": ""}
+        placeholders = {"problems": "", "reason": ""}
         if user_input is not None:
-            submitted, errors = _normalise(OPTIONS_FORM_KEYS, user_input)
-            options |= submitted
+            submitted, errors, reasons = await _async_submit(
+                self.hass, OPTIONS_FORM_KEYS, options, user_input
+            )
+            placeholders |= reasons
             if not errors:
-                errors, reasons = await async_validate_options(
-                    self.hass, options, OPTIONS_FORM_KEYS
-                )
-                placeholders |= reasons
-            if not errors:
-                return self.async_create_entry(data=options)
+                return self.async_create_entry(data=submitted)
         return self.async_show_form(
             step_id="init",
-            data_schema=_options_schema(OPTIONS_FORM_KEYS, options),
+            data_schema=_form(self, OPTIONS_FORM_KEYS, options, user_input),
             errors=errors,
             description_placeholders=placeholders,
         )

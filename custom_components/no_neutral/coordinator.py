@@ -1,35 +1,42 @@
 """
-Runtime data of a config entry, and the adaptor's coordinator.
+The adaptor's coordinator.
 
 The coordinator turns the entry's options, the relay's real state and the
 adaptor's history (capacitor wear, fusible-resistor heat, switchings) into the
 figures the entities show. It never polls: it recomputes when the relay
-changes, the options change (the entry reloads), the ambient sensor changes,
-a button resets a part, and once a minute to count time. The simulator runs
-in the executor through the shared client (simulator.py), only for a
-scenario no entry has simulated yet.
+changes, the options change (applied in place, without reloading the entry),
+the ambient sensor changes, a button resets a part, and once a minute to
+count time. The simulator runs in the executor through the shared client
+(simulator.py), only for a scenario no entry has simulated yet.
+
+Every warning raised or cleared is announced in one place (`_announce`), to
+the device triggers (a bus event) and the Warning event entity alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, override
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_HOMEASSISTANT_STOP,
     UnitOfTemperature,
 )
 from homeassistant.core import (
+    CALLBACK_TYPE,
+    Context,
     Event,
     EventStateChangedData,
     HomeAssistant,
     callback,
 )
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
@@ -46,6 +53,7 @@ from .circuit.ageing import (
     remaining_life_h,
 )
 from .const import DOMAIN, LOGGER
+from .data import NoNeutralConfigEntry
 from .history import HistoryStore
 from .options import (
     CONF_AMBIENT_SENSOR,
@@ -59,24 +67,24 @@ from .options import (
 from .relay import RelayLink
 from .repairs import (
     async_clear_warning_issues,
+    async_fire_warning_events,
     async_report_warnings,
     async_sync_simulation_issue,
 )
 from .simulator import SimulatorTimeoutError, async_get_simulator
-from .warning_table import CODES
+from .warning_table import CODES, WarningChanges
 
 AGEING_INTERVAL: Final = timedelta(minutes=1)
+# Less life left than this at the present use: the capacitor wears out fast.
+FAST_WEAR_LIFE_H: Final = 365.25 * 24
+# Pictures whose writes' contexts are remembered: a copy of a figure comes
+# back within a loop step or two, long before this many new pictures.
+OWN_CONTEXTS: Final = 8
 
-
-@dataclass(kw_only=True)
-class NoNeutralRuntimeData:
-    """Everything a loaded entry holds."""
-
-    relay: RelayLink
-    adaptor: AdaptorCoordinator
-
-
-type NoNeutralConfigEntry = ConfigEntry[NoNeutralRuntimeData]
+type WarningListener = Callable[[WarningChanges], None]
+# Around a change of options: before the new picture (drop what no longer
+# applies) and after it (add what now applies, showing the new figures).
+type OptionsHooks = tuple[Callable[[], None], Callable[[], Awaitable[None]]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,9 +106,6 @@ class AdaptorData:
     switchings: int
     powered_h: float
     warnings: tuple[str, ...]
-    # Changes since the previous picture (each delivered exactly once).
-    raised: tuple[str, ...] = ()
-    cleared: tuple[str, ...] = ()
 
 
 class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
@@ -117,15 +122,28 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._lock = asyncio.Lock()
         self._warnings: tuple[str, ...] = ()
         self._relay_on: bool | None = None
-        self._ambient_c = float(option_value(entry.options, CONF_AMBIENT_TEMP_C))
+        # The options in force: the entry's change first, then async_apply_options
+        # counts the time so far under the old ones and takes the new.
+        self._options: Mapping[str, Any] = dict(entry.options)
+        self._ambient_c = float(option_value(self._options, CONF_AMBIENT_TEMP_C))
+        self._unfollow_ambient: CALLBACK_TYPE | None = None
+        # The context of the entities' writes of the latest pictures: a state
+        # change that comes of one (a template sensor copying the core
+        # temperature, an automation run by it) is our own figure coming back,
+        # and following it as the ambient would loop without end.
+        self.context = Context()
+        self._own_contexts: deque[str] = deque([self.context.id], maxlen=OWN_CONTEXTS)
         self._counted_until = dt_util.utcnow()
         self._figures: dict[str, Any] = {}
         self._issues_synced = False
+        self._unannounced: WarningChanges | None = None
+        self._warning_listeners: list[WarningListener] = []
+        self._options_hooks: list[OptionsHooks] = []
 
     @property
     def options(self) -> Mapping[str, Any]:
-        """Return the entry's options."""
-        return self.config_entry.options
+        """Return the options in force."""
+        return self._options
 
     @override
     async def _async_setup(self) -> None:
@@ -142,15 +160,88 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
                 self.hass, self._on_tick, AGEING_INTERVAL, cancel_on_shutdown=True
             )
         )
-        if sensor := self.options.get(CONF_AMBIENT_SENSOR):
-            entry.async_on_unload(
-                async_track_state_change_event(self.hass, sensor, self._on_ambient)
-            )
+        self._follow_ambient_sensor()
+        entry.async_on_unload(self._stop_following_ambient)
         entry.async_on_unload(
             # Not listen_once: removing a fired once-listener at unload logs an error.
             self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._on_stop)
         )
         entry.async_on_unload(self._async_unload)
+
+    def _follow_ambient_sensor(self) -> None:
+        self._stop_following_ambient()
+        if sensor := self._ambient_sensor():
+            self._unfollow_ambient = async_track_state_change_event(
+                self.hass, sensor, self._on_ambient
+            )
+
+    @callback
+    def _stop_following_ambient(self) -> None:
+        if self._unfollow_ambient is not None:
+            self._unfollow_ambient()
+            self._unfollow_ambient = None
+
+    # Options -----------------------------------------------------------------
+
+    @callback
+    def async_add_options_hooks(
+        self, before: Callable[[], None], after: Callable[[], Awaitable[None]]
+    ) -> CALLBACK_TYPE:
+        """Call `before` ahead of each new options' picture and await `after` once it is shown."""
+        hooks: OptionsHooks = (before, after)
+        self._options_hooks.append(hooks)
+        return lambda: self._options_hooks.remove(hooks)
+
+    async def async_apply_options(self) -> None:
+        """
+        Take the entry's new options in place: no reload, no entity unavailable.
+
+        The entities show the new picture; the entity platforms drop the
+        entities the new options leave out and add those they call for.
+        """
+        async with self._lock:
+            options = dict(self.config_entry.options)
+            if options == self._options:
+                return
+            # The time so far ran with the old parts and the old ambient.
+            self._count_time()
+            self._options = options
+            self._follow_ambient_sensor()
+            self._ambient_c = self._read_ambient()
+        for before, _after in list(self._options_hooks):
+            before()
+        await self.async_refresh()
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return  # unloading meanwhile: its platforms are gone
+        for _before, after in list(self._options_hooks):
+            await after()
+
+    # Warnings ---------------------------------------------------------------
+
+    @callback
+    def async_add_warning_listener(self, listener: WarningListener) -> CALLBACK_TYPE:
+        """Tell `listener` each warning change, when the device triggers hear of it."""
+        self._warning_listeners.append(listener)
+        return lambda: self._warning_listeners.remove(listener)
+
+    @callback
+    @override
+    def async_update_listeners(self) -> None:
+        # Announced once the entities show the picture the changes belong to;
+        # a failed refresh calls the listeners again but announces nothing.
+        self.context = Context()
+        self._own_contexts.append(self.context.id)
+        super().async_update_listeners()
+        if (changes := self._unannounced) is not None:
+            self._unannounced = None
+            self._announce(changes)
+
+    @callback
+    def _announce(self, changes: WarningChanges) -> None:
+        """Tell the device triggers and the event entity, the one path of every warning change."""
+        async_fire_warning_events(self.hass, self.config_entry, changes)
+        for listener in list(self._warning_listeners):
+            listener(changes)
 
     # Time and events -------------------------------------------------------
 
@@ -187,7 +278,9 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._schedule_refresh_now()
 
     @callback
-    def _on_ambient(self, _event: Event[EventStateChangedData]) -> None:
+    def _on_ambient(self, event: Event[EventStateChangedData]) -> None:
+        if {event.context.id, event.context.parent_id} & set(self._own_contexts):
+            return
         self._count_time()
         self._ambient_c = self._read_ambient()
         self._schedule_refresh_now()
@@ -228,10 +321,22 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         await self.history_store.async_save()
         await self.async_refresh()
 
+    def _ambient_sensor(self) -> str | None:
+        """Return the ambient sensor to follow: none of this integration's own."""
+        sensor = self.options.get(CONF_AMBIENT_SENSOR)
+        if not sensor:
+            return None
+        # The form refuses these; options stored before it did (or written
+        # by hand) must not make a core temperature its own ambient.
+        entry = er.async_get(self.hass).async_get(sensor)
+        if entry is not None and entry.platform == DOMAIN:
+            return None
+        return str(sensor)
+
     def _read_ambient(self) -> float:
         """Return the ambient temperature: the chosen sensor's, else the option's."""
         fallback = float(option_value(self.options, CONF_AMBIENT_TEMP_C))
-        sensor = self.options.get(CONF_AMBIENT_SENSOR)
+        sensor = self._ambient_sensor()
         if not sensor or (state := self.hass.states.get(sensor)) is None:
             return fallback
         try:
@@ -303,6 +408,11 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             active.add("fuse_blown")
         if end_of_life(history.cap_consumed):
             active.add("cap_end_of_life")
+        # Judged at the closed relay's heat (as the remaining life is), so that
+        # switching the lamp does not raise and clear it each time.
+        remaining_h = remaining_life_h(history.cap_consumed, cap.life_h(closed_core_c))
+        if closed_core_c > cap.rated_temp_c or remaining_h < FAST_WEAR_LIFE_H:
+            active.add("cap_fast_wear")
         changes = async_report_warnings(
             self.hass,
             self.config_entry,
@@ -310,6 +420,10 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             active,
             sync_issues=not self._issues_synced,
         )
+        # The first picture of a setup is the starting point, announced on
+        # neither path: the event entity is not there yet to hear it.
+        if changes.changed and self._issues_synced:
+            self._unannounced = changes
         self._issues_synced = True
         self._warnings = changes.warnings
         if changes.changed:
@@ -322,7 +436,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             core_temp_c=closed_core_c if self._relay_on else self._ambient_c,
             cap_consumed=history.cap_consumed,
             cap_health_pct=health_pct(history.cap_consumed),
-            cap_remaining_life_h=remaining_life_h(history.cap_consumed, cap.life_h(closed_core_c)),
+            cap_remaining_life_h=remaining_h,
             # What was simulated: the wear in steps (scenario.aged_scenario).
             capacitance_uf=scenario["smoothing"]["capacitance_uf"],
             esr_ohm=scenario["smoothing"]["esr_ohm"],
@@ -331,6 +445,4 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             switchings=history.switchings,
             powered_h=history.powered_h,
             warnings=changes.warnings,
-            raised=changes.raised,
-            cleared=changes.cleared,
         )

@@ -60,8 +60,11 @@ async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType)
     """Check that the trigger names an adaptor device and a known warning."""
     config = TRIGGER_SCHEMA(config)
     if not _is_adaptor(hass, config[CONF_DEVICE_ID]):
-        msg = f"Device {config[CONF_DEVICE_ID]} is not a no-neutral adaptor"
-        raise InvalidDeviceAutomationConfig(msg)
+        raise InvalidDeviceAutomationConfig(
+            translation_domain=DOMAIN,
+            translation_key="not_an_adaptor",
+            translation_placeholders={"device_id": config[CONF_DEVICE_ID]},
+        )
     return config
 
 

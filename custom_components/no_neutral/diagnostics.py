@@ -8,7 +8,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_URL
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .helpers import redact_url
 
 # Pairing codes and PINs never belong in a shared file.

@@ -8,9 +8,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
-from .warning_table import BY_CODE, CLEARED, RAISED, TRIGGER_TYPES
+from .warning_table import BY_CODE, CLEARED, RAISED, TRIGGER_TYPES, WarningChanges
 
 # The coordinator computes everything; the entity only reports its changes.
 PARALLEL_UPDATES = 0
@@ -45,15 +45,20 @@ class AdaptorWarningEvent(NoNeutralEntity, EventEntity):
         """Report the entry's warnings."""
         super().__init__(entry, DESCRIPTION.key)
 
-    @callback
     @override
-    def _handle_coordinator_update(self) -> None:
-        data = self.coordinator.data
-        # Each coordinator picture carries the changes since the previous one.
-        for change, codes in ((RAISED, data.raised), (CLEARED, data.cleared)):
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        # The coordinator's one path for warning changes, which also fires the
+        # device triggers' events: the two cannot tell different stories.
+        self.async_on_remove(self.coordinator.async_add_warning_listener(self._on_warnings))
+
+    @callback
+    def _on_warnings(self, changes: WarningChanges) -> None:
+        for change, codes in ((RAISED, changes.raised), (CLEARED, changes.cleared)):
             for code in codes:
                 self._trigger_event(
                     BY_CODE[code].trigger_type(change),
-                    {ATTR_CODE: code, ATTR_ACTIVE: list(data.warnings)},
+                    {ATTR_CODE: code, ATTR_ACTIVE: list(changes.warnings)},
                 )
-        super()._handle_coordinator_update()
+                # One state per event: an automation on this entity sees each.
+                self.async_write_ha_state()

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN
 from homeassistant.exceptions import UnsupportedStorageVersionError
@@ -31,6 +30,7 @@ from homeassistant.util import dt as dt_util
 
 from .circuit.ageing import History, HistoryError
 from .const import DOMAIN, LOGGER
+from .data import NoNeutralConfigEntry
 from .repairs import async_create_history_reset_issue, async_delete_history_reset_issue
 
 STORAGE_VERSION: Final = 1
@@ -50,7 +50,9 @@ def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 class HistoryStore:
     """One entry's history file: load it, save it soon, save it now."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], snapshot: Snapshot) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: NoNeutralConfigEntry, snapshot: Snapshot
+    ) -> None:
         """Write what `snapshot` returns whenever a save is due."""
         self._hass = hass
         self._entry = entry
@@ -119,7 +121,7 @@ async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:
 
 async def _async_load(
     hass: HomeAssistant,
-    entry: ConfigEntry[Any],
+    entry: NoNeutralConfigEntry,
     store: Store[dict[str, Any]],
     known_warnings: tuple[str, ...],
 ) -> tuple[History, tuple[str, ...]]:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, override
+from collections.abc import Mapping
+from functools import partial
+from types import MappingProxyType
+from typing import Any, Final, override
 
 from homeassistant.components.image import ImageEntity, ImageEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .circuit import ScenarioError, waveforms
 from .circuit.params import DEFAULT_SCENARIO
-from .coordinator import NoNeutralConfigEntry
+from .const import DOMAIN
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
 from .simulator import SimulatorTimeoutError, async_get_simulator, scenario_key
-from .svg import Trace, render_svg
+from .svg import Labels, Trace, render_svg
 
 # Read-only: the coordinator owns every update.
 PARALLEL_UPDATES = 0
@@ -26,27 +31,52 @@ WAVEFORMS = ImageEntityDescription(
     entity_category=EntityCategory.DIAGNOSTIC,
 )
 
-LAMP_NAMES = {
-    "led": "LED",
-    "resistive": "filament",
-    "capacitive_dropper": "dropper LED",
-    "none": "no lamp",
-}
+# The picture's words (strings.json's `common`, by key), in English: what a
+# language lacks, and the picture drawn without Home Assistant.
+ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "picture_title": "One mains cycle: {lamp}, {capacitance} µF capacitor",
+        "picture_lamps": "{count} x {power} W {lamp}",
+        "picture_lamp_led": "LED",
+        "picture_lamp_resistive": "filament",
+        "picture_lamp_capacitive_dropper": "dropper LED",
+        "picture_lamp_none": "no lamp",
+        "picture_relay_closed": "relay closed",
+        "picture_relay_open": "relay open",
+        "picture_lamp_voltage": "Lamp voltage (V)",
+        "picture_capacitor_current": "Capacitor current (A)",
+        "picture_time_axis": "time within one mains cycle (ms)",
+    }
+)
 
 
-def picture_title(scenario: dict[str, Any]) -> str:
+def picture_texts(translations: Mapping[str, str]) -> dict[str, str]:
+    """Return the picture's words from Home Assistant's flattened translations of `common`."""
+    prefix = f"component.{DOMAIN}.common."
+    return {key: translations.get(prefix + key, english) for key, english in ENGLISH.items()}
+
+
+async def async_picture_texts(hass: HomeAssistant) -> dict[str, str]:
+    """Return the picture's words in Home Assistant's language."""
+    translations = await async_get_translations(hass, hass.config.language, "common", {DOMAIN})
+    return picture_texts(translations)
+
+
+def picture_title(scenario: dict[str, Any], texts: Mapping[str, str] = ENGLISH) -> str:
     """Say in a few words which circuit the picture shows (what it leaves out: the defaults)."""
     lamp = DEFAULT_SCENARIO["lamp"] | scenario.get("lamp", {})
     smoothing = DEFAULT_SCENARIO["smoothing"] | scenario.get("smoothing", {})
     kind = lamp["type"]
-    name = LAMP_NAMES.get(kind, kind)
+    name = texts.get(f"picture_lamp_{kind}", kind)
     if kind not in {"none", "capacitive_dropper"}:
-        name = f"{lamp['count']} x {lamp['power_w']:g} W {name}"
+        name = texts["picture_lamps"].format(
+            count=lamp["count"], power=f"{lamp['power_w']:g}", lamp=name
+        )
     capacitor = smoothing["capacitance_uf"]
-    return f"One mains cycle: {name}, {capacitor:.3g} µF capacitor"
+    return texts["picture_title"].format(lamp=name, capacitance=f"{capacitor:.3g}")
 
 
-def draw(scenario: dict[str, Any]) -> bytes:
+def draw(scenario: dict[str, Any], texts: Mapping[str, str] = ENGLISH) -> bytes:
     """Simulate the scenario's waveforms and draw them (one executor job; the SVG about 4 ms)."""
     wave = {key: values.tolist() for key, values in waveforms(scenario).items()}
     traces = {
@@ -57,7 +87,14 @@ def draw(scenario: dict[str, Any]) -> bytes:
         )
         for state in ("closed", "open")
     }
-    return render_svg(traces, title=picture_title(scenario))
+    words = Labels(
+        closed=texts["picture_relay_closed"],
+        open=texts["picture_relay_open"],
+        lamp_voltage=texts["picture_lamp_voltage"],
+        capacitor_current=texts["picture_capacitor_current"],
+        time_axis=texts["picture_time_axis"],
+    )
+    return render_svg(traces, title=picture_title(scenario, texts), words=words)
 
 
 async def async_setup_entry(
@@ -116,8 +153,12 @@ class WaveformImage(NoNeutralEntity, ImageEntity):
     async def async_image(self) -> bytes | None:
         if self._scenario is None:
             return None
+        # In Home Assistant's language. Cached by circuit alone: after a change
+        # of language, as the entities' names, a picture already drawn keeps
+        # the old words until the circuit changes or Home Assistant restarts.
+        job = partial(draw, texts=await async_picture_texts(self.hass))
         try:
-            return await async_get_simulator(self.hass).async_run("picture", draw, self._scenario)
+            return await async_get_simulator(self.hass).async_run("picture", job, self._scenario)
         except ScenarioError, ArithmeticError:
             # The coordinator's repair issue says why; there is nothing to draw.
             return None

@@ -9,7 +9,7 @@ from homeassistant.components.light.const import ColorMode
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
 from .relay import relay_command
 

@@ -62,6 +62,10 @@ type Form = Literal["adaptor", "options"]
 ADAPTOR_STEP: Final = "adaptor"
 OPTIONS_FORM: Final = "options"
 
+type Section = Literal["lamp", "mains", "bypass", "datasheet", "environment"]
+"""A group of fields in the forms, in the forms' order."""
+SECTIONS: Final[tuple[Section, ...]] = ("lamp", "mains", "bypass", "datasheet", "environment")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Option:
@@ -71,6 +75,7 @@ class Option:
     # The scenario's dotted path it sets; None for an ageing input.
     path: str | None
     default: Any
+    section: Section
     kind: Literal["number", "lamp_type", "temperature_sensor"] = "number"
     unit: str | None = None
     minimum: float | None = None
@@ -79,14 +84,34 @@ class Option:
     # May be left empty: no bleed resistor, no ambient sensor.
     optional: bool = False
     forms: frozenset[Form] = frozenset({OPTIONS_FORM})
+    # The form shows value / scale in `form_unit` (a bleed resistor in kΩ);
+    # the options keep the model's unit, so stored entries need no migration.
+    scale: float = 1.0
+    form_unit: str | None = None
 
     @property
     def limits(self) -> tuple[float, float]:
-        """Return a number's lowest and highest value, both allowed by the form."""
+        """Return a number's lowest and highest value (the options' unit), both allowed."""
         if self.minimum is None or self.maximum is None:
             msg = f"{self.key} is not a number"
             raise TypeError(msg)
         return self.minimum, self.maximum
+
+    @property
+    def form_limits(self) -> tuple[float, float]:
+        """Return the limits in the form's unit."""
+        low, high = self.limits
+        return self.to_form(low), self.to_form(high)
+
+    def to_form(self, value: Any) -> Any:
+        """Return a stored number as the form shows it."""
+        if self.scale == 1 or not isinstance(value, int | float) or isinstance(value, bool):
+            return value
+        return round(value / self.scale, 9)
+
+    def from_form(self, value: float) -> float:
+        """Return a number of the form in the options' unit."""
+        return value if self.scale == 1 else round(value * self.scale, 6)
 
     def selector(self) -> Any:
         """Return the form's selector: the units as the user reads them, the limits."""
@@ -100,7 +125,7 @@ class Option:
             )
         if self.kind == "temperature_sensor":
             return EntitySelector(EntitySelectorConfig(domain="sensor", device_class="temperature"))
-        return number_selector(self.unit, *self.limits, whole=self.whole)
+        return number_selector(self.form_unit or self.unit, *self.form_limits, whole=self.whole)
 
 
 def number_selector(
@@ -116,7 +141,15 @@ def number_selector(
 
 
 def _scenario_option(
-    key: str, path: str, unit: str | None, *, adaptor_step: bool = False, optional: bool = False
+    key: str,
+    path: str,
+    unit: str | None,
+    section: Section,
+    *,
+    adaptor_step: bool = False,
+    optional: bool = False,
+    scale: float = 1.0,
+    form_unit: str | None = None,
 ) -> Option:
     """
     Return an option that sets a scenario value: the simulator's default and range.
@@ -125,47 +158,59 @@ def _scenario_option(
     value (a power must be positive), the form lets that one value through and
     the simulator's validation names the field.
     """
-    section, name = path.split(".")
+    part, name = path.split(".")
     limits = number_range(path)
     return Option(
         key=key,
         path=path,
-        default=DEFAULT_SCENARIO[section][name],
+        default=DEFAULT_SCENARIO[part][name],
+        section=section,
         unit=unit,
         minimum=limits.low,
         maximum=limits.high,
         whole=path == "lamp.count",
         optional=optional,
         forms=frozenset({ADAPTOR_STEP, OPTIONS_FORM} if adaptor_step else {OPTIONS_FORM}),
+        scale=scale,
+        form_unit=form_unit,
     )
 
 
-# In the forms' order.
+# In the forms' order, section by section.
 OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         key=CONF_LAMP_TYPE,
         path="lamp.type",
         default=DEFAULT_SCENARIO["lamp"]["type"],
+        section="lamp",
         kind="lamp_type",
         forms=frozenset({ADAPTOR_STEP, OPTIONS_FORM}),
     ),
-    _scenario_option(CONF_LAMP_COUNT, "lamp.count", None, adaptor_step=True),
-    _scenario_option(CONF_LAMP_POWER_W, "lamp.power_w", "W", adaptor_step=True),
-    _scenario_option(CONF_MAINS_VOLTAGE, "mains.voltage_rms", "V", adaptor_step=True),
-    _scenario_option(CONF_MAINS_FREQUENCY, "mains.frequency_hz", "Hz", adaptor_step=True),
-    _scenario_option(CONF_CABLE_LENGTH_M, "cable.length_m", "m"),
-    _scenario_option(CONF_CAPACITANCE_UF, "smoothing.capacitance_uf", "µF"),
-    _scenario_option(CONF_ESR_OHM, "smoothing.esr_ohm", "Ω"),
-    _scenario_option(CONF_CAP_VOLTAGE_RATING_V, "smoothing.voltage_rating_v", "V"),
-    _scenario_option(CONF_FUSE_RESISTANCE_OHM, "smoothing.fuse_resistance_ohm", "Ω"),
-    _scenario_option(CONF_FUSE_POWER_RATING_W, "smoothing.fuse_power_rating_w", "W"),
+    _scenario_option(CONF_LAMP_COUNT, "lamp.count", None, "lamp", adaptor_step=True),
+    _scenario_option(CONF_LAMP_POWER_W, "lamp.power_w", "W", "lamp", adaptor_step=True),
+    _scenario_option(CONF_MAINS_VOLTAGE, "mains.voltage_rms", "V", "mains", adaptor_step=True),
+    _scenario_option(CONF_MAINS_FREQUENCY, "mains.frequency_hz", "Hz", "mains", adaptor_step=True),
+    _scenario_option(CONF_CABLE_LENGTH_M, "cable.length_m", "m", "mains"),
+    _scenario_option(CONF_CAPACITANCE_UF, "smoothing.capacitance_uf", "µF", "bypass"),
+    _scenario_option(CONF_ESR_OHM, "smoothing.esr_ohm", "Ω", "bypass"),
+    _scenario_option(CONF_FUSE_RESISTANCE_OHM, "smoothing.fuse_resistance_ohm", "Ω", "bypass"),
+    _scenario_option(CONF_FUSE_POWER_RATING_W, "smoothing.fuse_power_rating_w", "W", "bypass"),
     _scenario_option(
-        CONF_BLEED_RESISTANCE_OHM, "smoothing.bleed_resistance_ohm", "Ω", optional=True
+        CONF_BLEED_RESISTANCE_OHM,
+        "smoothing.bleed_resistance_ohm",
+        "Ω",
+        "bypass",
+        optional=True,
+        scale=1000.0,
+        form_unit="kΩ",
     ),
+    _scenario_option(CONF_CAP_VOLTAGE_RATING_V, "smoothing.voltage_rating_v", "V", "datasheet"),
+    # A general-purpose 105 °C electrolytic: 2000 h at its rated temperature.
     Option(
         key=CONF_CAP_RATED_LIFE_H,
         path=None,
         default=DEFAULT_RATED_LIFE_H,
+        section="datasheet",
         unit="h",
         minimum=1,
         maximum=1e6,
@@ -174,16 +219,26 @@ OPTIONS: Final[tuple[Option, ...]] = (
         key=CONF_CAP_RATED_TEMP_C,
         path=None,
         default=DEFAULT_RATED_TEMP_C,
+        section="datasheet",
         unit="°C",
         minimum=-40,
         maximum=200,
     ),
     # Also the range of an ambient sensor's readings that are believed.
-    Option(key=CONF_AMBIENT_TEMP_C, path=None, default=25.0, unit="°C", minimum=-40, maximum=100),
+    Option(
+        key=CONF_AMBIENT_TEMP_C,
+        path=None,
+        default=25.0,
+        section="environment",
+        unit="°C",
+        minimum=-40,
+        maximum=100,
+    ),
     Option(
         key=CONF_AMBIENT_SENSOR,
         path=None,
         default=None,
+        section="environment",
         kind="temperature_sensor",
         optional=True,
     ),

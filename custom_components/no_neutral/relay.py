@@ -18,7 +18,6 @@ from typing import Any, Final
 
 from aiohttp import ClientError
 from chip.clusters import Objects as clusters  # noqa: N813  (HA's Matter spelling)
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
@@ -37,6 +36,7 @@ from .const import (
     ONOFF_CLUSTER_ID,
     RELAY_ENDPOINT,
 )
+from .data import NoNeutralConfigEntry
 from .helpers import redact_url
 from .repairs import issue_id
 from .server import MatterServerLink
@@ -373,7 +373,7 @@ def relay_command(relay: RelayLink) -> Iterator[None]:
 
 
 @callback
-def async_follow_relay(hass: HomeAssistant, entry: ConfigEntry[Any], relay: RelayLink) -> None:
+def async_follow_relay(hass: HomeAssistant, entry: NoNeutralConfigEntry, relay: RelayLink) -> None:
     """
     Start following the relay and register its device; stop when the entry unloads.
 
@@ -413,10 +413,15 @@ def async_follow_relay(hass: HomeAssistant, entry: ConfigEntry[Any], relay: Rela
     entry.async_on_unload(relay.async_add_listener(_follow_device_info))
 
 
+def relay_identifier(unique_id: str) -> tuple[str, str]:
+    """Return this integration's identifier of the relay device of a node's unique id."""
+    return (DOMAIN, f"relay_{unique_id}")
+
+
 def relay_identifiers(info: RelayDeviceInfo) -> set[tuple[str, str]]:
     """Return the relay device's identifiers, HA's Matter integration's among them."""
     identifiers = {
-        (DOMAIN, f"relay_{info.unique_id}"),
+        relay_identifier(info.unique_id),
         (MATTER_DOMAIN, f"deviceid_{info.matter_device_id}-MatterNodeDevice"),
     }
     # The Matter integration skips serial numbers that say "test"; do the same.
@@ -427,7 +432,7 @@ def relay_identifiers(info: RelayDeviceInfo) -> set[tuple[str, str]]:
 
 @callback
 def _async_register_device(
-    hass: HomeAssistant, entry: ConfigEntry[Any], info: RelayDeviceInfo
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, info: RelayDeviceInfo
 ) -> str:
     device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
@@ -444,7 +449,9 @@ def _async_register_device(
 
 
 @callback
-def async_create_node_issue(hass: HomeAssistant, entry: ConfigEntry[Any], safe_url: str) -> None:
+def async_create_node_issue(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, safe_url: str
+) -> None:
     """Raise the "relay left the server" issue."""
     ir.async_create_issue(
         hass,

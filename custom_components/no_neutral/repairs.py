@@ -6,12 +6,12 @@ from collections.abc import Collection
 from typing import Any, Final, override
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN, LOGGER
+from .data import NoNeutralConfigEntry, adaptor_identifier
 from .warning_table import (
     BY_CODE,
     CLEARED,
@@ -34,18 +34,19 @@ def issue_id(entry_id: str, code: str) -> str:
 @callback
 def async_report_warnings(
     hass: HomeAssistant,
-    entry: ConfigEntry[Any],
+    entry: NoNeutralConfigEntry,
     previous: tuple[str, ...],
     active: Collection[str],
     *,
     sync_issues: bool = False,
 ) -> WarningChanges:
     """
-    Report the active warnings: their repair issues, and a trigger event per change.
+    Raise the repair issues of the active warnings and clear the others.
 
-    Return them in order, with what changed since `previous`. Issues are synced
-    when a warning changed, or when asked: non-persistent issues do not survive
-    a restart, so the first picture raises the loaded warnings' issues again.
+    Return them in order, with what changed since `previous` (the coordinator
+    announces the changes). Issues are synced when a warning changed, or when
+    asked: non-persistent issues do not survive a restart, so the first
+    picture raises the loaded warnings' issues again.
     """
     changes = warning_changes(previous, active)
     if changes.changed or sync_issues:
@@ -54,18 +55,16 @@ def async_report_warnings(
                 _async_create_warning_issue(hass, entry, warning)
             else:
                 ir.async_delete_issue(hass, DOMAIN, issue_id(entry.entry_id, warning.code))
-    if changes.changed:
-        _async_fire_changes(hass, entry, changes)
     return changes
 
 
 @callback
-def _async_fire_changes(
-    hass: HomeAssistant, entry: ConfigEntry[Any], changes: WarningChanges
+def async_fire_warning_events(
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, changes: WarningChanges
 ) -> None:
     """Fire the bus events behind the device triggers."""
     device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, str(entry.unique_id)), entry.entry_id
+        adaptor_identifier(entry), entry.entry_id
     )
     device_id = device.id if device else None
     for change, codes in ((RAISED, changes.raised), (CLEARED, changes.cleared)):
@@ -85,7 +84,7 @@ def _async_fire_changes(
 
 @callback
 def _async_create_warning_issue(
-    hass: HomeAssistant, entry: ConfigEntry[Any], warning: AdaptorWarning
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, warning: AdaptorWarning
 ) -> None:
     ir.async_create_issue(
         hass,
@@ -114,7 +113,7 @@ SIMULATION_PROBLEMS: Final = ("invalid_scenario", "simulation_failed")
 @callback
 def async_sync_simulation_issue(
     hass: HomeAssistant,
-    entry: ConfigEntry[Any],
+    entry: NoNeutralConfigEntry,
     problem: tuple[str, dict[str, str]] | None,
 ) -> None:
     """Raise the issue of a scenario the simulator refused or could not solve, or clear it."""
@@ -140,7 +139,7 @@ HISTORY_RESET: Final = "history_reset"
 
 @callback
 def async_create_history_reset_issue(
-    hass: HomeAssistant, entry: ConfigEntry[Any], kept_as: str
+    hass: HomeAssistant, entry: NoNeutralConfigEntry, kept_as: str
 ) -> None:
     """
     Say that the saved history was unreadable and started afresh.

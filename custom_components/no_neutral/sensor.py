@@ -25,8 +25,10 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import AdaptorData, NoNeutralConfigEntry
-from .entity import NoNeutralEntity, async_add_in_batches, async_remove_stale
+from .circuit.analysis import DISCHARGE_LIMIT_S
+from .coordinator import AdaptorData
+from .data import NoNeutralConfigEntry
+from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
 
 # The coordinator computes everything; entities only read it.
@@ -34,6 +36,8 @@ PARALLEL_UPDATES = 0
 
 # Lamps that draw nothing the simulator can measure (no power, no ratio).
 NO_LOAD_LAMPS = ("none", "capacitive_dropper")
+
+HOURS_PER_YEAR = 365.25 * 24
 
 
 def _lit(options: Mapping[str, Any]) -> bool:
@@ -46,6 +50,7 @@ class AdaptorSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[AdaptorData], float | int | None]
     exists_fn: Callable[[Mapping[str, Any]], bool] = lambda _options: True
+    attributes_fn: Callable[[AdaptorData], dict[str, Any]] | None = None
 
 
 def _figure(key: str, scale: float = 1.0) -> Callable[[AdaptorData], float | None]:
@@ -54,6 +59,54 @@ def _figure(key: str, scale: float = 1.0) -> Callable[[AdaptorData], float | Non
         return None if figure is None else float(figure) * scale
 
     return value
+
+
+def _now(closed_key: str, open_key: str | None) -> Callable[[AdaptorData], float | None]:
+    """
+    Read a figure as the relay has it now: the closed cycle's or the open state's.
+
+    No open key: nothing flows into the lamp with the contact open, 0. The
+    open state's leakage into a lamp is milliwatts (microamperes at the lamp's
+    voltage), under the power sensor's 0.1 W; counting the closed figure with
+    the light off over-counted anything that sums power.
+    """
+    closed = _figure(closed_key)
+    opened = _figure(open_key) if open_key else lambda _data: 0.0
+
+    def value(data: AdaptorData) -> float | None:
+        if data.relay_on is None or not data.figures:
+            return None
+        return closed(data) if data.relay_on else opened(data)
+
+    return value
+
+
+def _remaining_life_years(data: AdaptorData) -> float:
+    years = data.cap_remaining_life_h / HOURS_PER_YEAR
+    # Tenths of a year from a year up ("48.4"); under a year, a tenth (5 weeks)
+    # would read "0.0" with two weeks left: hundredths (3.7 days) there, the
+    # whole days in the attribute. (No display precision: it would pad or cut
+    # both to one number of decimals.)
+    return round(years, 1) if years >= 1 else round(years, 2)
+
+
+def _remaining_life_attributes(data: AdaptorData) -> dict[str, Any]:
+    # Under a year, tenths of a year are too coarse to plan a replacement by.
+    return {"days": round(data.cap_remaining_life_h / 24)}
+
+
+def _discharge_time(data: AdaptorData) -> float | None:
+    if not data.figures:
+        return None
+    # The simulator stops at its window: slower than that is "over 30 s", not unknown.
+    seconds = data.figures.get("discharge_time_s")
+    return DISCHARGE_LIMIT_S if seconds is None else float(seconds)
+
+
+def _discharge_attributes(data: AdaptorData) -> dict[str, Any]:
+    if not data.figures:
+        return {}
+    return {"over_window": data.figures.get("discharge_time_s") is None}
 
 
 SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
@@ -73,6 +126,15 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
+        value_fn=_now("lamp_v_mean", "off_lamp_v"),
+    ),
+    AdaptorSensorEntityDescription(
+        key="lamp_voltage_when_on",
+        translation_key="lamp_voltage_when_on",
+        device_class=SensorDeviceClass.VOLTAGE,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=_figure("lamp_v_mean"),
     ),
     AdaptorSensorEntityDescription(
@@ -86,6 +148,16 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
     AdaptorSensorEntityDescription(
         key="lamp_power",
         translation_key="lamp_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=_now("lamp_power_w", None),
+        exists_fn=_lit,
+    ),
+    AdaptorSensorEntityDescription(
+        key="lamp_power_when_on",
+        translation_key="lamp_power_when_on",
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
@@ -113,11 +185,10 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
     AdaptorSensorEntityDescription(
         key="capacitor_remaining_life",
         translation_key="capacitor_remaining_life",
-        device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.HOURS,
-        suggested_unit_of_measurement=UnitOfTime.DAYS,
-        suggested_display_precision=0,
-        value_fn=lambda data: data.cap_remaining_life_h,
+        # Years, which Home Assistant's durations lack (they stop at days and
+        # weeks: "17,662 d"); the unit is translated, the days are an attribute.
+        value_fn=_remaining_life_years,
+        attributes_fn=_remaining_life_attributes,
     ),
     AdaptorSensorEntityDescription(
         key="capacitor_core_temperature",
@@ -160,7 +231,8 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_figure("discharge_time_s"),
+        value_fn=_discharge_time,
+        attributes_fn=_discharge_attributes,
     ),
     AdaptorSensorEntityDescription(
         key="switchings",
@@ -206,11 +278,14 @@ async def async_setup_entry(
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the ones that make sense for the entry's lamp; drop the others."""
-    wanted = [d for d in SENSORS if d.exists_fn(entry.options)]
-    async_remove_stale(hass, entry, "sensor", (d.key for d in SENSORS if d not in wanted))
-    await async_add_in_batches(
-        async_add_entities, (AdaptorSensor(entry, description) for description in wanted)
+    """Add the ones that make sense for the entry's lamp; follow its changes."""
+    await async_add_applicable(
+        hass,
+        entry,
+        async_add_entities,
+        platform="sensor",
+        descriptions=SENSORS,
+        make=lambda description: AdaptorSensor(entry, description),
     )
 
 
@@ -228,9 +303,24 @@ class AdaptorSensor(NoNeutralEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | int | None:
-        """Return the figure."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        """Return the figure, at its display precision."""
+        value = self.entity_description.value_fn(self.coordinator.data)
+        precision = self.entity_description.suggested_display_precision
+        # The recorder keeps the native value: unrounded, the history changed
+        # in the 10th digit at every update (an axis reading "18.1" nine times).
+        # (The precision is of the native unit: no sensor here suggests another.)
+        if isinstance(value, float) and precision is not None:
+            # Whole numbers as such: "18", not "18.0".
+            return round(value, precision) if precision else round(value)
+        return value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return what the state alone cannot say (days left, a discharge past the window)."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.coordinator.data)
 
     @override
     def shown(self) -> tuple[object, ...]:
-        return (self.native_value,)
+        return (self.native_value, self.extra_state_attributes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Final, cast
@@ -165,6 +166,8 @@ class MatterServerLink:
         self._stop = asyncio.Event()
         # Lost after having been connected, and not back yet.
         self._lost = False
+        # A version mismatch was logged since the last good connection.
+        self._mismatch_logged = False
         self._unsub_stop: CALLBACK_TYPE | None = None
         # Done when async_start has connected (or failed).
         self.started: asyncio.Future[None] = hass.loop.create_future()
@@ -264,7 +267,11 @@ class MatterServerLink:
                 await self.client.start_listening(ready)
             except InvalidServerVersion as err:
                 self._raise_version_issue(err)
-                LOGGER.warning("Matter server %s: %s", self.safe_url, redact_url(str(err)))
+                # Once per mismatch (the repair issue stays up meanwhile): every
+                # retry, up to one each BACKOFF_MAX, would repeat it for ever.
+                level = logging.DEBUG if self._mismatch_logged else logging.WARNING
+                self._mismatch_logged = True
+                LOGGER.log(level, "Matter server %s: %s", self.safe_url, redact_url(str(err)))
             except (MatterClientException, MatterError, OSError, TimeoutError) as err:
                 LOGGER.debug("Matter server %s: %s", self.safe_url, redact_url(str(err)))
             finally:
@@ -288,6 +295,7 @@ class MatterServerLink:
 
     async def _mark_connected(self, ready: asyncio.Event) -> None:
         await ready.wait()
+        self._mismatch_logged = False
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_OLD)
         async_delete_issue(self.hass, DOMAIN, ISSUE_SERVER_TOO_NEW)
         if self._lost:

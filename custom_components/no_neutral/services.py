@@ -19,8 +19,9 @@ from homeassistant.helpers.service import async_get_config_entry
 
 from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
 from .const import DOMAIN
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
+from .troubleshoot import async_register as async_register_diagnose
 
 SERVICE_SIMULATE: Final = "simulate"
 ATTR_FUSE_BLOWN: Final = "fuse_blown"
@@ -170,3 +171,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=SIMULATE_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    async_register_diagnose(hass)

@@ -129,6 +129,9 @@ WARNINGS: Final[tuple[AdaptorWarning, ...]] = (
         part=Part.CAPACITOR,
         former_key="capacitor_end_of_life",
     ),
+    # Core over its rated temperature, or less than a year of life left at
+    # the present use: cooler conditions or a better part, before it dies.
+    AdaptorWarning(code="cap_fast_wear", source=Source.HISTORY, severity=_WARNING),
 )
 BY_CODE: Final[dict[str, AdaptorWarning]] = {warning.code: warning for warning in WARNINGS}
 CODES: Final[tuple[str, ...]] = tuple(BY_CODE)

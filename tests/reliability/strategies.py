@@ -1,7 +1,7 @@
 """
 Hypothesis strategies for bad input: scenarios, option forms and action calls.
 
-Valid values come from the simulator's own accepted ranges (CIRCUIT.md); bad
+Valid values come from the simulator's own accepted ranges (docs/model.md); bad
 values are what a user, an automation or a broken YAML can send: NaN,
 infinities, numbers out of range, numbers as text ("nan" passes float()),
 wrong types, unknown keys.
@@ -15,11 +15,24 @@ from typing import Any
 from hypothesis import strategies as st
 
 from custom_components.no_neutral.circuit import DEFAULT_SCENARIO
-from custom_components.no_neutral.circuit.params import _NUMBER_RANGES  # the accepted ranges
+from custom_components.no_neutral.circuit.params import (  # the accepted ranges
+    _NUMBER_RANGES,
+    CAPACITOR_FAULTS,
+    DIODE_FAULTS,
+)
 
 LAMP_TYPES = ("led", "resistive", "capacitive_dropper", "none")
 BOOLEANS = frozenset({"smoothing.fuse_blown", "relay.closed"})
 NULLABLE = frozenset({"smoothing.bleed_resistance_ohm"})
+
+
+def fault_states(path: str) -> tuple[str, ...] | None:
+    """The states a `faults` path takes (None: not a fault path)."""
+    if not path.startswith("faults."):
+        return None
+    return CAPACITOR_FAULTS if path == "faults.capacitor" else DIODE_FAULTS
+
+
 ALL_PATHS: tuple[str, ...] = tuple(
     f"{section}.{name}" for section, fields in DEFAULT_SCENARIO.items() for name in fields
 )
@@ -45,8 +58,8 @@ def valid_value(path: str) -> st.SearchStrategy[Any]:
     """A value the simulator must accept for one path (relations aside)."""
     if path in BOOLEANS:
         return st.booleans()
-    if path == "lamp.type":
-        return st.sampled_from(LAMP_TYPES)
+    if (states := fault_states(path)) is not None or path == "lamp.type":
+        return st.sampled_from(states or LAMP_TYPES)
     if path == "lamp.count":
         return st.integers(1, 100)
     low, low_ok, high = _NUMBER_RANGES[path]
@@ -69,6 +82,10 @@ def invalid_value(path: str) -> st.SearchStrategy[Any]:
         return st.one_of(ANY_NUMBER, JUNK.filter(lambda v: not isinstance(v, bool)))
     if path == "lamp.type":
         return st.one_of(ANY_NUMBER, JUNK.filter(lambda v: v not in LAMP_TYPES))
+    if (states := fault_states(path)) is not None:
+        return st.one_of(
+            ANY_NUMBER, JUNK.filter(lambda v: v not in states), st.sampled_from(LAMP_TYPES)
+        )
     if path == "lamp.count":
         return st.one_of(
             st.integers().filter(lambda v: not 1 <= v <= 100),
@@ -93,15 +110,7 @@ def valid_scenarios(draw: st.DrawFn, *, min_fields: int = 0) -> dict[str, Any]:
     for path in paths:
         section, name = path.split(".")
         scenario.setdefault(section, {})[name] = draw(valid_value(path))
-    # Keep the two relations of CIRCUIT.md.
-    mains = scenario.get("mains", {})
-    smoothing = scenario.get("smoothing", {})
-    voltage = mains.get("voltage_rms", DEFAULT_SCENARIO["mains"]["voltage_rms"])
-    rating = smoothing.get("voltage_rating_v", DEFAULT_SCENARIO["smoothing"]["voltage_rating_v"])
-    if rating < math.sqrt(2.0) * voltage:
-        scenario.setdefault("smoothing", {})["voltage_rating_v"] = math.ceil(
-            math.sqrt(2.0) * voltage + 1
-        )
+    # Keep the model's one relation (docs/model.md): the LED driver stops below where it starts.
     lamp = scenario.get("lamp", {})
     start = lamp.get("led_start_v", DEFAULT_SCENARIO["lamp"]["led_start_v"])
     stop = lamp.get("led_stop_v", DEFAULT_SCENARIO["lamp"]["led_stop_v"])

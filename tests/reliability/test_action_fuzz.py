@@ -171,11 +171,8 @@ async def test_action_names_the_scenario_field_it_was_given(
         ({"scenario": {"relay": {"closed": "yes"}}}, "scenario.relay.closed"),
         ({"relay_closed": "yes"}, "relay_closed"),
         # A relation broken by the one value the call gave: that value is named,
-        # not the entry's own capacitor rating.
-        ({"mains_voltage_rms": 400}, "mains_voltage_rms"),
-        ({"scenario": {"mains": {"voltage_rms": 400}}}, "scenario.mains.voltage_rms"),
+        # not the entry's own other setting (the LED driver's stop voltage).
         ({"scenario": {"lamp": {"led_start_v": 50}}}, "scenario.lamp.led_start_v"),
-        ({"cap_voltage_rating_v": 300}, "cap_voltage_rating_v"),
         # A section named like a path: the key as given, not the option of that path.
         ({"scenario": {"mains.voltage_rms": None}}, "scenario.mains.voltage_rms"),
         (

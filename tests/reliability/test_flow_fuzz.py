@@ -37,6 +37,7 @@ from custom_components.no_neutral.options import (
     scenario_from_options,
 )
 from tests.adaptor_common import add_relay_entry
+from tests.test_config_flow import form_defaults, form_input
 
 from .common import fuzz_in_hass
 from .strategies import BAD_OR_ANY, valid_value
@@ -50,7 +51,8 @@ AGEING_RANGES = {
 
 def _option_value(key: str) -> st.SearchStrategy[Any]:
     if key in SCENARIO_PATHS:
-        good = valid_value(SCENARIO_PATHS[key])
+        # In the form's unit (the bleed resistor in kΩ).
+        good = valid_value(SCENARIO_PATHS[key]).map(OPTION[key].to_form)
     elif key in AGEING_RANGES:
         good = st.floats(*AGEING_RANGES[key])
     else:  # the ambient sensor
@@ -59,12 +61,26 @@ def _option_value(key: str) -> st.SearchStrategy[Any]:
 
 
 # The form errors of a bad option: the simulator's, a number out of the
-# field's limits (NaN included), a fraction where a count is asked for.
-FORM_ERRORS = frozenset({"invalid_option", "invalid_number", "not_whole_number"})
+# field's limits (NaN included), a fraction where a count is asked for, a
+# value of the wrong type, a lamp type or entity that does not exist, an
+# empty required field; and the message at the top that lists them.
+FORM_ERRORS = frozenset(
+    {
+        "invalid_option",
+        "invalid_number",
+        "not_whole_number",
+        "not_a_number",
+        "invalid_choice",
+        "entity_not_found",
+        "required",
+        "fields_invalid",
+    }
+)
 
+# Fields not drawn keep the form's value (the options at their defaults).
 OPTION_INPUTS = st.fixed_dictionaries(
     {}, optional={key: _option_value(key) for key in OPTIONS_FORM_KEYS}
-)
+).map(lambda drawn: form_input(form_defaults() | drawn))
 
 
 def check_stored_options(options: dict[str, Any]) -> None:
@@ -96,18 +112,12 @@ async def _submit_options(
     """Submit one options form; assert the outcome is clean."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     flow_id = result["flow_id"]
-    try:
-        result = await hass.config_entries.options.async_configure(flow_id, user_input)
-    except InvalidData as err:
-        # The schema's own error: it names the fields.
-        assert err.schema_errors, err
-        assert set(err.schema_errors) <= set(OPTIONS_FORM_KEYS), err.schema_errors
-        hass.config_entries.options.async_abort(flow_id)
-        return
+    # Every value is the flow's to check: never Home Assistant's schema error.
+    result = await hass.config_entries.options.async_configure(flow_id, user_input)
     if result["type"] is FlowResultType.FORM:
         errors = result["errors"] or {}
         assert errors, "the form came back without saying why"
-        assert set(errors) <= set(OPTIONS_FORM_KEYS), errors
+        assert set(errors) <= {*OPTIONS_FORM_KEYS, "base"}, errors
         assert set(errors.values()) <= FORM_ERRORS, errors
         if "invalid_option" in errors.values():
             # The simulator's reason goes into the message.
@@ -121,6 +131,7 @@ async def _submit_options(
 
 
 async def _fuzz_options(hass: HomeAssistant, examples: int) -> None:
+    hass.states.async_set("sensor.outside", "12", {"device_class": "temperature"})
     entry = await _options_entry(hass)
     await fuzz_in_hass(
         hass,
@@ -144,9 +155,11 @@ async def _refused(hass: HomeAssistant, user_input: dict[str, Any], key: str, er
     entry = await _options_entry(hass)
     before = dict(entry.options)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_input(form_defaults() | user_input)
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {key: error}
+    assert result["errors"] == {key: error, "base": "fields_invalid"}
     assert dict(entry.options) == before
     hass.config_entries.options.async_abort(result["flow_id"])
 
@@ -184,7 +197,7 @@ async def test_options_flow_takes_a_whole_count_given_as_a_float(hass: HomeAssis
     entry = await _options_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_LAMP_COUNT: 3.0}
+        result["flow_id"], form_input(form_defaults() | {CONF_LAMP_COUNT: 3.0})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_LAMP_COUNT] == 3

@@ -96,8 +96,8 @@ async def start_entry(
 
 def snapshot(hass: HomeAssistant, entry: MockConfigEntry) -> Snapshot:
     history = entry.runtime_data.adaptor.history
-    health = hass.states.get("sensor.hall_lamp_capacitor_health")
-    count = hass.states.get("sensor.hall_lamp_switchings")
+    health = hass.states.get("sensor.hall_lamp_adaptor_capacitor_health")
+    count = hass.states.get("sensor.hall_lamp_adaptor_switchings")
     return Snapshot(
         cap_consumed=history.cap_consumed,
         switchings=history.switchings,

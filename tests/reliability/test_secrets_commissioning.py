@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.no_neutral.const import CONF_URL, DOMAIN
 from tests.adaptor_common import _shared_simulations  # noqa: F401 (fixture)
 from tests.rig import reset_relay
+from tests.test_config_flow import form_input
 from tools.rig.relay_rig import RelayRig
 
 from .common import watch_logs
@@ -32,13 +33,15 @@ pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
 ]
 
-ADAPTOR_INPUT = {
-    "lamp_type": "led",
-    "lamp_count": 1,
-    "lamp_power_w": 9,
-    "mains_voltage_rms": 230,
-    "mains_frequency_hz": 50,
-}
+ADAPTOR_INPUT = form_input(
+    {
+        "lamp_type": "led",
+        "lamp_count": 1,
+        "lamp_power_w": 9,
+        "mains_voltage_rms": 230,
+        "mains_frequency_hz": 50,
+    }
+)
 WRONG_PIN = 12345679
 
 

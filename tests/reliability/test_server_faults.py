@@ -68,7 +68,7 @@ async def set_up(hass: HomeAssistant, url: str, node_id: int) -> MockConfigEntry
 
 def lamp(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     entity_id = er.async_get(hass).async_get_entity_id(
-        LIGHT_DOMAIN, DOMAIN, f"{entry.unique_id}_lamp"
+        LIGHT_DOMAIN, DOMAIN, f"{entry.entry_id}_lamp"
     )
     assert entity_id is not None
     return entity_id

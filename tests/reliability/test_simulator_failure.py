@@ -14,9 +14,10 @@ from homeassistant.helpers import issue_registry as ir
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
 from custom_components.no_neutral.const import DOMAIN
-from custom_components.no_neutral.options import CONF_LAMP_POWER_W
+from custom_components.no_neutral.options import CONF_LAMP_POWER_W, OPTION
 from tests.adaptor_common import import_node
 from tests.rig import MatterServer
+from tests.test_config_flow import form_input
 
 from .common import watch_logs
 from .test_server_faults import lamp, set_up
@@ -49,9 +50,13 @@ async def test_unsolvable_options_leave_the_lamp_working(
     with watch_logs("custom_components.no_neutral") as logs:
         entry = await set_up(hass, matter_server.url, node_id)
         result = await hass.config_entries.options.async_init(entry.entry_id)
-        given = {key: value for key, value in entry.options.items() if value is not None}
+        given = {
+            key: OPTION[key].to_form(value)
+            for key, value in entry.options.items()
+            if value is not None
+        }
         result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {**given, CONF_LAMP_POWER_W: UNSOLVABLE_W}
+            result["flow_id"], form_input({**given, CONF_LAMP_POWER_W: UNSOLVABLE_W})
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()

@@ -5,9 +5,18 @@ Logs into HA in headless Chromium (Debian's package, driven by Playwright; no
 browser is downloaded), opens the adaptor's device page and its dashboard,
 switches the light with a click on the dashboard, and checks through HA's REST
 API that the click reached the relay and came back as the light's state.
-Screenshots go to the given folder.
 
-    python -m tools.devstack.browser --ready-file F --out docs/screenshots
+Then the entry's Configure dialog: its five sections; the ambient sensor
+picker, which offers a temperature sensor made for the check but none of this
+integration's own entities (from HA's entity registry); a save that clears the
+bleed resistor, watched over HA's websocket API from before the click: the
+Warning event entity reports ghost flashing raised and no entity of the entry
+turns unavailable (the options apply without a reload); the resistor put back,
+the warning cleared. Screenshots go to the given folder.
+
+    scripts/browser-check --ready-file build/ready.json --out docs/screenshots
+
+(scripts/browser-check enters the project's environment, then runs this module.)
 """
 
 from __future__ import annotations
@@ -18,11 +27,13 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Locator, Page, async_playwright
 
+from tools.devstack import ha_ws
 from tools.devstack.ha_api import DEV_PASSWORD, DEV_USERNAME, HomeAssistantAPI
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,6 +48,32 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 1000}
+# The dashboard's cards (tools/devstack/dashboard.py), drawn before a picture.
+DASHBOARD_CARDS = (
+    "hui-tile-card",
+    "hui-entities-card",
+    "hui-gauge-card",
+    "hui-picture-entity-card",
+)
+# Tall enough for the whole options form, its five sections open, in one picture.
+FORM_VIEWPORT = {"width": 1280, "height": 2750}
+DOMAIN = "no_neutral"
+# The options form's sections, as strings.json names them, in their order.
+SECTIONS = (
+    "Lamp",
+    "Mains and cable",
+    "The bypass module's parts",
+    "The capacitor's datasheet",
+    "Environment",
+)
+BLEED_LABEL = "Bleed resistor"
+AMBIENT_SENSOR_LABEL = "Ambient temperature sensor"
+# No bleed resistor on the develop stack's 10 W LED bulb: ghost flashing.
+WARNING_CODE = "ghost_flash"
+# A temperature sensor that is not the adaptor's: the picker must offer it.
+ROOM_SENSOR_NAME = "Browser check room temperature"
+# Bounds for failure only: each wait ends as soon as its condition holds.
+API_TIMEOUT_S = 60
 
 
 @dataclass
@@ -47,6 +84,12 @@ class CheckResult:
     light_before: str = ""
     light_after: str = ""
     click_to_state_s: float = 0.0
+    sections: list[str] = field(default_factory=list)
+    offered: list[str] = field(default_factory=list)
+    own_entities: int = 0
+    raised: str = ""
+    cleared: str = ""
+    watched_states: int = 0
 
 
 async def _log_in(page: Page, base_url: str) -> None:
@@ -57,11 +100,29 @@ async def _log_in(page: Page, base_url: str) -> None:
     await page.wait_for_url(lambda url: "auth_callback" not in url and "/auth/" not in url)
 
 
-async def _settle(page: Page) -> None:
-    # The frontend renders lazily after the websocket is up; give its cards a
-    # moment to draw before a screenshot.
+# True once every picture on the page, inside the frontend's shadow roots too,
+# is loaded and nothing shows a loading spinner.
+_DRAWN = """() => {
+    const found = [];
+    const walk = (root) => {
+        for (const el of root.querySelectorAll("*")) {
+            if (el.tagName === "IMG" || el.tagName === "HA-SPINNER") found.push(el);
+            if (el.shadowRoot) walk(el.shadowRoot);
+        }
+    };
+    walk(document);
+    return found.every((el) =>
+        el.tagName === "IMG" ? el.complete && el.naturalWidth > 0 : el.offsetParent === null);
+}"""
+
+
+async def _settle(page: Page, *drawn: str) -> None:
+    """Wait until the page is drawn: the given elements shown, its pictures loaded."""
     await page.wait_for_load_state("networkidle")
-    await page.wait_for_timeout(1500)
+    for selector in drawn:
+        await page.locator(selector).first.wait_for(state="visible")
+    await page.wait_for_function(_DRAWN)
+    await page.evaluate("document.fonts.ready.then(() => true)")
 
 
 def _wait_for_state(api: HomeAssistantAPI, entity_id: str, expected: str, timeout: float) -> float:
@@ -74,6 +135,233 @@ def _wait_for_state(api: HomeAssistantAPI, entity_id: str, expected: str, timeou
             msg = f"{entity_id} stayed {state!r}, expected {expected!r}"
             raise AssertionError(msg)
         time.sleep(0.05)
+
+
+async def _room_sensor(api: HomeAssistantAPI) -> dict[str, Any]:
+    """Add a template temperature sensor, the choice the ambient picker must offer."""
+    flow = await asyncio.to_thread(
+        api.request, "POST", "/api/config/config_entries/flow", {"handler": "template"}
+    )
+    path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+    await asyncio.to_thread(api.request, "POST", path, {"next_step_id": "sensor"})
+    created: dict[str, Any] = await asyncio.to_thread(
+        api.request,
+        "POST",
+        path,
+        {
+            "name": ROOM_SENSOR_NAME,
+            "state": "21.5",
+            "unit_of_measurement": "\u00b0C",
+            "device_class": "temperature",
+            "state_class": "measurement",
+        },
+    )
+    if created.get("type") != "create_entry":
+        msg = f"the template sensor was not created: {created}"
+        raise AssertionError(msg)
+    return created["result"]
+
+
+async def _next_state(
+    queue: asyncio.Queue[dict[str, Any]], seen: list[dict[str, Any]], what: str
+) -> dict[str, Any]:
+    """Return the next state_changed event's data, keeping it in `seen`."""
+    try:
+        event = await asyncio.wait_for(queue.get(), API_TIMEOUT_S)
+    except TimeoutError:
+        msg = f"no state change in {API_TIMEOUT_S} s while waiting for {what}"
+        raise AssertionError(msg) from None
+    data: dict[str, Any] = event["data"]
+    seen.append(data)
+    return data
+
+
+async def _wait_for_event(
+    queue: asyncio.Queue[dict[str, Any]],
+    seen: list[dict[str, Any]],
+    event_entity: str,
+    event_type: str,
+) -> str:
+    """Wait until the event entity reports `event_type`; return the state (its time)."""
+    while True:
+        data = await _next_state(queue, seen, f"{event_entity} to report {event_type}")
+        new = data.get("new_state") or {}
+        if (
+            data["entity_id"] == event_entity
+            and new.get("attributes", {}).get("event_type") == event_type
+        ):
+            state: str = new["state"]
+            datetime.fromisoformat(state)  # an event entity's state is the event's time
+            return state
+
+
+async def _open_options(page: Page, base_url: str) -> Locator:
+    await page.goto(f"{base_url}/config/integrations/integration/{DOMAIN}")
+    await page.get_by_role("button", name="Configure").first.click()
+    dialog = page.locator("dialog-data-entry-flow")
+    await dialog.get_by_role("spinbutton", name=BLEED_LABEL).wait_for()
+    return dialog
+
+
+async def _form_picture(dialog: Locator, path: Path) -> None:
+    """Take the dialog's picture, its whole form in view (nothing scrolled away)."""
+    body = dialog.locator("wa-dialog .body").first
+    hidden = await body.evaluate("body => body.scrollHeight - body.clientHeight")
+    if hidden > 1:
+        msg = f"{hidden} px of the options form do not fit {FORM_VIEWPORT}"
+        raise AssertionError(msg)
+    await dialog.locator("wa-dialog [part=dialog]").first.screenshot(
+        path=path, animations="disabled"
+    )
+
+
+async def _save_options(dialog: Locator) -> None:
+    await dialog.get_by_role("button", name="Submit").click()
+    # Saved: the flow's Success step (an error would keep the form).
+    done = dialog.locator("step-flow-create-entry")
+    await done.wait_for(state="attached")
+    await dialog.get_by_role("button", name="Finish").click()
+    await done.wait_for(state="detached")
+
+
+async def _check_form(
+    page: Page, base_url: str, *, own: set[str], room_entity: str, out: Path, result: CheckResult
+) -> str:
+    """Check the form's sections and ambient picker; return the stored bleed resistor."""
+    await page.set_viewport_size(FORM_VIEWPORT)  # type: ignore[arg-type]
+    dialog = await _open_options(page, base_url)
+    headers = dialog.locator("ha-expansion-panel [slot=header]")
+    result.sections = [text.strip() for text in await headers.all_text_contents()]
+    if tuple(result.sections) != SECTIONS:
+        msg = f"the options form's sections are {result.sections}, not {SECTIONS}"
+        raise AssertionError(msg)
+    # The form shows the stored values, inside their sections.
+    stored_bleed = await dialog.get_by_role("spinbutton", name=BLEED_LABEL).input_value()
+    if not stored_bleed:
+        msg = "the options form shows no bleed resistor on the develop stack"
+        raise AssertionError(msg)
+    await _settle(page)
+    await _form_picture(dialog, out / "options.png")
+    result.screenshots.append(out / "options.png")
+
+    await dialog.locator("ha-selector-entity").get_by_text("Select an entity").click()
+    offers = page.locator("ha-picker-combo-box ha-combo-box-item")
+    await offers.filter(has_text=ROOM_SENSOR_NAME).wait_for()
+    result.offered = await offers.evaluate_all(
+        "items => items.map(item => item.querySelector('state-badge')"
+        "?.stateObj?.entity_id ?? item.textContent.trim())"
+    )
+    if room_entity not in result.offered:
+        msg = f"the ambient picker does not offer {room_entity}: {result.offered}"
+        raise AssertionError(msg)
+    if offered_own := sorted(own & set(result.offered)):
+        msg = f"the ambient picker offers the adaptor's own {offered_own}"
+        raise AssertionError(msg)
+    await page.keyboard.press("Escape")  # the picker
+    await offers.first.wait_for(state="detached")
+    # Closed without saving (a field filled after the picker's Escape kept its
+    # old value): a new dialog for the change, as a person who only looked.
+    await dialog.locator("ha-dialog > ha-icon-button[data-dialog=close]").click()
+    await dialog.locator("step-flow-form").wait_for(state="detached")
+    await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    return stored_bleed
+
+
+async def _save_and_restore(
+    page: Page,
+    base_url: str,
+    *,
+    states: asyncio.Queue[dict[str, Any]],
+    event_entity: str,
+    stored_bleed: str,
+    result: CheckResult,
+) -> list[dict[str, Any]]:
+    """Clear the bleed resistor and save, then put it back; return the state changes seen."""
+    seen: list[dict[str, Any]] = []
+    dialog = await _open_options(page, base_url)
+    bleed = dialog.get_by_role("spinbutton", name=BLEED_LABEL)
+    await bleed.fill("")
+    if await bleed.input_value():
+        msg = "the bleed resistor's field did not clear"
+        raise AssertionError(msg)
+    await _save_options(dialog)
+    result.raised = await _wait_for_event(states, seen, event_entity, f"{WARNING_CODE}_raised")
+    # And back as it was: the warning clears.
+    dialog = await _open_options(page, base_url)
+    bleed = dialog.get_by_role("spinbutton", name=BLEED_LABEL)
+    if await bleed.input_value():
+        msg = "the saved form still shows a bleed resistor"
+        raise AssertionError(msg)
+    await bleed.fill(stored_bleed)
+    await _save_options(dialog)
+    result.cleared = await _wait_for_event(states, seen, event_entity, f"{WARNING_CODE}_cleared")
+    return seen
+
+
+async def _check_options(
+    page: Page,
+    facts: dict[str, Any],
+    api: HomeAssistantAPI,
+    out: Path,
+    result: CheckResult,
+) -> None:
+    """Check the options dialog: sections, the ambient picker, a save that raises a warning."""
+    base_url: str = facts["url"]
+    if api.token is None:
+        msg = "not logged in"
+        raise AssertionError(msg)
+    room = await _room_sensor(api)
+    try:
+        async with ha_ws.connect(base_url, api.token) as ws:
+            registry = await ws.command({"type": "config/entity_registry/list"})
+            own = {item["entity_id"] for item in registry if item["platform"] == DOMAIN}
+            result.own_entities = len(own)
+            entry_entities = {
+                item["entity_id"]
+                for item in registry
+                if item["config_entry_id"] == facts["entry_id"] and not item["disabled_by"]
+            }
+            room_entity = next(
+                item["entity_id"]
+                for item in registry
+                if item["config_entry_id"] == room["entry_id"]
+            )
+            stored_bleed = await _check_form(
+                page, base_url, own=own, room_entity=room_entity, out=out, result=result
+            )
+
+            # Watched from before the dialog opens: every state change of the saves.
+            states = await ws.subscribe("state_changed")
+            seen = await _save_and_restore(
+                page,
+                base_url,
+                states=states,
+                event_entity=facts["entities"]["warning"],
+                stored_bleed=stored_bleed,
+                result=result,
+            )
+            # A command's answer comes after every event sent before it.
+            await ws.command({"type": "get_config"})
+            while not states.empty():
+                seen.append(states.get_nowait()["data"])
+    finally:
+        await asyncio.to_thread(
+            api.request, "DELETE", f"/api/config/config_entries/entry/{room['entry_id']}"
+        )
+        await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    result.watched_states = len(seen)
+    flicker = sorted(
+        {
+            data["entity_id"]
+            for data in seen
+            if data["entity_id"] in entry_entities
+            # An unavailable state or none at all (removed): a reload.
+            and (data.get("new_state") or {}).get("state") in {"unavailable", None}
+        }
+    )
+    if flicker:
+        msg = f"saving the options made these unavailable: {flicker}"
+        raise AssertionError(msg)
 
 
 async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
@@ -91,13 +379,13 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
             await _log_in(page, base_url)
 
             await page.goto(f"{base_url}/config/devices/device/{facts['device_id']}")
-            await _settle(page)
-            await page.screenshot(path=out / "device.png", full_page=True)
+            await _settle(page, "ha-device-info-card", "ha-device-entities-card", "ha-logbook")
+            await page.screenshot(path=out / "device.png", full_page=True, animations="disabled")
             result.screenshots.append(out / "device.png")
 
             await page.goto(base_url + facts["dashboard"])
-            await _settle(page)
-            await page.screenshot(path=out / "dashboard.png", full_page=True)
+            await _settle(page, *DASHBOARD_CARDS)
+            await page.screenshot(path=out / "dashboard.png", full_page=True, animations="disabled")
             result.screenshots.append(out / "dashboard.png")
 
             # The tile card's icon toggles a light: the click a person makes.
@@ -108,9 +396,15 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
             await asyncio.to_thread(_wait_for_state, api, light, expected, 15)
             result.click_to_state_s = time.monotonic() - clicked
             result.light_after = expected
-            await _settle(page)
-            await page.screenshot(path=out / "dashboard-switched.png", full_page=True)
+            # The tile shows what HA now holds ("On" or "Off").
+            await tile.get_by_text(expected.capitalize(), exact=True).wait_for()
+            await _settle(page, *DASHBOARD_CARDS)
+            await page.screenshot(
+                path=out / "dashboard-switched.png", full_page=True, animations="disabled"
+            )
             result.screenshots.append(out / "dashboard-switched.png")
+
+            await _check_options(page, facts, api, out, result)
         finally:
             await browser.close()
     return result
@@ -118,7 +412,7 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
 
 def main(argv: list[str]) -> int:
     """Run the check against the stack whose ready file is given."""
-    parser = argparse.ArgumentParser(prog="python -m tools.devstack.browser")
+    parser = argparse.ArgumentParser(prog="scripts/browser-check")
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
     args = parser.parse_args(argv)
@@ -128,6 +422,15 @@ def main(argv: list[str]) -> int:
         f"light {result.light_before} -> {result.light_after}, "
         f"click to state {result.click_to_state_s * 1000:.0f} ms; "
         f"screenshots: {', '.join(str(p) for p in result.screenshots)}"
+    )
+    print(
+        f"options form sections: {'; '.join(result.sections)}; ambient picker offers "
+        f"{', '.join(result.offered)} (none of the {result.own_entities} own entities)"
+    )
+    print(
+        f"options saved twice, {result.watched_states} state changes watched, none "
+        f"unavailable; {WARNING_CODE}_raised at {result.raised}, "
+        f"{WARNING_CODE}_cleared at {result.cleared}"
     )
     return 0
 

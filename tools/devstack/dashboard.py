@@ -68,8 +68,8 @@ def entity_ids(api: HomeAssistantAPI, entry: dict[str, Any]) -> tuple[dict[str, 
             continue
         if item["entity_id"].startswith("light."):
             device_id = item.get("device_id")
-        # unique_id is f"{relay id}_{key}"; the relay id (hex, "-") has no "_".
-        _relay, _, key = str(item["unique_id"]).partition("_")
+        # unique_id is f"{entry id}_{key}" (entry 1.3 on; the keys hold "_" too).
+        key = str(item["unique_id"]).removeprefix(f"{entry['entry_id']}_")
         domain = item["entity_id"].split(".")[0]
         found[key if key and domain != "light" else domain] = item["entity_id"]
     return found, device_id

@@ -21,21 +21,29 @@ def form_values(step: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
     """
     Fill a form as a person who accepts every default would, plus overrides.
 
-    A key whose override is None is left out (an empty optional field).
+    A key whose override is None is left out (an empty optional field). The
+    fields of a section go under the section's name, as the frontend sends them.
     """
+    return _fill(step.get("data_schema", []), overrides)
+
+
+def _fill(schema: list[dict[str, Any]], overrides: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for field in step.get("data_schema", []):
+    for field in schema:
         name = field["name"]
+        if field.get("type") == "expandable":
+            values[name] = _fill(field["schema"], overrides)
+            continue
         if "default" in field:
             values[name] = field["default"]
         suggested = (field.get("description") or {}).get("suggested_value")
         if suggested is not None:
             values[name] = suggested
-    for name, value in overrides.items():
-        if value is None:
-            values.pop(name, None)
-        else:
-            values[name] = value
+        if name in overrides:
+            if overrides[name] is None:
+                values.pop(name, None)
+            else:
+                values[name] = overrides[name]
     return values
 
 

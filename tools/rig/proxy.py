@@ -6,7 +6,10 @@ Forward a TCP port here to a port inside a network namespace.
 It binds 127.0.0.1:LISTEN_PORT in the caller's namespace, then moves itself
 into NETNS_PATH, so every connection it makes lands on 127.0.0.1:TARGET_PORT
 there. It prints "ready" once listening and exits when its stdin closes (the
-rig that started it is gone) or on SIGTERM.
+rig that started it is gone) or on SIGTERM. It ignores SIGINT: a Ctrl-C at the
+terminal is for the rig that owns it, which then closes it; stopping on its own
+(asyncio.run's shutdown then waited up to 300 s for a thread blocked reading
+stdin) left the rig waiting for it, and develop hung on Ctrl-C.
 
 A process, not threads in the test process: Home Assistant's test harness
 fails a test that leaves a thread running.
@@ -15,7 +18,6 @@ fails a test that leaves a thread running.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -48,17 +50,22 @@ async def _serve(listener: socket.socket, target_port: int) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    stdin_closed = loop.run_in_executor(None, sys.stdin.buffer.read)
+    # The end of stdin read on the loop, not by a thread: nothing can keep
+    # the process from exiting once it is told to.
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
     server = await asyncio.start_server(handle, sock=listener)
     print("ready", flush=True)
     stopper = asyncio.ensure_future(stop.wait())
+    stdin_closed = asyncio.ensure_future(stdin.read())
     await asyncio.wait({stopper, stdin_closed}, return_when=asyncio.FIRST_COMPLETED)
     server.close()
-    os._exit(0)  # the stdin reader thread cannot be interrupted
+    os._exit(0)  # open connections' tasks need no goodbye
 
 
 def main() -> None:
     """Bind here, enter the namespace, forward."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     listen_port, netns_path, target_port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -66,8 +73,7 @@ def main() -> None:
     listener.listen(64)
     with open(netns_path, "rb") as ns:  # noqa: PTH123
         os.setns(ns.fileno(), os.CLONE_NEWNET)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(listener, target_port))
+    asyncio.run(_serve(listener, target_port))
 
 
 if __name__ == "__main__":

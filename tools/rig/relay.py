@@ -97,6 +97,11 @@ class VirtualRelay:
         return str(self.ready.get("qr_code", ""))
 
     @property
+    def pid(self) -> int | None:
+        """The relay's process id (and process group) while it runs."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         """Whether the relay process is alive."""
         return self._proc is not None and self._proc.poll() is None

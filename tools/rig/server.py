@@ -9,6 +9,7 @@ side, a restart keeps the fabric, and nothing is left on the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -131,6 +132,11 @@ class MatterServer:
         """Whether the server process is alive."""
         return self.pid is not None
 
+    @property
+    def proxy_pid(self) -> int | None:
+        """The process id of the proxy into the server's namespace, while open."""
+        return self._proxy.pid if self._proxy and self._proxy.poll() is None else None
+
     def _command(self) -> list[str]:
         cmd = [
             str(SERVER_BIN),
@@ -216,6 +222,9 @@ class MatterServer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Out of the terminal's process group, as the server is: a Ctrl-C
+            # is for the rig, which closes the proxy itself.
+            start_new_session=True,
         )
         assert proxy.stdout is not None  # noqa: S101 - set by Popen above
         first = proxy.stdout.readline()
@@ -229,12 +238,21 @@ class MatterServer:
 
     def _close_proxy(self) -> None:
         proxy, self._proxy = self._proxy, None
-        if proxy is not None:
-            proxy.terminate()
+        if proxy is None:
+            return
+        # The end of its stdin alone stops it; SIGTERM too, and SIGKILL
+        # bounds the wait whatever state it is in.
+        if proxy.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                proxy.stdin.close()
+        proxy.terminate()
+        try:
+            proxy.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
             proxy.wait()
-            for pipe in (proxy.stdin, proxy.stdout):
-                if pipe is not None:
-                    pipe.close()
+        if proxy.stdout is not None:
+            proxy.stdout.close()
 
     def _accepts(self) -> bool:
         try:

@@ -1,0 +1,172 @@
+"""
+The `no_neutral.diagnose` action: the fault finder (circuit/diagnosis.py) on an entry's adaptor.
+
+Every candidate is simulated through the adaptor's async_simulate, on the
+simulator client that every entry shares (one run at a time in the
+executor, paced, cached: the entry's own scenario is usually cached
+already); only the ranking, which takes milliseconds, runs in the event
+loop. The options flow's Troubleshoot step is meant to call async_diagnose
+too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+import probatio
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.service import async_get_config_entry
+
+from .circuit import ScenarioError
+from .circuit.ageing import CapacitorSpec
+from .circuit.diagnosis import (
+    DiagnosisError,
+    check_ambient,
+    check_symptoms,
+    diagnose,
+    first_scenarios,
+    follow_up,
+    scenario_key,
+)
+from .const import DOMAIN
+from .coordinator import NoNeutralConfigEntry
+from .options import capacitor_spec, option_for_path
+
+SERVICE_DIAGNOSE: Final = "diagnose"
+ATTR_SYMPTOMS: Final = "symptoms"
+ATTR_AMBIENT_C: Final = "ambient_c"
+ATTR_SCENARIO: Final = "scenario"
+FIELDS: Final = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_SYMPTOMS, ATTR_AMBIENT_C, ATTR_SCENARIO})
+# As for `simulate`: every value is checked here, so that each bad input gets
+# the same translated error naming its field.
+DIAGNOSE_SCHEMA = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
+
+
+def invalid_field(field: str, reason: str) -> ServiceValidationError:
+    """Return the translated error that names a bad field (the same as `simulate`'s)."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="invalid_field",
+        translation_placeholders={"field": field, "reason": reason},
+    )
+
+
+def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return `base` with the call's scenario sections laid over it, key by key."""
+    merged: dict[str, Any] = {
+        section: dict(values) if isinstance(values, Mapping) else values
+        for section, values in base.items()
+    }
+    for section, values in overrides.items():
+        if isinstance(values, Mapping) and isinstance(merged.get(section, {}), dict):
+            merged.setdefault(section, {}).update(values)
+        else:
+            # Not a section: the simulator's validation names it.
+            merged[section] = values
+    return merged
+
+
+async def async_diagnose(
+    simulate_fn: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+    scenario: Mapping[str, Any],
+    symptoms: object,
+    *,
+    ambient_c: object,
+    capacitor: CapacitorSpec | None = None,
+) -> dict[str, Any]:
+    """
+    Return the fault finder's answer for an adaptor built as `scenario`.
+
+    `simulate_fn` is the adaptor's async_simulate: the shared simulator
+    client's cached, paced executor runs.
+
+    Raises DiagnosisError or ScenarioError (naming the field) before
+    simulating anything, ArithmeticError when the scenario as given cannot be
+    solved, SimulatorTimeoutError for a run stopped at its deadline.
+    """
+    ticked = check_symptoms(symptoms)
+    ambient = check_ambient(ambient_c)
+    firsts = first_scenarios(scenario)
+    runs: dict[str, dict[str, Any] | ArithmeticError] = {}
+
+    async def run(mapping: dict[str, Any]) -> dict[str, Any] | ArithmeticError:
+        key = scenario_key(mapping)
+        if key not in runs:
+            try:
+                runs[key] = await simulate_fn(mapping)
+            except ArithmeticError as err:
+                runs[key] = err
+        return runs[key]
+
+    for mapping in firsts:
+        figures = await run(mapping)
+        if not isinstance(figures, ArithmeticError) and (after := follow_up(mapping, figures)):
+            await run(after)
+
+    def lookup(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+        outcome = runs[scenario_key(mapping)]
+        if isinstance(outcome, ArithmeticError):
+            raise outcome
+        return outcome
+
+    return diagnose(scenario, ticked, ambient_c=ambient, capacitor=capacitor, run=lookup)
+
+
+def _scenario_field(data: Mapping[str, Any], key: str) -> str:
+    """Name a bad scenario key by the call's field, or by the entry's option that set it."""
+    given = data.get(ATTR_SCENARIO)
+    section, _, name = key.partition(".")
+    if isinstance(given, Mapping) and (
+        key in given or (isinstance(given.get(section), Mapping) and name in given[section])
+    ):
+        return f"{ATTR_SCENARIO}.{key}"
+    return option_for_path(key) or f"{ATTR_SCENARIO}.{key}"
+
+
+async def _async_diagnose_call(call: ServiceCall) -> ServiceResponse:
+    data = call.data
+    for name in data:
+        if name not in FIELDS:
+            raise invalid_field(str(name), "unknown field")
+    entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
+    entry: NoNeutralConfigEntry = async_get_config_entry(
+        call.hass, DOMAIN, None if entry_id is None else str(entry_id)
+    )
+    adaptor = entry.runtime_data.adaptor
+    overrides = data.get(ATTR_SCENARIO, {})
+    if not isinstance(overrides, Mapping):
+        raise invalid_field(ATTR_SCENARIO, "not an object of scenario sections")
+    scenario = _merge(adaptor.data.scenario, overrides)
+    try:
+        answer = await async_diagnose(
+            adaptor.async_simulate,
+            scenario,
+            data.get(ATTR_SYMPTOMS),
+            ambient_c=data.get(ATTR_AMBIENT_C, adaptor.data.ambient_c),
+            capacitor=capacitor_spec(adaptor.options),
+        )
+    except DiagnosisError as err:
+        raise invalid_field(err.key, err.reason) from err
+    except ScenarioError as err:
+        raise invalid_field(_scenario_field(data, err.key), err.reason) from err
+    except ArithmeticError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="simulation_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return {"scenario": scenario, "diagnosis": answer}
+
+
+def async_register(hass: HomeAssistant) -> None:
+    """Register `no_neutral.diagnose` (called from async_setup_services)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_DIAGNOSE,
+        _async_diagnose_call,
+        schema=DIAGNOSE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )

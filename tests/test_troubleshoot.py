@@ -1,0 +1,95 @@
+"""The `no_neutral.diagnose` action: the fault finder on an entry, errors naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from custom_components.no_neutral.const import DOMAIN
+
+pytestmark = [
+    pytest.mark.matter,
+    pytest.mark.usefixtures("socket_enabled"),
+]
+
+
+async def diagnose(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    return await hass.services.async_call(  # type: ignore[return-value]
+        DOMAIN, "diagnose", data, blocking=True, return_response=True
+    )
+
+
+@pytest.mark.long
+async def test_no_bleed_resistor_is_found_from_ghosting(
+    hass: HomeAssistant,
+    entry_factory: Callable[..., Any],
+    simulator_runs: list[dict[str, Any]],
+) -> None:
+    """Every candidate runs through the shared simulator; the entry is left as it was."""
+    entry = await entry_factory()
+    adaptor = entry.runtime_data.adaptor
+    before = len(simulator_runs)
+    response = await diagnose(hass, config_entry_id=entry.entry_id, symptoms=["ghosting"])
+    assert response["scenario"] == adaptor.data.scenario
+    answer = response["diagnosis"]
+    assert answer["symptoms"] == ["ghosting"]
+    top = answer["candidates"][0]
+    assert (top["fault"], top["rank"]) == ("bleed_missing", 1)
+    assert top["actions"][0] == {
+        "action": "fit",
+        "part": "bleed_resistor",
+        "resistance_ohm": 220000,
+    }
+    # The entry's own scenario was cached: every other distinct scenario ran once.
+    assert len(simulator_runs) - before == answer["simulations"] - 1
+    assert entry.runtime_data.adaptor.data.scenario == response["scenario"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"symptoms": ["lamp_glows"]}, "symptoms"),
+        ({"symptoms": []}, "symptoms"),
+        ({"symptoms": "ghosting"}, "symptoms"),
+        ({}, "symptoms"),
+        ({"symptoms": ["ghosting"], "ambient_c": 300}, "ambient_c"),
+        ({"symptoms": ["ghosting"], "ambient_c": "warm"}, "ambient_c"),
+        (
+            {"symptoms": ["ghosting"], "scenario": {"cable": {"length_m": -1}}},
+            "scenario.cable.length_m",
+        ),
+        ({"symptoms": ["ghosting"], "scenario": {"lamp": 5}}, "scenario.lamp"),
+        ({"symptoms": ["ghosting"], "scenario": "hot"}, "scenario"),
+        ({"symptoms": ["ghosting"], "symptom": ["ghosting"]}, "symptom"),
+    ],
+)
+async def test_bad_input_names_the_field(
+    hass: HomeAssistant,
+    entry_factory: Callable[..., Any],
+    simulator_runs: list[dict[str, Any]],
+    data: dict[str, Any],
+    field: str,
+) -> None:
+    """Refused before any candidate is simulated."""
+    await entry_factory()
+    before = len(simulator_runs)
+    with pytest.raises(ServiceValidationError) as err:
+        await diagnose(hass, **data)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "invalid_field"
+    assert err.value.translation_placeholders["field"] == field
+    assert str(err.value).startswith(f"Invalid value for {field}: ")
+    assert len(simulator_runs) == before
+
+
+async def test_a_bad_option_of_the_entry_is_named_by_its_option(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    entry = await entry_factory(cap_voltage_rating_v=0)
+    with pytest.raises(ServiceValidationError) as err:
+        await diagnose(hass, config_entry_id=entry.entry_id, symptoms=["cap_hot"])
+    assert err.value.translation_placeholders["field"] == "cap_voltage_rating_v"
