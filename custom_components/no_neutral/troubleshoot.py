@@ -32,7 +32,7 @@ from .circuit.diagnosis import (
     scenario_key,
 )
 from .const import DOMAIN
-from .coordinator import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry
 from .options import capacitor_spec, option_for_path
 
 SERVICE_DIAGNOSE: Final = "diagnose"
