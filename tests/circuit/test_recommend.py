@@ -78,6 +78,9 @@ def assert_meets_every_criterion(base: dict[str, Any], entry: dict[str, Any]) ->
     # The figures shown are those of this simulation (deterministic).
     for key, value in entry["figures"].items():
         assert r[key] == value, key
+    # An LED driver's margin: the lamp voltage's low point over its stop voltage.
+    stop = base.get("lamp", {}).get("led_stop_v", 70.0)
+    assert entry["margins"]["lamp_power"] == pytest.approx(r["lamp_v_min"] / stop - 1, rel=1e-12)
     assert entry["margins"]["cap_voltage"] == pytest.approx(
         1 - r["cap_voltage_max_v"] / (0.8 * entry["voltage_rating_v"]), rel=1e-12
     )
@@ -96,7 +99,14 @@ def _check_answer(base: dict[str, Any], result: dict[str, Any]) -> None:
     }
     assert len(circuits) == len(result["best"])
     # The weakest margin (in steps of 0.05) falls or stays from first to last.
-    ranked = ("cap_voltage", "fuse_steady", "fuse_switching", "discharge", "capacitor_life")
+    ranked = (
+        "lamp_power",
+        "cap_voltage",
+        "fuse_steady",
+        "fuse_switching",
+        "discharge",
+        "capacitor_life",
+    )
     weakest = [math.floor(min(e["margins"][k] for k in ranked) / 0.05) for e in result["best"]]
     assert weakest == sorted(weakest, reverse=True)
     for loser in result["best_losers"]:

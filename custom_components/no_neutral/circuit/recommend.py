@@ -42,7 +42,8 @@ of the limit):
 - `warnings`: the simulation raises no warning that the parts' ratings
   cannot cure (no_load, incompatible_lamp, led_dropout, ghost_flash,
   device_supply_low, slow_discharge, short_circuit).
-- `lamp_power`: an LED lamp gets at least 0.95 of its rated power; a
+- `lamp_power`: an LED lamp gets at least 0.95 of its rated power (margin:
+  the lamp voltage's low point over the driver's stop voltage); a
   filament lamp gets the best available: its power ratio as close to 1 as
   among the combinations that pass every other criterion (within
   FILAMENT_SLACK; over 1 counts as far as under, as 1/ratio: an overrun
@@ -58,9 +59,11 @@ of the limit):
 
 The best three are the qualifying circuits, each with the lowest ratings that
 pass (higher ones only cost more), ranked by their weakest margin, then the
-next weakest, and so on, margins within RANK_STEP counting as equal at first
-(the lamp-power margin aside: an LED lamp's power is 1.0 or dropping out,
-not a margin to grow).
+next weakest, and so on, margins within RANK_STEP counting as equal at first.
+An LED lamp's power ratio is 1.0 until its driver drops out, so its margin
+is the headroom of the lamp voltage's low point over the driver's stop
+voltage (a capacitor that loses capacitance with age eats it up); whether it
+passes is still the ratio of at least 0.95 (and no led_dropout warning).
 """
 
 from __future__ import annotations
@@ -137,8 +140,15 @@ CRITERIA: Final = (
     "discharge",
     "capacitor_life",
 )
-# Margins that rank the qualifying circuits (lamp_power only passes or fails).
-RANKED: Final = ("cap_voltage", "fuse_steady", "fuse_switching", "discharge", "capacitor_life")
+# Margins that rank the qualifying circuits.
+RANKED: Final = (
+    "lamp_power",
+    "cap_voltage",
+    "fuse_steady",
+    "fuse_switching",
+    "discharge",
+    "capacitor_life",
+)
 
 # What to change when nothing qualifies, by the criterion or warning that
 # every combination failed.
@@ -391,7 +401,9 @@ def _judge_circuit(
     discharge = figures["discharge_time_s"]
     life_h = capacitor_life_h(figures, sc, cap_uf, demands)
     common: dict[str, float | None] = {
-        "lamp_power": ratio / LED_POWER_RATIO - 1.0 if led else None,
+        # An LED driver gets its full power until it drops out: the margin is
+        # how far the lamp voltage's low point stays above the driver's stop.
+        "lamp_power": float(figures["lamp_v_min"]) / sc.lamp.led_stop_v - 1.0 if led else None,
         "discharge": None if discharge is None else _upper(discharge, DISCHARGE_LIMIT_S),
         "capacitor_life": life_h / (demands.life_years * HOURS_PER_YEAR) - 1.0,
     }
@@ -431,7 +443,8 @@ def _judge_circuit(
                 for name in CRITERIA
                 if (name == "warnings" and warnings)
                 or (name == "discharge" and discharge is None)
-                or ((m := margins.get(name)) is not None and m < 0.0)
+                or (name == "lamp_power" and led and ratio < LED_POWER_RATIO)
+                or (name != "lamp_power" and (m := margins.get(name)) is not None and m < 0.0)
             ]
             out.append(judged)
     return out
@@ -493,6 +506,7 @@ def _entry(j: _Judged) -> dict[str, Any]:
             key: f[key]
             for key in (
                 "lamp_power_ratio",
+                "lamp_v_min",
                 "lamp_ripple_pct",
                 "cap_voltage_max_v",
                 "cap_esr_power_w",
