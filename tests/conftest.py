@@ -51,20 +51,36 @@ def fresh_dns_resolver() -> Iterator[None]:
         yield
 
 
-@pytest_asyncio.fixture(autouse=True)
-def closed_websocket_heartbeats() -> Iterator[None]:
+@pytest.fixture(autouse=True, scope="session")
+def no_heartbeat_on_closing_websockets() -> Iterator[None]:
     """
-    Cancel the heartbeat timers aiohttp's websockets leave behind.
+    Keep aiohttp from arming a heartbeat on a websocket that is closing or closed.
 
     aiohttp 3.14 restarts a websocket's heartbeat when data arrives, and the
     server's answer to the client's close frame arrives after close() has
     cancelled it: a timer is left on a closing or closed socket, or not, as
-    the timing falls (the Matter client's link, ours and the rig's; with both
-    cores busy the socket was still closing at teardown). Only aiohttp's
-    websocket timers go, before Home Assistant's harness looks for lingering
-    ones (its fixture tears down after this one), so any other timer left
-    behind, one of this integration's above all, still fails the test.
+    the timing falls (the Matter client's link, ours and the rig's). Home
+    Assistant's harness runs the loop once more at teardown (to shut its
+    executor down) before it looks for lingering timers, so a late answer
+    re-armed it even after a per-test clean-up (seen with both cores busy).
+    For the whole session, so that the harness's own teardown is covered; an
+    open socket keeps its heartbeat, and any other timer left behind, one of
+    this integration's above all, still fails the test.
     """
+    reset = ClientWebSocketResponse._reset_heartbeat
+
+    def reset_unless_closing(self: ClientWebSocketResponse) -> None:
+        if self._closing or self._closed:
+            return
+        reset(self)
+
+    with patch.object(ClientWebSocketResponse, "_reset_heartbeat", reset_unless_closing):
+        yield
+
+
+@pytest_asyncio.fixture(autouse=True)
+def closed_websocket_heartbeats() -> Iterator[None]:
+    """Cancel the heartbeat timers of websockets closed before their answer came (see above)."""
     yield
     loop = asyncio.get_event_loop()
     # Run what is already due first: the restart is a call_soon that arms the timer.

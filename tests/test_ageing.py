@@ -193,6 +193,25 @@ def test_history_counts_closed_time_with_ripple_heat() -> None:
     assert history.powered_h == pytest.approx(2.0)
 
 
+def test_history_counts_energy_in_each_relay_state() -> None:
+    history = History()
+    common = {"ambient_c": 25.0, "esr_power_w": 0.01, "fuse_power_w": 0.1, "cap": CAP, "fuse": FUSE}
+    # Two hours on: the lamp's energy and the losses with it on.
+    history.advance(seconds=7200, closed=True, lamp_power_w=9.0, loss_power_w=1.5, **common)
+    # Half an hour off: the standby draw alone, a loss too; the lamp draws nothing.
+    history.advance(seconds=1800, closed=False, lamp_power_w=9.0, loss_power_w=0.6, **common)
+    assert history.lamp_energy_wh == pytest.approx(18.0)
+    assert history.standby_energy_wh == pytest.approx(0.3)
+    assert history.loss_energy_wh == pytest.approx(3.0 + 0.3)
+    # No time, or time running backwards, counts nothing.
+    history.advance(seconds=-60, closed=True, lamp_power_w=9.0, loss_power_w=1.5, **common)
+    assert history.lamp_energy_wh == pytest.approx(18.0)
+    # Replacing parts keeps what was drawn.
+    history.capacitor_replaced()
+    history.fuse_replaced()
+    assert history.loss_energy_wh == pytest.approx(3.3)
+
+
 def test_history_switchings_and_a_blown_fuse() -> None:
     history = History()
     history.switched(closed=True, inrush_j=0.5, fuse=FUSE)
@@ -229,6 +248,9 @@ def test_history_round_trips_through_json() -> None:
         fuse=FuseHeat(steady_j=4.0, switching_j=1.5),
         fuse_blown=True,
         switchings=42,
+        lamp_energy_wh=1234.5,
+        loss_energy_wh=210.25,
+        standby_energy_wh=88.0,
     )
     data = json.loads(json.dumps(history.as_dict()))
     assert History.from_dict(data) == history
@@ -255,6 +277,9 @@ def test_history_round_trips_through_json() -> None:
         ({"switchings": "7"}, "switchings"),
         ({"fuse_blown": "false"}, "fuse_blown"),
         ({"fuse_blown": 0}, "fuse_blown"),
+        ({"lamp_energy_wh": -0.5}, "lamp_energy_wh"),
+        ({"loss_energy_wh": "12"}, "loss_energy_wh"),
+        ({"standby_energy_wh": math.nan}, "standby_energy_wh"),
         (["not", "an", "object"], ""),
         (None, ""),
     ],

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from custom_components.no_neutral.circuit import DEFAULT_SCENARIO, RESULT_KEYS
+from custom_components.no_neutral.circuit import DEFAULT_SCENARIO, RESULT_KEYS, simulate
+from custom_components.no_neutral.switching import SWITCHING_TYPES
 from custom_components.no_neutral.warning_table import CODES
 
 ROOT = Path(__file__).parent.parent
@@ -76,3 +77,22 @@ def test_the_repository_documents_its_own_model() -> None:
         and internal in path.read_text(errors="replace")
     ]
     assert offenders == []
+
+
+def test_standby_cost_is_the_default_adaptors() -> None:
+    """The standby figures in the README are the default scenario's, as simulated now."""
+    figures = simulate({})
+    standby_w = figures["off_source_power_w"]
+    kwh_a_year = standby_w * 365.25 * 24 / 1000
+    energy = section("Energy")
+    assert f"draw {standby_w:.2f} W with the lamp off" in energy
+    assert f"{kwh_a_year:.1f} kWh a year" in energy
+    assert f"{kwh_a_year * 0.30:.2f} a year at an assumed\nprice of 0.30 per kWh" in energy
+    on_losses_w = figures["source_power_w"] - figures["lamp_power_w"]
+    assert f"take {on_losses_w:.2f} W more than the lamp's" in energy
+
+
+def test_each_switching_event_type_has_its_row() -> None:
+    triggers = section("Device triggers and events")
+    for event_type in SWITCHING_TYPES:
+        assert any(line.startswith(f"| `{event_type}` |") for line in triggers.splitlines())

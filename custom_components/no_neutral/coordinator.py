@@ -72,6 +72,7 @@ from .repairs import (
     async_sync_simulation_issue,
 )
 from .simulator import SimulatorTimeoutError, async_get_simulator
+from .switching import SwitchingTracker
 from .warning_table import CODES, WarningChanges
 
 AGEING_INTERVAL: Final = timedelta(minutes=1)
@@ -105,7 +106,27 @@ class AdaptorData:
     fuse_blown: bool
     switchings: int
     powered_h: float
+    lamp_energy_wh: float
+    loss_energy_wh: float
+    standby_energy_wh: float
     warnings: tuple[str, ...]
+
+
+def lamp_power_w(figures: Mapping[str, Any], *, closed: bool) -> float:
+    """Return the lamp's mean power in a relay state (open: its leakage, counted as a loss)."""
+    return float(figures["lamp_power_w"]) if closed else 0.0
+
+
+def loss_power_w(figures: Mapping[str, Any], *, closed: bool) -> float:
+    """
+    Return what the circuit draws from the mains besides the lamp, in a relay state.
+
+    Closed: the source's power less the lamp's (the adaptor's parts, the
+    relay's own supply, the switched conductor); open: the whole standby draw.
+    """
+    if closed:
+        return max(float(figures["source_power_w"]) - float(figures["lamp_power_w"]), 0.0)
+    return float(figures["off_source_power_w"])
 
 
 class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
@@ -117,6 +138,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         """Set up the coordinator; the history is loaded at the first refresh."""
         super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} adaptor")
         self.relay = relay
+        self.switching = SwitchingTracker(hass, entry)
         self.history = History()
         self.history_store = HistoryStore(hass, entry, lambda: (self.history, self._warnings))
         self._lock = asyncio.Lock()
@@ -261,6 +283,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             fuse_power_w=float(self._figures["fuse_power_w"]),
             cap=capacitor_spec(self.options),
             fuse=fuse_spec(self.options),
+            lamp_power_w=lamp_power_w(self._figures, closed=self._relay_on),
+            loss_power_w=loss_power_w(self._figures, closed=self._relay_on),
         )
         self.history_store.request_save()
 
@@ -274,6 +298,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         if is_on is not None and self._relay_on is not None:
             inrush = float(self._figures.get("inrush_fuse_energy_mean_j", 0.0))
             self.history.switched(closed=is_on, inrush_j=inrush, fuse=fuse_spec(self.options))
+            self.switching.switched(on=is_on)
         self._relay_on = is_on
         self._schedule_refresh_now()
 
@@ -444,5 +469,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             fuse_blown=history.fuse_blown,
             switchings=history.switchings,
             powered_h=history.powered_h,
+            lamp_energy_wh=history.lamp_energy_wh,
+            loss_energy_wh=history.loss_energy_wh,
+            standby_energy_wh=history.standby_energy_wh,
             warnings=changes.warnings,
         )

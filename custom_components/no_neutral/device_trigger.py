@@ -1,4 +1,4 @@
-"""Device triggers: each warning of the adaptor, raised or cleared."""
+"""Device triggers: each warning of the adaptor, raised or cleared; the lamp switched elsewhere."""
 
 from __future__ import annotations
 
@@ -22,13 +22,20 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .switching import SWITCHED_EVENT, SWITCHING_TRIGGER_TYPES
 from .warning_table import TRIGGER_TYPES, WARNING_EVENT
+
+# Each type's bus event (the coordinator fires both kinds).
+EVENT_OF_TYPE: dict[str, str] = {
+    **dict.fromkeys(TRIGGER_TYPES, WARNING_EVENT),
+    **dict.fromkeys(SWITCHING_TRIGGER_TYPES, SWITCHED_EVENT),
+}
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
         probatio.Required(CONF_DOMAIN): DOMAIN,
         probatio.Required(CONF_DEVICE_ID): str,
-        probatio.Required(CONF_TYPE): probatio.In(TRIGGER_TYPES),
+        probatio.Required(CONF_TYPE): probatio.In(tuple(EVENT_OF_TYPE)),
     }
 )
 
@@ -42,7 +49,7 @@ def _is_adaptor(hass: HomeAssistant, device_id: str) -> bool:
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, str]]:
-    """List the adaptor's warning triggers."""
+    """List the adaptor's triggers."""
     if not _is_adaptor(hass, device_id):
         return []
     return [
@@ -52,12 +59,12 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
             CONF_DEVICE_ID: device_id,
             CONF_TYPE: trigger_type,
         }
-        for trigger_type in TRIGGER_TYPES
+        for trigger_type in EVENT_OF_TYPE
     ]
 
 
 async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:
-    """Check that the trigger names an adaptor device and a known warning."""
+    """Check that the trigger names an adaptor device and a known type."""
     config = TRIGGER_SCHEMA(config)
     if not _is_adaptor(hass, config[CONF_DEVICE_ID]):
         raise InvalidDeviceAutomationConfig(
@@ -74,11 +81,11 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Listen for the coordinator's warning events of that device and type."""
+    """Listen for the coordinator's events of that device and type."""
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
             CONF_PLATFORM: CONF_EVENT,
-            event_trigger.CONF_EVENT_TYPE: WARNING_EVENT,
+            event_trigger.CONF_EVENT_TYPE: EVENT_OF_TYPE[config[CONF_TYPE]],
             CONF_EVENT_DATA: {
                 CONF_TYPE: config[CONF_TYPE],
                 CONF_DEVICE_ID: config[CONF_DEVICE_ID],

@@ -1,4 +1,4 @@
-"""Event entity: each warning of the adaptor as it is raised and as it clears."""
+"""Event entities: each warning of the adaptor as it is raised and clears; who switched the lamp."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
+from .switching import SWITCHING_TYPES, Switching
 from .warning_table import BY_CODE, CLEARED, RAISED, TRIGGER_TYPES, WarningChanges
 
 # The coordinator computes everything; the entity only reports its changes.
@@ -17,6 +18,7 @@ PARALLEL_UPDATES = 0
 
 ATTR_CODE: Final = "code"
 ATTR_ACTIVE: Final = "active"
+ATTR_ON: Final = "on"
 
 EVENT_TYPES: Final = list(TRIGGER_TYPES)
 
@@ -26,14 +28,22 @@ DESCRIPTION = EventEntityDescription(
     event_types=EVENT_TYPES,
 )
 
+SWITCHING_DESCRIPTION = EventEntityDescription(
+    key="switching",
+    translation_key="switching",
+    event_types=list(SWITCHING_TYPES),
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,  # noqa: ARG001
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the warning event entity."""
-    await async_add_in_batches(async_add_entities, [AdaptorWarningEvent(entry)])
+    """Add the warning and the switching event entities."""
+    await async_add_in_batches(
+        async_add_entities, [AdaptorWarningEvent(entry), LampSwitchingEvent(entry)]
+    )
 
 
 class AdaptorWarningEvent(NoNeutralEntity, EventEntity):
@@ -62,3 +72,30 @@ class AdaptorWarningEvent(NoNeutralEntity, EventEntity):
                 )
                 # One state per event: an automation on this entity sees each.
                 self.async_write_ha_state()
+
+
+class LampSwitchingEvent(NoNeutralEntity, EventEntity):
+    """
+    Fires `switched_by_home_assistant` or `switched_elsewhere` at each switching.
+
+    Apart from the warnings: an automation on a warning must not run at every
+    switching of the lamp.
+    """
+
+    entity_description = SWITCHING_DESCRIPTION
+
+    def __init__(self, entry: NoNeutralConfigEntry) -> None:
+        """Report the switchings of the entry's relay."""
+        super().__init__(entry, SWITCHING_DESCRIPTION.key)
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.switching.async_add_listener(self._on_switching))
+
+    @callback
+    def _on_switching(self, switching: Switching) -> None:
+        self._trigger_event(switching.type, {ATTR_ON: switching.on})
+        # Home Assistant's command's context: its logbook names who switched.
+        self.async_set_context(switching.context)
+        self.async_write_ha_state()

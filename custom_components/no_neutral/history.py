@@ -34,6 +34,10 @@ from .data import NoNeutralConfigEntry
 from .repairs import async_create_history_reset_issue, async_delete_history_reset_issue
 
 STORAGE_VERSION: Final = 1
+# 1.2 adds the energies (lamp, losses, standby). A minor step: an older
+# version of the integration still reads the file (and ignores them).
+STORAGE_MINOR_VERSION: Final = 2
+ENERGY_KEYS: Final = ("lamp_energy_wh", "loss_energy_wh", "standby_energy_wh")
 # Written at most this long after a change, and at stop and unload.
 SAVE_DELAY_S: Final = 300
 
@@ -41,10 +45,40 @@ SAVE_DELAY_S: Final = 300
 type Snapshot = Callable[[], tuple[History, tuple[str, ...]]]
 
 
+class _HistoryFile(Store[dict[str, Any]]):
+    """HA's Store, migrating the files of older versions."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: object
+    ) -> dict[str, Any]:
+        # Typed as object: it is whatever the file held.
+        if old_major_version != STORAGE_VERSION:
+            raise NotImplementedError  # kept aside, the history starts afresh
+        if not isinstance(old_data, dict):
+            History.from_dict(old_data)  # raises HistoryError naming what it is
+            raise HistoryError(key="", reason="not an object")
+        data = dict(old_data)
+        if old_minor_version < 2:  # noqa: PLR2004
+            # Nothing was counted before 1.2: the energies start at zero.
+            for key in ENERGY_KEYS:
+                data.setdefault(key, 0.0)
+        # The Store writes what this returns before the history reads it: a file
+        # it cannot use must fail here, to be kept aside as it was.
+        History.from_dict(data)
+        _stored_warnings(data, ())
+        return data
+
+
 def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     # Atomic (fsync'd) writes, as HA's own registries: a power cut right
     # after a save must not leave an empty file.
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", atomic_writes=True)
+    return _HistoryFile(
+        hass,
+        STORAGE_VERSION,
+        f"{DOMAIN}.{entry_id}",
+        minor_version=STORAGE_MINOR_VERSION,
+        atomic_writes=True,
+    )
 
 
 class HistoryStore:

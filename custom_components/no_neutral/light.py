@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, override
 
 from homeassistant.components.light import LightEntity
@@ -62,11 +63,18 @@ class NoNeutralLight(NoNeutralEntity, LightEntity):
 
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
-        # No optimistic state: the server pushes the attribute once the relay moved.
-        with relay_command(self.relay):
+        # No optimistic state: the server pushes the attribute once the relay
+        # moved, and that change is told as Home Assistant's (switching.py).
+        with relay_command(self.relay), self._command(on=True):
             await self.relay.async_turn_on()
 
     @override
     async def async_turn_off(self, **kwargs: Any) -> None:
-        with relay_command(self.relay):
+        with relay_command(self.relay), self._command(on=False):
             await self.relay.async_turn_off()
+
+    def _command(self, *, on: bool) -> AbstractContextManager[None]:
+        # The service call's context, set on the entity before it calls us.
+        return self.coordinator.switching.command(
+            on=on, context=self._context, is_on=self.relay.is_on
+        )

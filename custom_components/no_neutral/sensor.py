@@ -26,7 +26,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .circuit.analysis import DISCHARGE_LIMIT_S
-from .coordinator import AdaptorData
+from .coordinator import AdaptorData, loss_power_w
 from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
@@ -79,6 +79,16 @@ def _now(closed_key: str, open_key: str | None) -> Callable[[AdaptorData], float
         return closed(data) if data.relay_on else opened(data)
 
     return value
+
+
+def _losses_now(data: AdaptorData) -> float | None:
+    if data.relay_on is None or not data.figures:
+        return None
+    return loss_power_w(data.figures, closed=data.relay_on)
+
+
+def _kwh(read: Callable[[AdaptorData], float]) -> Callable[[AdaptorData], float]:
+    return lambda data: read(data) / 1000.0
 
 
 def _remaining_life_years(data: AdaptorData) -> float:
@@ -165,6 +175,18 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         value_fn=_figure("lamp_power_w"),
         exists_fn=_lit,
     ),
+    # The lamp as an individual device of the Energy dashboard: its energy,
+    # with the power above as the live rate (both follow the relay).
+    AdaptorSensorEntityDescription(
+        key="lamp_energy",
+        translation_key="lamp_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+        value_fn=_kwh(lambda data: data.lamp_energy_wh),
+        exists_fn=_lit,
+    ),
     AdaptorSensorEntityDescription(
         key="lamp_power_ratio",
         translation_key="lamp_power_ratio",
@@ -173,6 +195,46 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         suggested_display_precision=0,
         value_fn=_figure("lamp_power_ratio", 100.0),
         exists_fn=_lit,
+    ),
+    # What the circuit draws besides the lamp: the adaptor's parts and the
+    # relay's own supply. The adaptor as a device of the Energy dashboard
+    # (losses, with their live rate), and its standby draw on its own: what
+    # it costs with the lamp off, the figure to compare adaptors by.
+    AdaptorSensorEntityDescription(
+        key="losses",
+        translation_key="losses",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=_losses_now,
+    ),
+    AdaptorSensorEntityDescription(
+        key="loss_energy",
+        translation_key="loss_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+        value_fn=_kwh(lambda data: data.loss_energy_wh),
+    ),
+    AdaptorSensorEntityDescription(
+        key="standby_power",
+        translation_key="standby_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=_figure("off_source_power_w"),
+    ),
+    AdaptorSensorEntityDescription(
+        key="standby_energy",
+        translation_key="standby_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+        value_fn=_kwh(lambda data: data.standby_energy_wh),
     ),
     AdaptorSensorEntityDescription(
         key="capacitor_health",

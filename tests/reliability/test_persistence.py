@@ -70,6 +70,10 @@ class Snapshot:
     powered_h: float
     health_state: str
     switchings_state: str
+    lamp_energy_wh: float
+    standby_energy_wh: float
+    loss_energy_wh: float
+    lamp_energy_state: str
 
 
 @asynccontextmanager
@@ -98,12 +102,17 @@ def snapshot(hass: HomeAssistant, entry: MockConfigEntry) -> Snapshot:
     history = entry.runtime_data.adaptor.history
     health = hass.states.get("sensor.hall_lamp_adaptor_capacitor_health")
     count = hass.states.get("sensor.hall_lamp_adaptor_switchings")
+    energy = hass.states.get("sensor.hall_lamp_adaptor_lamp_energy")
     return Snapshot(
         cap_consumed=history.cap_consumed,
         switchings=history.switchings,
         powered_h=history.powered_h,
         health_state=health.state if health else "missing",
         switchings_state=count.state if count else "missing",
+        lamp_energy_wh=history.lamp_energy_wh,
+        standby_energy_wh=history.standby_energy_wh,
+        loss_energy_wh=history.loss_energy_wh,
+        lamp_energy_state=energy.state if energy else "missing",
     )
 
 
@@ -138,6 +147,7 @@ async def _restarts(
     store_file = tmp_path / ".storage" / f"{DOMAIN}.{ENTRY_ID}"
     previous_end: Snapshot | None = None
     gains: list[float] = []
+    energy_gains: list[tuple[float, float, float]] = []
     with watch_logs("custom_components.no_neutral", "homeassistant") as logs:
         for run in range(runs):
             async with home_assistant(tmp_path) as hass:
@@ -153,16 +163,29 @@ async def _restarts(
                     assert start.powered_h == pytest.approx(previous_end.powered_h), run
                     assert start.health_state == previous_end.health_state, run
                     assert start.switchings_state == previous_end.switchings_state, run
+                    assert start.lamp_energy_wh == previous_end.lamp_energy_wh, run
+                    assert start.standby_energy_wh == previous_end.standby_energy_wh, run
+                    assert start.loss_energy_wh == previous_end.loss_energy_wh, run
+                    assert start.lamp_energy_state == previous_end.lamp_energy_state, run
                 end = await one_run(hass, freezer, entry)
                 assert end.switchings == start.switchings + 2, run
                 assert end.switchings_state == str(end.switchings)
                 gains.append(end.cap_consumed - start.cap_consumed)
+                energy_gains.append(
+                    (
+                        end.lamp_energy_wh - start.lamp_energy_wh,
+                        end.standby_energy_wh - start.standby_energy_wh,
+                        end.loss_energy_wh - start.loss_energy_wh,
+                    )
+                )
                 # Stopping counts no time (the clock stands still), so the stored
                 # value is the last one shown.
             previous_end = end
             stored = json.loads(store_file.read_text())["data"]
             assert stored["cap_consumed"] == end.cap_consumed
             assert stored["switchings"] == end.switchings
+            assert stored["lamp_energy_wh"] == end.lamp_energy_wh
+            assert stored["standby_energy_wh"] == end.standby_energy_wh
             freezer.tick(DOWN_BETWEEN_RUNS)
     # Every run added the same hour at the same temperature: the same wear.
     assert all(gain > 0 for gain in gains)
@@ -171,6 +194,12 @@ async def _restarts(
     assert previous_end.switchings == 2 * runs
     assert previous_end.powered_h == pytest.approx(runs * RUN_POWERED.total_seconds() / 3600)
     assert math.isclose(previous_end.cap_consumed, sum(gains), rel_tol=1e-9)
+    # Each run: two thirds of the hour on, one off; the same energies each time.
+    for lamp, standby, loss in energy_gains:
+        assert lamp > 0
+        assert standby > 0
+        assert loss > standby
+        assert (lamp, standby, loss) == pytest.approx(energy_gains[0], rel=1e-9)
     assert not logs.errors("custom_components.no_neutral"), logs.errors()
     print(
         f"{runs} restarts: consumed life {previous_end.cap_consumed:.6g} after "

@@ -223,6 +223,12 @@ class History:
     fuse: FuseHeat = field(default_factory=FuseHeat)
     fuse_blown: bool = False
     switchings: int = 0
+    # Energy drawn from the mains (Wh): into the lamp with the relay closed;
+    # lost in the adaptor and the relay's own supply (closed and open alike),
+    # the open state's share of it apart as the standby energy.
+    lamp_energy_wh: float = 0.0
+    loss_energy_wh: float = 0.0
+    standby_energy_wh: float = 0.0
 
     def advance(
         self,
@@ -234,8 +240,15 @@ class History:
         fuse_power_w: float,
         cap: CapacitorSpec,
         fuse: FuseSpec,
+        lamp_power_w: float = 0.0,
+        loss_power_w: float = 0.0,
     ) -> None:
-        """Count `seconds` of powered time in one relay state."""
+        """
+        Count `seconds` of powered time in one relay state.
+
+        `lamp_power_w` and `loss_power_w` are the mean powers in that state
+        (the lamp's is 0 with the relay open), counted into the energies.
+        """
         if seconds <= 0:
             return
         hours = seconds / SECONDS_PER_HOUR
@@ -246,6 +259,11 @@ class History:
         power = fuse_power_w if closed and not self.fuse_blown else 0.0
         self.fuse = self.fuse.advance(fuse, seconds, power)
         self.fuse_blown = self.fuse_blown or self.fuse.opened(fuse)
+        self.lamp_energy_wh += max(lamp_power_w, 0.0) * hours if closed else 0.0
+        loss_wh = max(loss_power_w, 0.0) * hours
+        self.loss_energy_wh += loss_wh
+        if not closed:
+            self.standby_energy_wh += loss_wh
 
     def switched(self, *, closed: bool, inrush_j: float, fuse: FuseSpec) -> None:
         """Count one real switching; a closing puts its inrush into the resistor."""
@@ -272,6 +290,9 @@ class History:
             "fuse_switching_j": self.fuse.switching_j,
             "fuse_blown": self.fuse_blown,
             "switchings": self.switchings,
+            "lamp_energy_wh": self.lamp_energy_wh,
+            "loss_energy_wh": self.loss_energy_wh,
+            "standby_energy_wh": self.standby_energy_wh,
         }
 
     @classmethod
@@ -294,6 +315,9 @@ class History:
             ),
             fuse_blown=_stored_flag(data, "fuse_blown"),
             switchings=_stored_count(data, "switchings"),
+            lamp_energy_wh=_stored_amount(data, "lamp_energy_wh"),
+            loss_energy_wh=_stored_amount(data, "loss_energy_wh"),
+            standby_energy_wh=_stored_amount(data, "standby_energy_wh"),
         )
 
 
