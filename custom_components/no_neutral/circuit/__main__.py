@@ -6,16 +6,19 @@ import json
 import sys
 from pathlib import Path
 
-from . import diagnosis_cli
+from . import diagnosis_cli, recommend_cli
 from .figures import simulate
 from .params import ScenarioError
+
+# The first argument naming one of these runs it with the rest.
+COMMANDS = {"diagnose": diagnosis_cli.main, "recommend": recommend_cli.main}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Read a scenario (FILE, or standard input for '-' or none), print the figures."""
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["diagnose"]:
-        return diagnosis_cli.main(args[1:])
+    if args and (command := COMMANDS.get(args[0])) is not None:
+        return command(args[1:])
     if len(args) > 1:
         sys.stderr.write("usage: python -m custom_components.no_neutral.circuit [FILE]\n")
         return 2
