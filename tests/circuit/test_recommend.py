@@ -188,7 +188,9 @@ def test_bad_input_names_the_field(base: dict[str, Any], demands: Demands, key: 
     assert err.value.key == key
 
 
-@pytest.mark.long
+# Minutes each, one circuit at a time (1,666 circuits): outside CI's long set
+# until the sweep is batched (issue 14's target: under 5 s).
+@pytest.mark.sweep
 @pytest.mark.parametrize(
     "base", [TEN_W_230, THREE_7W_230, FIVE_W_120_60], ids=["10W", "3x7W", "5W-120V"]
 )
