@@ -18,6 +18,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_config_entry
 
 from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
+from .circuit.params import merge_scenario
 from .const import DOMAIN
 from .data import NoNeutralConfigEntry
 from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
@@ -106,21 +107,6 @@ def _field_for_path(data: Mapping[str, Any], path: str) -> str:
     if (partner := RELATED_PATHS.get(path)) and (field := _given_field(data, partner)):
         return field
     return option_for_path(path) or f"{ATTR_SCENARIO}.{path}"
-
-
-def merge_scenario(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Return `base` with the sections of `overrides` laid over it, key by key."""
-    merged: dict[str, Any] = {
-        section: dict(values) if isinstance(values, Mapping) else values
-        for section, values in base.items()
-    }
-    for section, values in overrides.items():
-        if isinstance(values, Mapping) and isinstance(merged.get(section, {}), dict):
-            merged.setdefault(section, {}).update(values)
-        else:
-            # Not a section: let the simulator's validation name it.
-            merged[section] = values
-    return merged
 
 
 def overrides_from_call(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from .circuit.diagnosis import (
     follow_up,
     scenario_key,
 )
+from .circuit.params import merge_scenario
 from .const import DOMAIN
 from .data import NoNeutralConfigEntry
 from .options import capacitor_spec, option_for_path
@@ -52,21 +53,6 @@ def invalid_field(field: str, reason: str) -> ServiceValidationError:
         translation_key="invalid_field",
         translation_placeholders={"field": field, "reason": reason},
     )
-
-
-def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Return `base` with the call's scenario sections laid over it, key by key."""
-    merged: dict[str, Any] = {
-        section: dict(values) if isinstance(values, Mapping) else values
-        for section, values in base.items()
-    }
-    for section, values in overrides.items():
-        if isinstance(values, Mapping) and isinstance(merged.get(section, {}), dict):
-            merged.setdefault(section, {}).update(values)
-        else:
-            # Not a section: the simulator's validation names it.
-            merged[section] = values
-    return merged
 
 
 async def async_diagnose(
@@ -139,7 +125,7 @@ async def _async_diagnose_call(call: ServiceCall) -> ServiceResponse:
     overrides = data.get(ATTR_SCENARIO, {})
     if not isinstance(overrides, Mapping):
         raise invalid_field(ATTR_SCENARIO, "not an object of scenario sections")
-    scenario = _merge(adaptor.data.scenario, overrides)
+    scenario = merge_scenario(adaptor.data.scenario, overrides)
     try:
         answer = await async_diagnose(
             adaptor.async_simulate,

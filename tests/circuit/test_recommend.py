@@ -11,9 +11,9 @@ import pytest
 
 from custom_components.no_neutral.circuit import ScenarioError, simulate
 from custom_components.no_neutral.circuit.__main__ import main
+from custom_components.no_neutral.circuit.figures import INRUSH_KEYS
 from custom_components.no_neutral.circuit.recommend import (
     CRITERIA,
-    INRUSH_KEYS,
     Demands,
     Stock,
     circuit_figures,

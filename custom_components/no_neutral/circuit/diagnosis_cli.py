@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from .diagnosis import DEFAULT_AMBIENT_C, SYMPTOMS, DiagnosisError, diagnose
 from .params import ScenarioError
+from .scenario_file import ScenarioFileError, read_scenario
 
 PROG = "python -m custom_components.no_neutral.circuit diagnose"
 
@@ -42,18 +42,8 @@ def main(argv: list[str]) -> int:
     # argparse names the option and exits with status 2 on a bad one.
     args = _parser().parse_args(argv)
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
-    except OSError as err:
-        sys.stderr.write(f"{args.file}: cannot read: {err.strerror}\n")
-        return 2
-    try:
-        scenario = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError as err:
-        sys.stderr.write(f": not valid JSON: {err}\n")
-        return 2
-    try:
-        answer = diagnose(scenario, args.symptom, ambient_c=args.ambient_c)
-    except (ScenarioError, DiagnosisError) as err:
+        answer = diagnose(read_scenario(args.file), args.symptom, ambient_c=args.ambient_c)
+    except (ScenarioFileError, ScenarioError, DiagnosisError) as err:
         sys.stderr.write(f"{err}\n")
         return 2
     sys.stdout.write(json.dumps(answer, indent=2) + "\n")

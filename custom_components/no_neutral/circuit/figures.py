@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -230,8 +230,20 @@ def _open_lamp_side(c: Circuit, env: Envelope) -> float:
     return min(lamp_side, c.led_start) if c.p_led > 0.0 else lamp_side
 
 
-def solve(sc: Scenario) -> dict[str, Any]:
-    """Every figure for a validated scenario."""
+INRUSH_KEYS: Final = ("inrush_peak_a", "inrush_fuse_energy_j", "inrush_fuse_energy_mean_j")
+
+
+def solve(
+    sc: Scenario, *, inrush_wanted: Callable[[Scenario, dict[str, Any]], bool] | None = None
+) -> dict[str, Any]:
+    """
+    Every figure for a validated scenario.
+
+    `inrush_wanted`, given the closed and open figures (and the discharge
+    time), may leave the switch-on run out (its three figures null): it is
+    most of a simulation's time, and a sweep (circuit/recommend.py) needs it
+    only where it can still decide.
+    """
     c = Circuit.from_scenario(sc)
     solver = Solver(c)
     steady = closed_steady(solver)
@@ -246,7 +258,11 @@ def solve(sc: Scenario) -> dict[str, Any]:
     out["off_leakage_current_a"] = env.leakage_a
     discharge = discharge_time(solver, steady.state, env)
     out.update(_open_figures(solver, sc, env, bulk, discharge))
-    if c.has_branch:
+    out["discharge_time_s"] = discharge.time_s
+    out.update(dict.fromkeys(INRUSH_KEYS))  # not known yet
+    if not c.has_branch:
+        out.update(dict.fromkeys(INRUSH_KEYS, 0.0))
+    elif inrush_wanted is None or inrush_wanted(sc, out):
         phases = np.array(sorted({*MEAN_PHASES, sc.relay.close_phase_deg}))
         result = inrush(solver, phases, steady)
         k = int(np.searchsorted(phases, sc.relay.close_phase_deg))
@@ -254,11 +270,6 @@ def solve(sc: Scenario) -> dict[str, Any]:
         out["inrush_peak_a"] = float(result.peak_a[k])
         out["inrush_fuse_energy_j"] = float(result.excess_j[k])
         out["inrush_fuse_energy_mean_j"] = float(result.excess_j[mean_idx].mean())
-    else:
-        out["inrush_peak_a"] = 0.0
-        out["inrush_fuse_energy_j"] = 0.0
-        out["inrush_fuse_energy_mean_j"] = 0.0
-    out["discharge_time_s"] = discharge.time_s
     out.update(_off_supply_figures(solver, env, bulk, discharge.lit))
     worst = max(out["source_current_rms_a"], out["off_source_current_rms_a"])
     out["breaker_trip"] = bool(worst >= BREAKER_TRIP_FACTOR * sc.mains.breaker_a)

@@ -344,3 +344,18 @@ def _check_relations(scenario: Scenario) -> None:
 def default_scenario() -> dict[str, dict[str, Any]]:
     """Return a fresh deep copy of the defaults, safe to modify."""
     return copy.deepcopy(DEFAULT_SCENARIO)
+
+
+def merge_scenario(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return `base` with the sections of `overrides` laid over it, key by key."""
+    merged: dict[str, Any] = {
+        section: dict(values) if isinstance(values, Mapping) else values
+        for section, values in base.items()
+    }
+    for section, values in overrides.items():
+        if isinstance(values, Mapping) and isinstance(merged.get(section, {}), dict):
+            merged.setdefault(section, {}).update(values)
+        else:
+            # Not a section: parse_scenario names it.
+            merged[section] = values
+    return merged

@@ -84,25 +84,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final
 
-import numpy as np
-
 from .ageing import CapacitorSpec, FuseHeat, FuseSpec
-from .analysis import DISCHARGE_V, closed_steady, discharge_time, envelope, inrush
-from .elements import Circuit
 from .figures import (
     BREAKER_TRIP_FACTOR,
-    MEAN_PHASES,
     NO_LOAD_W,
-    RESULT_KEYS,
     SLOW_DISCHARGE_S,
-    _closed_figures,
-    _faulted_envelope,
-    _off_supply_figures,
-    _open_figures,
     _warnings,
+    solve,
 )
 from .params import Scenario, ScenarioError, parse_scenario
-from .solver import Solver
 
 # What the recommender may choose from: E6 capacitances 4.7 to 47 uF, E12
 # fusible resistors 1 to 22 ohm, E12 bleed resistors 100 kOhm to 1 MOhm or none.
@@ -239,54 +229,19 @@ type Figures = dict[str, Any]
 type MapFn = Callable[
     [Callable[[Mapping[str, Any]], Figures], Iterable[Mapping[str, Any]]], Iterable[Figures]
 ]
-INRUSH_KEYS: Final = ("inrush_peak_a", "inrush_fuse_energy_j", "inrush_fuse_energy_mean_j")
 
 
 def circuit_figures(scenario: Mapping[str, Any], stock: Stock, demands: Demands) -> Figures:
     """
     Return simulate()'s figures for one circuit of the sweep, the inrush only where it decides.
 
-    The runs and their order are figures.solve()'s; the inrush run is left
-    out (its three figures null) where every rating already fails another
-    criterion. With the inrush the result equals simulate(scenario).
+    The switch-on run is left out (its three figures null) where every rating
+    already fails another criterion; with it the result equals simulate(scenario).
     """
-    sc = parse_scenario(scenario)
-    c = Circuit.from_scenario(sc)
-    solver = Solver(c)
-    steady = closed_steady(solver)
-    out = _closed_figures(sc, c, steady)
-    bulk = out["device_supply_min_v"]
-    extra = [DISCHARGE_V]
-    if sc.lamp.type == "led":
-        extra += [c.led_stop, c.led_start]
-    env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
-    if not c.nominal:
-        bulk, env = _faulted_envelope(solver, env, bulk, extra)
-    out["off_leakage_current_a"] = env.leakage_a
-    discharge = discharge_time(solver, steady.state, env)
-    out.update(_open_figures(solver, sc, env, bulk, discharge))
-    out.update(dict.fromkeys(INRUSH_KEYS))
-    out["discharge_time_s"] = discharge.time_s
-    if not c.has_branch:
-        out.update(dict.fromkeys(INRUSH_KEYS, 0.0))
-    elif _may_qualify(sc, out, stock, demands):
-        phases = np.array(sorted({*MEAN_PHASES, sc.relay.close_phase_deg}))
-        result = inrush(solver, phases, steady)
-        k = int(np.searchsorted(phases, sc.relay.close_phase_deg))
-        mean_idx = np.isin(phases, MEAN_PHASES)
-        out["inrush_peak_a"] = float(result.peak_a[k])
-        out["inrush_fuse_energy_j"] = float(result.excess_j[k])
-        out["inrush_fuse_energy_mean_j"] = float(result.excess_j[mean_idx].mean())
-    out.update(_off_supply_figures(solver, env, bulk, discharge.lit))
-    worst = max(out["source_current_rms_a"], out["off_source_current_rms_a"])
-    out["breaker_trip"] = bool(worst >= BREAKER_TRIP_FACTOR * sc.mains.breaker_a)
-    out["warnings"] = _warnings(sc, out)
-    figures = {key: out[key] for key in RESULT_KEYS}
-    for key, value in figures.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            msg = f"{key} came out as {value}"
-            raise ArithmeticError(msg)
-    return figures
+    return solve(
+        parse_scenario(scenario),
+        inrush_wanted=lambda sc, out: _may_qualify(sc, out, stock, demands),
+    )
 
 
 def circuit_scenario(
