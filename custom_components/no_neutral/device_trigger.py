@@ -1,4 +1,4 @@
-"""Device triggers: each warning of the adaptor, raised or cleared."""
+"""Device triggers: each warning of the adaptor, raised or cleared, and the relay's reboots."""
 
 from __future__ import annotations
 
@@ -22,13 +22,20 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .reboots import REBOOT_EVENT, RELAY_REBOOTED
 from .warning_table import TRIGGER_TYPES, WARNING_EVENT
+
+# Each trigger type's bus event.
+TRIGGER_EVENTS: dict[str, str] = {
+    **dict.fromkeys(TRIGGER_TYPES, WARNING_EVENT),
+    RELAY_REBOOTED: REBOOT_EVENT,
+}
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
         probatio.Required(CONF_DOMAIN): DOMAIN,
         probatio.Required(CONF_DEVICE_ID): str,
-        probatio.Required(CONF_TYPE): probatio.In(TRIGGER_TYPES),
+        probatio.Required(CONF_TYPE): probatio.In(tuple(TRIGGER_EVENTS)),
     }
 )
 
@@ -52,7 +59,7 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
             CONF_DEVICE_ID: device_id,
             CONF_TYPE: trigger_type,
         }
-        for trigger_type in TRIGGER_TYPES
+        for trigger_type in TRIGGER_EVENTS
     ]
 
 
@@ -71,11 +78,11 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Listen for the coordinator's warning events of that device and type."""
+    """Listen for the coordinator's events of that device and type."""
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
             CONF_PLATFORM: CONF_EVENT,
-            event_trigger.CONF_EVENT_TYPE: WARNING_EVENT,
+            event_trigger.CONF_EVENT_TYPE: TRIGGER_EVENTS[config[CONF_TYPE]],
             CONF_EVENT_DATA: {
                 CONF_TYPE: config[CONF_TYPE],
                 CONF_DEVICE_ID: config[CONF_DEVICE_ID],

@@ -240,7 +240,9 @@ async def test_server_dies_with_the_rig(tmp_path: Path) -> None:
 
 @pytest.mark.netns
 @pytest.mark.parametrize(
-    ("reason", "code"), [("brown_out_reset", 2), ("power_on_reboot", 1)], ids=["brown-out", "power-on"]
+    ("reason", "code"),
+    [("brown_out_reset", 2), ("power_on_reboot", 1)],
+    ids=["brown-out", "power-on"],
 )
 async def test_reboot_reaches_the_server(
     commissioned_relay: CommissionedRelay, reason: str, code: int
