@@ -310,10 +310,13 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._light_at_reboot = self._light_seen
         self._cancel_reboot_pending()
         self._reboot_pending = async_call_later(
-            self.hass,
-            BOOT_REASON_WAIT_S,
-            lambda _now: self._rebooted(boot_reason_name(self.relay.boot_reason)),
+            self.hass, BOOT_REASON_WAIT_S, self._on_boot_reason_wait
         )
+
+    @callback
+    def _on_boot_reason_wait(self, _now: datetime) -> None:
+        # No BootReason event came: the attribute has had time to arrive.
+        self._rebooted(boot_reason_name(self.relay.boot_reason))
 
     @callback
     def _on_relay_event(self, event: MatterNodeEvent) -> None:
