@@ -37,9 +37,9 @@ async def test_triggers_listed_for_the_adaptor_only(
     device_id = adaptor_device_id(hass, entry)
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device_id)
     ours = {t["type"] for t in triggers if t["domain"] == DOMAIN}
-    assert ours == {
-        f"{code}_{change}" for code in CODES for change in ("raised", "cleared")
-    } | {"relay_rebooted"}
+    assert ours == {f"{code}_{change}" for code in CODES for change in ("raised", "cleared")} | {
+        "relay_rebooted"
+    }
     assert len(ours) == 31
     assert "no_load_raised" in ours
     # The relay's own device has none of them.

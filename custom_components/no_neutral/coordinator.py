@@ -54,6 +54,7 @@ from .circuit.ageing import (
     health_pct,
     remaining_life_h,
 )
+from .circuit.params import parse_scenario
 from .const import DOMAIN, LOGGER
 from .data import NoNeutralConfigEntry
 from .history import HistoryStore
@@ -556,7 +557,8 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             placeholders = {
                 "closed_v": f"{float(figures['device_supply_min_v']):.0f}",
                 "open_v": f"{float(figures['off_device_supply_min_v']):.0f}",
-                "min_v": f"{float(scenario['device']['min_input_v']):.0f}",
+                # The scenario holds only what the options set: the rest is the defaults'.
+                "min_v": f"{parse_scenario(scenario).device.min_input_v:.0f}",
             }
         async_sync_supply_evidence_issue(
             self.hass, self.config_entry, placeholders, light_on=self._light_at_reboot

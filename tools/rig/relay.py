@@ -312,15 +312,16 @@ class VirtualRelay:
         Reboot the device as after a supply dip; it reports `reason` as BootReason.
 
         Its stored RebootCount goes up by one. The node closes its sessions as
-        it goes (a SIGKILL would lose matter.js's unsaved subscription state,
-        and the server would notice only at its subscription's liveness
-        timeout, a minute on): the server marks it unavailable at once and
-        subscribes again about 5 s later, some 3 s after the device is back
-        (measured; tests/rig_tests). It does so for a subscription it set up
-        itself, not for one it resubscribed after such a reboot: a second
-        reboot then goes unnoticed for minutes (python-matter-server 8.1.2,
-        measured over 120 s), so a test reboots again after a server restart.
-        Returns the "ready" event, stamped with the moment the device was back.
+        it goes, with the ShutDown event (a SIGKILL would lose matter.js's
+        unsaved subscription state, and without ShutDown the server notices
+        nothing for a minute or more). python-matter-server 8.1.2 answers the
+        ShutDown by cutting the liveness timeout of the subscription it set up
+        to 5 s, and subscribes again some 3 s after the device is back
+        (measured; tests/rig_tests). On a subscription it resubscribed, or set
+        up after its own restart (the past ShutDown events come again), that
+        cut never fires: a second reboot goes unnoticed for minutes (measured:
+        over 120 s). Returns the "ready" event, stamped with the moment the
+        device was back.
         """
         if reason not in BOOT_REASONS:
             msg = f"reboot: unknown boot reason {reason!r}; one of {', '.join(BOOT_REASONS)}"
