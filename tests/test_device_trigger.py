@@ -38,9 +38,10 @@ async def test_triggers_listed_for_the_adaptor_only(
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device_id)
     ours = {t["type"] for t in triggers if t["domain"] == DOMAIN}
     assert ours == {f"{code}_{change}" for code in CODES for change in ("raised", "cleared")} | {
-        "switched_elsewhere"
+        "switched_elsewhere",
+        "relay_rebooted",
     }
-    assert len(ours) == 29
+    assert len(ours) == 32
     assert "no_load_raised" in ours
     # The relay's own device has none of them.
     relay_device = dr.async_get(hass).async_get(entry.runtime_data.relay.device_id)

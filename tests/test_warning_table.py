@@ -36,7 +36,10 @@ def test_simulation_rows_are_the_simulators_codes_in_its_order() -> None:
         "fuse_blown",
         "cap_end_of_life",
         "cap_fast_wear",
+        # Then the relay's own evidence.
+        "relay_brown_outs",
     ) == CODES
+    assert [w.code for w in WARNINGS if w.source is Source.RELAY] == ["relay_brown_outs"]
 
 
 def test_every_warning_has_its_texts_and_icon() -> None:
@@ -63,9 +66,9 @@ def test_every_warning_has_its_texts_and_icon() -> None:
     trigger_types = {t for w in WARNINGS for t in w.trigger_types}
     assert set(sensors) == codes
     assert set(icons["entity"]["binary_sensor"]) == codes
-    # Besides the warnings, the one switching trigger (switching.py).
-    assert set(triggers) == trigger_types | set(SWITCHING_TRIGGER_TYPES)
-    assert set(event_states) == trigger_types
+    # Besides the warnings': the lamp switched elsewhere (switching.py), the relay's reboots.
+    assert set(triggers) == trigger_types | set(SWITCHING_TRIGGER_TYPES) | {"relay_rebooted"}
+    assert set(event_states) == trigger_types | {"relay_rebooted"}
     # The issues besides the warnings' own are the server's, the node's, the history's
     # and the simulator's.
     assert set(issues) - codes == {
@@ -75,6 +78,8 @@ def test_every_warning_has_its_texts_and_icon() -> None:
         "history_reset",
         "invalid_scenario",
         "simulation_failed",
+        "supply_evidence_light_on",
+        "supply_evidence_light_off",
     }
     # HA reads the translation, the repository keeps the source: the same.
     assert load("translations/en.json") == strings

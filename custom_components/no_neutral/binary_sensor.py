@@ -19,7 +19,7 @@ from .coordinator import AdaptorData
 from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
-from .warning_table import WARNINGS, AdaptorWarning
+from .warning_table import WARNINGS, AdaptorWarning, Source
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0
@@ -78,13 +78,19 @@ async def async_setup_entry(
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the ones that make sense for the entry's lamp; follow its changes."""
+    """Add the ones that make sense for the entry's lamp and relay; follow its changes."""
+    # The relay's own warnings need a relay that reports its reboots.
+    reports = entry.runtime_data.relay.reboot_count is not None
     await async_add_applicable(
         hass,
         entry,
         async_add_entities,
         platform="binary_sensor",
-        descriptions=BINARY_SENSORS,
+        descriptions=(
+            d
+            for w, d in zip(WARNINGS, BINARY_SENSORS, strict=True)
+            if reports or w.source is not Source.RELAY
+        ),
         make=lambda description: AdaptorBinarySensor(entry, description),
     )
 

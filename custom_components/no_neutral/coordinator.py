@@ -38,12 +38,14 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import (
+    async_call_later,
     async_track_state_change_event,
     async_track_time_interval,
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
+from matter_server.common.models import MatterNodeEvent
 
 from .circuit import ScenarioError, simulate
 from .circuit.ageing import (
@@ -52,6 +54,7 @@ from .circuit.ageing import (
     health_pct,
     remaining_life_h,
 )
+from .circuit.params import parse_scenario
 from .const import DOMAIN, LOGGER
 from .data import NoNeutralConfigEntry
 from .history import HistoryStore
@@ -64,12 +67,14 @@ from .options import (
     fuse_spec,
     option_value,
 )
+from .reboots import async_fire_reboot_event, boot_reason_name
 from .relay import RelayLink
 from .repairs import (
     async_clear_warning_issues,
     async_fire_warning_events,
     async_report_warnings,
     async_sync_simulation_issue,
+    async_sync_supply_evidence_issue,
 )
 from .simulator import SimulatorTimeoutError, async_get_simulator
 from .switching import SwitchingTracker
@@ -82,7 +87,16 @@ FAST_WEAR_LIFE_H: Final = 365.25 * 24
 # back within a loop step or two, long before this many new pictures.
 OWN_CONTEXTS: Final = 8
 
+# A reboot's reason comes with the BootReason event; a relay that sends none
+# (or sends it before the count) has its attribute read this long after.
+BOOT_REASON_WAIT_S: Final = 1.0
+# Matter's GeneralDiagnostics cluster and its BootReason event.
+GENERAL_DIAGNOSTICS: Final = 0x33
+BOOT_REASON_EVENT: Final = 3
+
 type WarningListener = Callable[[WarningChanges], None]
+# A reboot of the relay: its boot reason (None: not reported) and new count.
+type RebootListener = Callable[[str | None, int], None]
 # Around a change of options: before the new picture (drop what no longer
 # applies) and after it (add what now applies, showing the new figures).
 type OptionsHooks = tuple[Callable[[], None], Callable[[], Awaitable[None]]]
@@ -110,6 +124,9 @@ class AdaptorData:
     loss_energy_wh: float
     standby_energy_wh: float
     warnings: tuple[str, ...]
+    # What the relay reports of its reboots (None: it does not).
+    reboot_count: int | None = None
+    boot_reason: str | None = None
 
 
 def lamp_power_w(figures: Mapping[str, Any], *, closed: bool) -> float:
@@ -160,6 +177,12 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         self._issues_synced = False
         self._unannounced: WarningChanges | None = None
         self._warning_listeners: list[WarningListener] = []
+        self._reboot_listeners: list[RebootListener] = []
+        # A reboot counted whose reason is still to come, and the light's
+        # state last known before it (what the user saw when it went down).
+        self._reboot_pending: CALLBACK_TYPE | None = None
+        self._light_seen: bool | None = None
+        self._light_at_reboot: bool | None = None
         self._options_hooks: list[OptionsHooks] = []
 
     @property
@@ -171,10 +194,19 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
     async def _async_setup(self) -> None:
         self.history, self._warnings = await self.history_store.async_load(CODES)
         self._relay_on = self.relay.is_on if self.relay.available else None
+        self._light_seen = self._relay_on
+        # Reboots while Home Assistant was away count, unannounced: their
+        # reason is the relay's last one.
+        if self.history_store.reboots.rebooted(self.relay.reboot_count):
+            self.history_store.reboots.record(
+                boot_reason_name(self.relay.boot_reason), dt_util.utcnow()
+            )
         self._ambient_c = self._read_ambient()
         self._counted_until = dt_util.utcnow()
         entry = self.config_entry
         entry.async_on_unload(self.relay.async_add_listener(self._on_relay))
+        entry.async_on_unload(self.relay.async_add_event_listener(self._on_relay_event))
+        entry.async_on_unload(self._cancel_reboot_pending)
         # Home Assistant's stop unloads no entry: the tick ends with the stop
         # (which counts the time up to it), not with the process.
         entry.async_on_unload(
@@ -288,10 +320,71 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         )
         self.history_store.request_save()
 
+    # Reboots -----------------------------------------------------------------
+
+    @callback
+    def async_add_reboot_listener(self, listener: RebootListener) -> CALLBACK_TYPE:
+        """Tell `listener` each reboot of the relay, when the device trigger hears of it."""
+        self._reboot_listeners.append(listener)
+        return lambda: self._reboot_listeners.remove(listener)
+
+    @callback
+    def _check_reboot(self) -> None:
+        if not self.history_store.reboots.rebooted(self.relay.reboot_count):
+            return
+        self._light_at_reboot = self._light_seen
+        self._cancel_reboot_pending()
+        self._reboot_pending = async_call_later(
+            self.hass, BOOT_REASON_WAIT_S, self._on_boot_reason_wait
+        )
+
+    @callback
+    def _on_boot_reason_wait(self, _now: datetime) -> None:
+        # No BootReason event came: the attribute has had time to arrive.
+        self._rebooted(boot_reason_name(self.relay.boot_reason))
+
+    @callback
+    def _on_relay_event(self, event: MatterNodeEvent) -> None:
+        if (
+            self._reboot_pending is not None
+            and event.endpoint_id == 0
+            and event.cluster_id == GENERAL_DIAGNOSTICS
+            and event.event_id == BOOT_REASON_EVENT
+        ):
+            reason = (event.data or {}).get("bootReason")
+            self._cancel_reboot_pending()
+            self._rebooted(boot_reason_name(reason if isinstance(reason, int) else None))
+
+    @callback
+    def _cancel_reboot_pending(self) -> None:
+        if self._reboot_pending is not None:
+            self._reboot_pending()
+            self._reboot_pending = None
+
+    @callback
+    def _rebooted(self, reason: str | None) -> None:
+        """Count a reboot, announce it, and judge the warnings again."""
+        self._reboot_pending = None
+        count = self.history_store.reboots.count or 0
+        self.history_store.reboots.record(reason, dt_util.utcnow())
+        self.history_store.request_save()
+        LOGGER.info(
+            "Relay of %s rebooted (count %s, reason %s)", self.config_entry.title, count, reason
+        )
+        async_fire_reboot_event(self.hass, self.config_entry, reason, count)
+        for listener in list(self._reboot_listeners):
+            listener(reason, count)
+        self._schedule_refresh_now()
+
     @callback
     def _on_relay(self) -> None:
+        self._check_reboot()
         is_on = self.relay.is_on if self.relay.available else None
+        if is_on is not None:
+            self._light_seen = is_on
         if is_on == self._relay_on:
+            if self.data is not None and self.data.reboot_count != self.relay.reboot_count:
+                self._schedule_refresh_now()
             return
         self._count_time()
         # A real switching is a change between two known states.
@@ -325,6 +418,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         # Non-persistent issues of an unloaded entry would go stale.
         async_clear_warning_issues(self.hass, self.config_entry.entry_id)
         async_sync_simulation_issue(self.hass, self.config_entry, None)
+        async_sync_supply_evidence_issue(self.hass, self.config_entry, None)
 
     def _schedule_refresh_now(self) -> None:
         # A tracked task: unloading the entry waits for it.
@@ -438,6 +532,10 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         remaining_h = remaining_life_h(history.cap_consumed, cap.life_h(closed_core_c))
         if closed_core_c > cap.rated_temp_c or remaining_h < FAST_WEAR_LIFE_H:
             active.add("cap_fast_wear")
+        brown_outs = self.history_store.reboots.repeated(dt_util.utcnow())
+        if brown_outs:
+            active.add("relay_brown_outs")
+        self._sync_supply_evidence(scenario, figures, brown_outs=brown_outs)
         changes = async_report_warnings(
             self.hass,
             self.config_entry,
@@ -473,4 +571,23 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
             loss_energy_wh=history.loss_energy_wh,
             standby_energy_wh=history.standby_energy_wh,
             warnings=changes.warnings,
+            reboot_count=self.relay.reboot_count,
+            boot_reason=boot_reason_name(self.relay.boot_reason),
+        )
+
+    def _sync_supply_evidence(
+        self, scenario: dict[str, Any], figures: dict[str, Any], *, brown_outs: bool
+    ) -> None:
+        """Say so when the relay browns out though the model finds its supply fine."""
+        fine = bool(figures) and "device_supply_low" not in figures.get("warnings", ())
+        placeholders = None
+        if brown_outs and fine:
+            placeholders = {
+                "closed_v": f"{float(figures['device_supply_min_v']):.0f}",
+                "open_v": f"{float(figures['off_device_supply_min_v']):.0f}",
+                # The scenario holds only what the options set: the rest is the defaults'.
+                "min_v": f"{parse_scenario(scenario).device.min_input_v:.0f}",
+            }
+        async_sync_supply_evidence_issue(
+            self.hass, self.config_entry, placeholders, light_on=self._light_at_reboot
         )

@@ -1,4 +1,4 @@
-"""Device triggers: each warning of the adaptor, raised or cleared; the lamp switched elsewhere."""
+"""Device triggers: each warning raised or cleared, the lamp switched elsewhere, a reboot."""
 
 from __future__ import annotations
 
@@ -22,20 +22,22 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .reboots import REBOOT_EVENT, RELAY_REBOOTED
 from .switching import SWITCHED_EVENT, SWITCHING_TRIGGER_TYPES
 from .warning_table import TRIGGER_TYPES, WARNING_EVENT
 
-# Each type's bus event (the coordinator fires both kinds).
-EVENT_OF_TYPE: dict[str, str] = {
+# Each trigger type's bus event (the coordinator fires them all).
+TRIGGER_EVENTS: dict[str, str] = {
     **dict.fromkeys(TRIGGER_TYPES, WARNING_EVENT),
     **dict.fromkeys(SWITCHING_TRIGGER_TYPES, SWITCHED_EVENT),
+    RELAY_REBOOTED: REBOOT_EVENT,
 }
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
         probatio.Required(CONF_DOMAIN): DOMAIN,
         probatio.Required(CONF_DEVICE_ID): str,
-        probatio.Required(CONF_TYPE): probatio.In(tuple(EVENT_OF_TYPE)),
+        probatio.Required(CONF_TYPE): probatio.In(tuple(TRIGGER_EVENTS)),
     }
 )
 
@@ -59,7 +61,7 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
             CONF_DEVICE_ID: device_id,
             CONF_TYPE: trigger_type,
         }
-        for trigger_type in EVENT_OF_TYPE
+        for trigger_type in TRIGGER_EVENTS
     ]
 
 
@@ -85,7 +87,7 @@ async def async_attach_trigger(
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
             CONF_PLATFORM: CONF_EVENT,
-            event_trigger.CONF_EVENT_TYPE: EVENT_OF_TYPE[config[CONF_TYPE]],
+            event_trigger.CONF_EVENT_TYPE: TRIGGER_EVENTS[config[CONF_TYPE]],
             CONF_EVENT_DATA: {
                 CONF_TYPE: config[CONF_TYPE],
                 CONF_DEVICE_ID: config[CONF_DEVICE_ID],

@@ -1,4 +1,4 @@
-"""Event entities: each warning of the adaptor as it is raised and clears; who switched the lamp."""
+"""Event entities: the warnings as they are raised and clear, reboots; who switched the lamp."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
+from .reboots import ATTR_BOOT_REASON, ATTR_REBOOT_COUNT, RELAY_REBOOTED
 from .switching import SWITCHING_TYPES, Switching
 from .warning_table import BY_CODE, CLEARED, RAISED, TRIGGER_TYPES, WarningChanges
 
@@ -20,7 +21,7 @@ ATTR_CODE: Final = "code"
 ATTR_ACTIVE: Final = "active"
 ATTR_ON: Final = "on"
 
-EVENT_TYPES: Final = list(TRIGGER_TYPES)
+EVENT_TYPES: Final = [*TRIGGER_TYPES, RELAY_REBOOTED]
 
 DESCRIPTION = EventEntityDescription(
     key="warning",
@@ -61,6 +62,12 @@ class AdaptorWarningEvent(NoNeutralEntity, EventEntity):
         # The coordinator's one path for warning changes, which also fires the
         # device triggers' events: the two cannot tell different stories.
         self.async_on_remove(self.coordinator.async_add_warning_listener(self._on_warnings))
+        self.async_on_remove(self.coordinator.async_add_reboot_listener(self._on_reboot))
+
+    @callback
+    def _on_reboot(self, reason: str | None, count: int) -> None:
+        self._trigger_event(RELAY_REBOOTED, {ATTR_BOOT_REASON: reason, ATTR_REBOOT_COUNT: count})
+        self.async_write_ha_state()
 
     @callback
     def _on_warnings(self, changes: WarningChanges) -> None:

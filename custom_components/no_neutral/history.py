@@ -31,6 +31,7 @@ from homeassistant.util import dt as dt_util
 from .circuit.ageing import History, HistoryError
 from .const import DOMAIN, LOGGER
 from .data import NoNeutralConfigEntry
+from .reboots import RebootLog
 from .repairs import async_create_history_reset_issue, async_delete_history_reset_issue
 
 STORAGE_VERSION: Final = 1
@@ -94,6 +95,8 @@ class HistoryStore:
         self.store = _store(hass, entry.entry_id)
         self._save_timer: CALLBACK_TYPE | None = None
         self._closed = False
+        # The relay's reboots, kept with the history (read at load).
+        self.reboots = RebootLog()
 
     @property
     def path(self) -> str:
@@ -102,7 +105,10 @@ class HistoryStore:
 
     async def async_load(self, known_warnings: tuple[str, ...]) -> tuple[History, tuple[str, ...]]:
         """Return the stored history and active warnings; fresh ones if the file is unreadable."""
-        return await _async_load(self._hass, self._entry, self.store, known_warnings)
+        history, warnings, self.reboots = await _async_load(
+            self._hass, self._entry, self.store, known_warnings
+        )
+        return history, warnings
 
     @callback
     def request_save(self) -> None:
@@ -144,7 +150,7 @@ class HistoryStore:
 
     def _data(self) -> dict[str, Any]:
         history, warnings = self._snapshot()
-        return {**history.as_dict(), "warnings": list(warnings)}
+        return {**history.as_dict(), "warnings": list(warnings), "reboots": self.reboots.as_dict()}
 
 
 async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:
@@ -158,13 +164,17 @@ async def _async_load(
     entry: NoNeutralConfigEntry,
     store: Store[dict[str, Any]],
     known_warnings: tuple[str, ...],
-) -> tuple[History, tuple[str, ...]]:
-    """Return the stored history and active warnings; a fresh start if the file is unreadable."""
+) -> tuple[History, tuple[str, ...], RebootLog]:
+    """Return the stored history, active warnings and reboots; a fresh start if unreadable."""
     existed = await hass.async_add_executor_job(os.path.exists, store.path)
     try:
         stored = await store.async_load()
         if stored is not None:
-            return History.from_dict(stored), _stored_warnings(stored, known_warnings)
+            return (
+                History.from_dict(stored),
+                _stored_warnings(stored, known_warnings),
+                RebootLog.from_dict(stored.get("reboots")),
+            )
     except (
         ValueError,  # HistoryError included
         KeyError,
@@ -184,7 +194,7 @@ async def _async_load(
         )
     else:
         if not existed:
-            return History(), ()  # a new adaptor
+            return History(), (), RebootLog()  # a new adaptor
         # HA's Store found it undecodable (and logged why), or it held nothing.
         kept_as = _corrupt_copy(hass, store.path) or await _async_keep_aside(hass, store.path)
         LOGGER.warning(
@@ -195,7 +205,7 @@ async def _async_load(
             kept_as,
         )
     async_create_history_reset_issue(hass, entry, kept_as)
-    return History(), ()
+    return History(), (), RebootLog()
 
 
 def _stored_warnings(stored: Mapping[str, Any], known: tuple[str, ...]) -> tuple[str, ...]:

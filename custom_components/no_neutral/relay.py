@@ -232,8 +232,17 @@ class RelayLink:
 
     def _diagnostic(self, attribute_id: int) -> int | None:
         try:
-            value = self.node.get_attribute_value(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, attribute_id)
-        except NodeNotExists, KeyError:
+            node = self.node
+        except NodeNotExists:
+            return None
+        # Only what the relay reported: the client's cluster object fills an
+        # attribute it never sent with the default (a reboot count of 0).
+        path = create_attribute_path(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, attribute_id)
+        if path not in node.node_data.attributes:
+            return None
+        try:
+            value = node.get_attribute_value(0, GENERAL_DIAGNOSTICS_CLUSTER_ID, attribute_id)
+        except KeyError:
             return None
         return int(value) if isinstance(value, int) else None
 

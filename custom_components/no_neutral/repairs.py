@@ -134,6 +134,44 @@ def async_sync_simulation_issue(
         )
 
 
+# The relay browns out though the model says its supply is fine: the adaptor
+# as built differs from its options. One issue, worded for the light's state
+# the relay was in when it last went down.
+SUPPLY_EVIDENCE: Final = "supply_evidence"
+SUPPLY_EVIDENCE_KEYS: Final = {True: "supply_evidence_light_on", False: "supply_evidence_light_off"}
+
+
+@callback
+def async_sync_supply_evidence_issue(
+    hass: HomeAssistant,
+    entry: NoNeutralConfigEntry,
+    placeholders: dict[str, str] | None,
+    *,
+    light_on: bool | None = None,
+) -> None:
+    """
+    Raise the model-versus-evidence issue (with the model's figures), or clear it (None).
+
+    The light's state unknown, the issue says "light off": a relay that loses
+    its supply with the lamp off is the common case (the open state feeds it
+    least).
+    """
+    issue = issue_id(entry.entry_id, SUPPLY_EVIDENCE)
+    if placeholders is None:
+        ir.async_delete_issue(hass, DOMAIN, issue)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=SUPPLY_EVIDENCE_KEYS[bool(light_on)],
+        translation_placeholders={"name": entry.title, **placeholders},
+    )
+
+
 HISTORY_RESET: Final = "history_reset"
 
 

@@ -30,6 +30,7 @@ from .coordinator import AdaptorData, loss_power_w
 from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_applicable
 from .options import CONF_LAMP_TYPE
+from .reboots import BOOT_REASONS
 
 # The coordinator computes everything; entities only read it.
 PARALLEL_UPDATES = 0
@@ -48,8 +49,10 @@ def _lit(options: Mapping[str, Any]) -> bool:
 class AdaptorSensorEntityDescription(SensorEntityDescription):
     """A sensor of the adaptor: how to read it, and whether it makes sense."""
 
-    value_fn: Callable[[AdaptorData], float | int | None]
+    value_fn: Callable[[AdaptorData], float | int | str | None]
     exists_fn: Callable[[Mapping[str, Any]], bool] = lambda _options: True
+    # Shown only for a relay that reports its reboots (GeneralDiagnostics).
+    needs_reboot_count: bool = False
     attributes_fn: Callable[[AdaptorData], dict[str, Any]] | None = None
 
 
@@ -332,6 +335,24 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda data: data.powered_h,
     ),
+    # The relay's own evidence (its supply runs through the adaptor).
+    AdaptorSensorEntityDescription(
+        key="relay_reboots",
+        translation_key="relay_reboots",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.reboot_count,
+        needs_reboot_count=True,
+    ),
+    AdaptorSensorEntityDescription(
+        key="last_boot_reason",
+        translation_key="last_boot_reason",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(BOOT_REASONS),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.boot_reason,
+        needs_reboot_count=True,
+    ),
 )
 
 
@@ -340,13 +361,14 @@ async def async_setup_entry(
     entry: NoNeutralConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the ones that make sense for the entry's lamp; follow its changes."""
+    """Add the ones that make sense for the entry's lamp and relay; follow its changes."""
+    reports = entry.runtime_data.relay.reboot_count is not None
     await async_add_applicable(
         hass,
         entry,
         async_add_entities,
         platform="sensor",
-        descriptions=SENSORS,
+        descriptions=(d for d in SENSORS if reports or not d.needs_reboot_count),
         make=lambda description: AdaptorSensor(entry, description),
     )
 
@@ -364,7 +386,7 @@ class AdaptorSensor(NoNeutralEntity, SensorEntity):
         self.entity_description = description
 
     @property
-    def native_value(self) -> float | int | None:
+    def native_value(self) -> float | int | str | None:
         """Return the figure, at its display precision."""
         value = self.entity_description.value_fn(self.coordinator.data)
         precision = self.entity_description.suggested_display_precision

@@ -7,6 +7,8 @@ binary sensor, its repair issue and its trigger and event types. Binary
 sensors, the event entity, device triggers, repairs and the coordinator read
 this table; no other module lists warning codes (the simulator's own,
 `circuit.WARNING_CODES`, are its contract, and a test holds the two equal).
+The relay's own warnings (Source.RELAY) exist only for a relay that reports
+its reboots.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Source(StrEnum):
 
     SIMULATION = "simulation"  # one simulation's figures
     HISTORY = "history"  # the adaptor's wear and stress over time
+    RELAY = "relay"  # what the relay itself reports (its reboots)
 
 
 class Part(StrEnum):
@@ -132,6 +135,9 @@ WARNINGS: Final[tuple[AdaptorWarning, ...]] = (
     # Core over its rated temperature, or less than a year of life left at
     # the present use: cooler conditions or a better part, before it dies.
     AdaptorWarning(code="cap_fast_wear", source=Source.HISTORY, severity=_WARNING),
+    # Brown-out or power-on resets of the relay repeat (reboots.py): its supply,
+    # which comes through the adaptor, dips. Only with a relay that reports them.
+    AdaptorWarning(code="relay_brown_outs", source=Source.RELAY, severity=_WARNING),
 )
 BY_CODE: Final[dict[str, AdaptorWarning]] = {warning.code: warning for warning in WARNINGS}
 CODES: Final[tuple[str, ...]] = tuple(BY_CODE)

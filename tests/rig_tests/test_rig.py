@@ -24,7 +24,7 @@ from matter_server.common.models import EventType
 
 from tests.link_helpers import wait_for
 from tests.rig import RELAY_SERIAL, CommissionedRelay, TestNode, reset_relay
-from tools.rig.client import connected_client
+from tools.rig.client import commission, connected_client
 from tools.rig.netns import netns_unavailable_reason
 from tools.rig.relay_rig import RelayRig
 from tools.rig.server import MatterServer
@@ -236,3 +236,43 @@ async def test_server_dies_with_the_rig(tmp_path: Path) -> None:
     holder.kill()
     await holder.wait()
     await wait_for(lambda: not servers(), limit=30, interval=0.1)
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [("brown_out_reset", 2), ("power_on_reboot", 1)],
+    ids=["brown-out", "power-on"],
+)
+async def test_reboot_reaches_the_server(relay_rig: RelayRig, reason: str, code: int) -> None:
+    """A power cut and return: RebootCount + 1, BootReason and its event, through the server."""
+    # The server sees a reboot quickly only on the subscription it set up at
+    # commissioning (tools/rig/relay.py, VirtualRelay.reboot): a fresh node.
+    await asyncio.to_thread(reset_relay, relay_rig)
+    node_id = await commission(relay_rig.url, code=relay_rig.manual_code)
+    relay = relay_rig.relay
+    async with client_for(relay_rig.server) as client:
+        await wait_for(lambda: client.get_node(node_id).available, limit=60)
+        before = client.get_node(node_id).get_attribute_value(0, 51, 1)
+        assert isinstance(before, int)
+        counts = updates_of(client, node_id, "0/51/1")
+        events: list[tuple[float, Any]] = []
+        client.subscribe_events(
+            lambda _event, data: events.append((time.monotonic(), data)),
+            EventType.NODE_EVENT,
+            node_filter=node_id,
+        )
+        ready = await asyncio.to_thread(relay.reboot, reason)
+        # The device's own count survived its storage's restart.
+        assert relay.reboot_count == before + 1
+        await wait_for(lambda: counts, limit=60)
+        arrived = counts[0][0] - ready.at
+        assert counts[0][1] == before + 1
+        assert client.get_node(node_id).get_attribute_value(0, 51, 4) == code
+        await wait_for(
+            lambda: any(e.cluster_id == 51 and e.event_id == 3 for _, e in events), limit=10
+        )
+        boot = next(e for _, e in events if e.cluster_id == 51 and e.event_id == 3)
+        assert boot.data == {"bootReason": code}
+        # Seen by the server within seconds of the relay coming back.
+        assert arrived < 5, f"reboot count arrived {arrived:.1f} s after the relay was back"

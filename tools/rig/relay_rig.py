@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tools.rig.netns import RELAY_ADDR, RELAY_IF, SERVER_IF, NetNamespace, VethLink
-from tools.rig.relay import VirtualRelay
+from tools.rig.relay import RelayEvent, VirtualRelay
 from tools.rig.server import MatterServer
 
 
@@ -78,6 +78,10 @@ class RelayRig:
     def press(self, *, on: bool | None = None) -> None:
         """Switch the relay from the device side: on, off, or toggle (None)."""
         self.relay.press(on=on)
+
+    def reboot(self, reason: str = "brown_out_reset") -> RelayEvent:
+        """Reboot the relay as after a brown-out (or `reason`); return its "ready" event."""
+        return self.relay.reboot(reason)
 
     def start(self) -> None:
         """Start the server and the relay."""

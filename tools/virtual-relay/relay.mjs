@@ -4,6 +4,7 @@
  * test rig (tests/rig.py, tools/rig).
  *
  *   node relay.mjs --storage-dir DIR --serial SN [--port 5540] [--interface IF]
+ *                  [--boot-reason power_on_reboot|brown_out_reset|...]
  *   node relay.mjs --export-paa DIR      # write the matter.js test PAA as DIR/*.der
  *
  * stdout carries one JSON object per line and nothing else (matter.js logs go
@@ -16,6 +17,13 @@
  * device itself), "state" (answers with {"event":"state", ...}).
  * SIGTERM, SIGINT and the end of stdin close the node cleanly, so the server sees
  * it leave at once.
+ *
+ * GeneralDiagnostics (endpoint 0, cluster 0x33) is matter.js's own: RebootCount
+ * (0/51/1) is kept in the storage and counts every start after the first,
+ * UpTime (0/51/2) counts from going online, and BootReason (0/51/4) is what
+ * --boot-reason says (unspecified by default); the BootReason event fires as
+ * the node comes online. The rig reboots the relay by starting it again on the
+ * same storage with the reason it simulates ("ready" echoes both).
  */
 
 import { createInterface } from "node:readline";
@@ -26,6 +34,7 @@ import { parseArgs } from "node:util";
 import { Endpoint, Environment, Logger, ServerNode, VendorId } from "@matter/main";
 import { OnOffPlugInUnitDevice } from "@matter/main/devices/on-off-plug-in-unit";
 import { TestCert_PAA_NoVID_Cert } from "@matter/main/protocol";
+import { GeneralDiagnostics } from "@matter/main/clusters/general-diagnostics";
 
 const SONOFF_VENDOR_ID = 0x1321;
 const MINIR4M_PRODUCT_ID = 0x0002;
@@ -42,6 +51,7 @@ const { values: args } = parseArgs({
         discriminator: { type: "string", default: "3840" },
         "software-version": { type: "string", default: "1.4.2" },
         "export-paa": { type: "string" },
+        "boot-reason": { type: "string", default: "unspecified" },
     },
 });
 
@@ -79,6 +89,25 @@ if (args.interface) {
     environment.vars.set("mdns.networkInterface", args.interface);
 }
 
+// Matter's BootReasonEnum, by the rig's snake_case names.
+const BOOT_REASONS = {
+    unspecified: GeneralDiagnostics.BootReason.Unspecified,
+    power_on_reboot: GeneralDiagnostics.BootReason.PowerOnReboot,
+    brown_out_reset: GeneralDiagnostics.BootReason.BrownOutReset,
+    software_watchdog_reset: GeneralDiagnostics.BootReason.SoftwareWatchdogReset,
+    hardware_watchdog_reset: GeneralDiagnostics.BootReason.HardwareWatchdogReset,
+    software_update_completed: GeneralDiagnostics.BootReason.SoftwareUpdateCompleted,
+    software_reset: GeneralDiagnostics.BootReason.SoftwareReset,
+};
+const bootReason = BOOT_REASONS[args["boot-reason"]];
+if (bootReason === undefined) {
+    process.stderr.write(
+        `--boot-reason: unknown reason ${JSON.stringify(args["boot-reason"])}; ` +
+            `one of ${Object.keys(BOOT_REASONS).join(", ")}\n`,
+    );
+    process.exit(2);
+}
+
 const [major, minor, patch] = args["software-version"].split(".").map(Number);
 const node = await ServerNode.create({
     id: "relay",
@@ -105,6 +134,8 @@ const node = await ServerNode.create({
         softwareVersion: (major << 16) | (minor << 8) | patch,
         softwareVersionString: args["software-version"],
     },
+    // Not persisted (the reason is this boot's); RebootCount is, by matter.js.
+    generalDiagnostics: { bootReason },
 });
 
 const relay = new Endpoint(OnOffPlugInUnitDevice, { id: "relay" });
@@ -179,6 +210,8 @@ emit({
     serial: args.serial,
     commissioned: node.lifecycle.isCommissioned,
     on: relay.state.onOff.onOff,
+    reboot_count: node.state.generalDiagnostics.rebootCount,
+    boot_reason: args["boot-reason"],
 });
 
 // Commands run one after another, in the order they were typed.
