@@ -13,6 +13,7 @@ the same entry and the same history.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ctypes
 import datetime as dt
 import ipaddress
@@ -29,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tools.devstack import dashboard, flows
+from tools.devstack import dashboard, energy, flows
 from tools.devstack.ha_api import DEV_PASSWORD, DEV_USERNAME, HomeAssistantAPI
 from tools.devstack.presets import PRESETS
 from tools.rig.relay_rig import RelayRig
@@ -261,6 +262,9 @@ class Stack:
             ids, device_id = dashboard.entity_ids(api, entry)
             names = dashboard.short_names(api, ids)
             dashboard.write(self.config / DASHBOARD_FILE, dashboard.build(ids, names))
+            say("adding the lamp and the adaptor to the Energy dashboard's individual devices")
+            device_name = api.state(ids["light"])["attributes"]["friendly_name"]
+            asyncio.run(energy.save_prefs(api.base_url, str(api.token), ids, device_name))
             facts |= {
                 "entry_id": entry["entry_id"],
                 "device_id": device_id,

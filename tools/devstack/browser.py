@@ -74,6 +74,8 @@ WARNING_CODE = "ghost_flash"
 ROOM_SENSOR_NAME = "Browser check room temperature"
 # Bounds for failure only: each wait ends as soon as its condition holds.
 API_TIMEOUT_S = 60
+# The adaptor counts energy once a minute: two counts and HA's answer.
+ENERGY_TIMEOUT_S = 150
 
 
 @dataclass
@@ -90,6 +92,8 @@ class CheckResult:
     raised: str = ""
     cleared: str = ""
     watched_states: int = 0
+    lamp_energy: str = ""
+    energy_devices: list[str] = field(default_factory=list)
 
 
 async def _log_in(page: Page, base_url: str) -> None:
@@ -364,6 +368,80 @@ async def _check_options(
         raise AssertionError(msg)
 
 
+def _turn_light(api: HomeAssistantAPI, light: str, state: str) -> None:
+    if api.state(light)["state"] != state:
+        api.request("POST", f"/api/services/light/turn_{state}", {"entity_id": light})
+        _wait_for_state(api, light, state, 15)
+
+
+def _wait_for_energy(api: HomeAssistantAPI, entity_id: str, timeout: float) -> str:
+    """Wait until the energy sensor has counted something; return its state."""
+    started = time.monotonic()
+    while True:
+        state: str = api.state(entity_id)["state"]
+        try:
+            if float(state) > 0:
+                return state
+        except ValueError:
+            pass  # unknown until the first count
+        if time.monotonic() - started > timeout:
+            msg = f"{entity_id} stayed {state!r} for {timeout} s with the lamp on"
+            raise AssertionError(msg)
+        time.sleep(1)
+
+
+async def _check_energy_prefs(
+    facts: dict[str, Any], api: HomeAssistantAPI
+) -> list[dict[str, Any]]:
+    """Return the adaptor's individual devices; HA's energy validation finds no issue."""
+    ids: dict[str, str] = facts["entities"]
+    async with ha_ws.connect(facts["url"], str(api.token)) as ws:
+        prefs = await ws.command({"type": "energy/get_prefs"})
+        validation = await ws.command({"type": "energy/validate"})
+    devices: list[dict[str, Any]] = prefs["device_consumption"]
+    # energy/validate answers one list of issues per device, in the prefs' order.
+    issues = dict(
+        zip(
+            (device["stat_consumption"] for device in devices),
+            validation["device_consumption"],
+            strict=True,
+        )
+    )
+    ours = [device for device in devices if device["stat_consumption"] in ids.values()]
+    pairs = {device["stat_consumption"]: device.get("stat_rate") for device in ours}
+    if pairs.get(ids["lamp_energy"]) != ids["lamp_power"]:
+        msg = f"the lamp is not an individual device with its power as rate: {devices}"
+        raise AssertionError(msg)
+    if found := {entity: issues[entity] for entity in pairs if issues[entity]}:
+        msg = f"HA's energy validation finds issues: {found}"
+        raise AssertionError(msg)
+    return ours
+
+
+async def _check_energy(
+    page: Page, facts: dict[str, Any], api: HomeAssistantAPI, out: Path, result: CheckResult
+) -> None:
+    """The lamp in HA's Energy dashboard, an individual device after it counted energy."""
+    base_url: str = facts["url"]
+    ids: dict[str, str] = facts["entities"]
+    await asyncio.to_thread(_turn_light, api, ids["light"], "on")
+    result.lamp_energy = await asyncio.to_thread(
+        _wait_for_energy, api, ids["lamp_energy"], ENERGY_TIMEOUT_S
+    )
+    ours = await _check_energy_prefs(facts, api)
+    result.energy_devices = [device["name"] for device in ours]
+    # The energy settings page lists each individual device by its name.
+    await page.goto(f"{base_url}/config/energy")
+    settings = page.locator("ha-energy-device-settings")
+    for name in result.energy_devices:
+        await settings.get_by_text(name, exact=True).wait_for()
+    await page.goto(f"{base_url}/energy")
+    await _settle(page, "hui-energy-devices-graph-card")
+    await page.screenshot(path=out / "energy.png", full_page=True, animations="disabled")
+    result.screenshots.append(out / "energy.png")
+    await asyncio.to_thread(_turn_light, api, ids["light"], result.light_after)
+
+
 async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
     """Run the whole check against a running develop stack described by `facts`."""
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
@@ -405,6 +483,7 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
             result.screenshots.append(out / "dashboard-switched.png")
 
             await _check_options(page, facts, api, out, result)
+            await _check_energy(page, facts, api, out, result)
         finally:
             await browser.close()
     return result
@@ -431,6 +510,10 @@ def main(argv: list[str]) -> int:
         f"options saved twice, {result.watched_states} state changes watched, none "
         f"unavailable; {WARNING_CODE}_raised at {result.raised}, "
         f"{WARNING_CODE}_cleared at {result.cleared}"
+    )
+    print(
+        f"lamp energy {result.lamp_energy} kWh; Energy dashboard individual devices: "
+        f"{', '.join(result.energy_devices)}; energy validation: no issue"
     )
     return 0
 
