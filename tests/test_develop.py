@@ -358,7 +358,8 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
 
     Then Configure: five sections, the ambient picker without the adaptor's own
     sensors, a save that raises ghost flashing on the Warning event entity with
-    no entity unavailable, and the option restored.
+    no entity unavailable, and the option restored. Then the Energy dashboard:
+    the lamp an individual device once its energy has counted, no validation issue.
     """
     if not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")  # pragma: no cover
@@ -383,6 +384,12 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
     ) in check.stdout
     assert "ambient picker offers sensor.browser_check_room_temperature (" in check.stdout
     assert "none unavailable; ghost_flash_raised at " in check.stdout
+    assert (
+        "Energy dashboard individual devices: Lamp, Adaptor losses, Adaptor standby; "
+        "energy validation: no issue"
+    ) in check.stdout
+    energy = float(check.stdout.split("lamp energy ", 1)[1].split(" kWh", 1)[0])
+    assert energy > 0
     # The check leaves the stack as it found it: its sensor gone, the option
     # back, no warning active.
     assert not api.config_entries("template")
@@ -401,6 +408,8 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
         "dashboard-switched.png",
         "dashboard.png",
         "device.png",
+        "energy-now.png",
+        "energy.png",
         "options.png",
     ]
     for shot in shots:

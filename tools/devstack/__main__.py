@@ -263,8 +263,7 @@ class Stack:
             names = dashboard.short_names(api, ids)
             dashboard.write(self.config / DASHBOARD_FILE, dashboard.build(ids, names))
             say("adding the lamp and the adaptor to the Energy dashboard's individual devices")
-            device_name = api.state(ids["light"])["attributes"]["friendly_name"]
-            asyncio.run(energy.save_prefs(api.base_url, str(api.token), ids, device_name))
+            asyncio.run(energy.save_prefs(api.base_url, str(api.token), ids))
             facts |= {
                 "entry_id": entry["entry_id"],
                 "device_id": device_id,

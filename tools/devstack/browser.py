@@ -12,7 +12,11 @@ integration's own entities (from HA's entity registry); a save that clears the
 bleed resistor, watched over HA's websocket API from before the click: the
 Warning event entity reports ghost flashing raised and no entity of the entry
 turns unavailable (the options apply without a reload); the resistor put back,
-the warning cleared. Screenshots go to the given folder.
+the warning cleared. Then the Energy dashboard: the lamp on until its energy
+sensor has counted, HA's energy validation without an issue for the adaptor's
+individual devices (the lamp, its power as the live rate; the losses; the
+standby inside them), the devices listed in the energy settings and on the
+dashboard, and its Now view. Screenshots go to the given folder.
 
     scripts/browser-check --ready-file build/ready.json --out docs/screenshots
 
@@ -33,7 +37,7 @@ from typing import Any
 
 from playwright.async_api import Locator, Page, async_playwright
 
-from tools.devstack import ha_ws
+from tools.devstack import energy, ha_ws
 from tools.devstack.ha_api import DEV_PASSWORD, DEV_USERNAME, HomeAssistantAPI
 
 CHROMIUM = "/usr/bin/chromium"
@@ -76,6 +80,8 @@ ROOM_SENSOR_NAME = "Browser check room temperature"
 API_TIMEOUT_S = 60
 # The adaptor counts energy once a minute: two counts and HA's answer.
 ENERGY_TIMEOUT_S = 150
+# The Energy dashboard's cards in one picture, its period bar below them.
+ENERGY_VIEWPORT = {"width": 1280, "height": 1400}
 
 
 @dataclass
@@ -116,7 +122,40 @@ _DRAWN = """() => {
     };
     walk(document);
     return found.every((el) =>
-        el.tagName === "IMG" ? el.complete && el.naturalWidth > 0 : el.offsetParent === null);
+        el.tagName === "IMG" ? el.complete && el.naturalWidth > 0
+            : el.offsetParent === null || getComputedStyle(el).opacity === "0");
+}"""
+
+
+# True once the charts inside the given element have drawn something and stopped
+# moving: their pixels the same as at the previous poll (they draw on a canvas,
+# growing in for a moment, after the page has settled).
+_CHART_DRAWN = """(selector) => {
+    const hosts = [];
+    const walk = (root) => {
+        for (const el of root.querySelectorAll("*")) {
+            if (el.matches(selector)) hosts.push(el);
+            if (el.shadowRoot) walk(el.shadowRoot);
+        }
+    };
+    walk(document);
+    let ink = 0;
+    let sum = 0;
+    const look = (root) => {
+        for (const el of root.querySelectorAll("canvas")) {
+            if (!el.width || !el.height) continue;
+            const data = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
+            for (let i = 0; i < data.length; i += 4) {
+                if (data[i + 3] > 0) ink += 1;
+                sum = (sum * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13 + data[i + 3]) % 1000000007;
+            }
+        }
+        for (const el of root.querySelectorAll("*")) if (el.shadowRoot) look(el.shadowRoot);
+    };
+    hosts.forEach((host) => look(host.shadowRoot ?? host));
+    const still = window.__chartSum === sum;
+    window.__chartSum = sum;
+    return ink > 0 && still;
 }"""
 
 
@@ -408,6 +447,9 @@ async def _check_energy_prefs(
         )
     )
     ours = [device for device in devices if device["stat_consumption"] in ids.values()]
+    if ours != energy.device_consumption(ids):
+        msg = f"the adaptor's individual devices are not as develop saved them: {devices}"
+        raise AssertionError(msg)
     pairs = {device["stat_consumption"]: device.get("stat_rate") for device in ours}
     if pairs.get(ids["lamp_energy"]) != ids["lamp_power"]:
         msg = f"the lamp is not an individual device with its power as rate: {devices}"
@@ -435,10 +477,25 @@ async def _check_energy(
     settings = page.locator("ha-energy-device-settings")
     for name in result.energy_devices:
         await settings.get_by_text(name, exact=True).wait_for()
+    # The dashboard: the devices cards, the lamp in the detail chart's legend
+    # (the bars are drawn from the recorder's hourly statistics: empty at first).
+    await page.set_viewport_size(ENERGY_VIEWPORT)  # type: ignore[arg-type]
     await page.goto(f"{base_url}/energy")
+    detail = page.locator("hui-energy-devices-detail-graph-card")
+    await detail.get_by_text(energy.DEVICES[0][0], exact=True).wait_for()
     await _settle(page, "hui-energy-devices-graph-card")
-    await page.screenshot(path=out / "energy.png", full_page=True, animations="disabled")
+    await page.wait_for_function(
+        _CHART_DRAWN, arg="hui-energy-devices-graph-card", polling=250
+    )
+    await page.screenshot(path=out / "energy.png", animations="disabled")
     result.screenshots.append(out / "energy.png")
+    # Now: the live power of each device with a rate, the lamp's from its power sensor.
+    await page.get_by_role("tab", name="Now").click()
+    await _settle(page, "hui-power-sankey-card")
+    await page.wait_for_function(_CHART_DRAWN, arg="hui-power-sankey-card", polling=250)
+    await page.screenshot(path=out / "energy-now.png", animations="disabled")
+    result.screenshots.append(out / "energy-now.png")
+    await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
     await asyncio.to_thread(_turn_light, api, ids["light"], result.light_after)
 
 
