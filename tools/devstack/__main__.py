@@ -5,7 +5,8 @@ Starts a real python-matter-server and a matter.js virtual MINIR4M in network
 namespaces of their own (tools/rig), then Home Assistant with this integration
 from the working tree; completes HA's onboarding through its own API, adds the
 adaptor through the integration's config flow (commissioning the relay the
-first time), writes the adaptor's dashboard, and waits. Ctrl-C stops it all.
+first time), writes the adaptor's dashboard, puts the lamp and the adaptor in
+the Energy dashboard, and waits. Ctrl-C stops it all.
 Everything lives in the config folder, so the next start finds the same relay,
 the same entry and the same history.
 """
