@@ -149,7 +149,8 @@ _CHART_DRAWN = """(selector) => {
             const data = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
             for (let i = 0; i < data.length; i += 4) {
                 if (data[i + 3] > 0) ink += 1;
-                sum = (sum * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13 + data[i + 3]) % 1000000007;
+                const pixel = data[i] + data[i + 1] * 7 + data[i + 2] * 13 + data[i + 3];
+                sum = (sum * 31 + pixel) % 1000000007;
             }
         }
         for (const el of root.querySelectorAll("*")) if (el.shadowRoot) look(el.shadowRoot);
@@ -431,9 +432,7 @@ def _wait_for_energy(api: HomeAssistantAPI, entity_id: str, timeout: float) -> s
         time.sleep(1)
 
 
-async def _check_energy_prefs(
-    facts: dict[str, Any], api: HomeAssistantAPI
-) -> list[dict[str, Any]]:
+async def _check_energy_prefs(facts: dict[str, Any], api: HomeAssistantAPI) -> list[dict[str, Any]]:
     """Return the adaptor's individual devices; HA's energy validation finds no issue."""
     ids: dict[str, str] = facts["entities"]
     async with ha_ws.connect(facts["url"], str(api.token)) as ws:
@@ -465,7 +464,7 @@ async def _check_energy_prefs(
 async def _check_energy(
     page: Page, facts: dict[str, Any], api: HomeAssistantAPI, out: Path, result: CheckResult
 ) -> None:
-    """The lamp in HA's Energy dashboard, an individual device after it counted energy."""
+    """Check the lamp in HA's Energy dashboard, an individual device once it counted energy."""
     base_url: str = facts["url"]
     ids: dict[str, str] = facts["entities"]
     await asyncio.to_thread(_turn_light, api, ids["light"], "on")
@@ -486,9 +485,7 @@ async def _check_energy(
     detail = page.locator("hui-energy-devices-detail-graph-card")
     await detail.get_by_text(energy.DEVICES[0][0], exact=True).wait_for()
     await _settle(page, "hui-energy-devices-graph-card")
-    await page.wait_for_function(
-        _CHART_DRAWN, arg="hui-energy-devices-graph-card", polling=250
-    )
+    await page.wait_for_function(_CHART_DRAWN, arg="hui-energy-devices-graph-card", polling=250)
     await page.screenshot(path=out / "energy.png", animations="disabled")
     result.screenshots.append(out / "energy.png")
     # Now: the live power of each device with a rate, the lamp's from its power sensor.

@@ -24,7 +24,7 @@ DEVICES = (
 
 
 def device_consumption(ids: dict[str, str]) -> list[dict[str, str]]:
-    """The Energy dashboard's individual devices for the adaptor's entities `ids`."""
+    """Return the Energy dashboard's individual devices for the adaptor's entities `ids`."""
     devices = []
     for name, energy, rate, part_of in DEVICES:
         device = {"stat_consumption": ids[energy], "name": name}
