@@ -5,7 +5,8 @@ Starts a real python-matter-server and a matter.js virtual MINIR4M in network
 namespaces of their own (tools/rig), then Home Assistant with this integration
 from the working tree; completes HA's onboarding through its own API, adds the
 adaptor through the integration's config flow (commissioning the relay the
-first time), writes the adaptor's dashboard, and waits. Ctrl-C stops it all.
+first time), writes the adaptor's dashboard, puts the lamp and the adaptor in
+the Energy dashboard, and waits. Ctrl-C stops it all.
 Everything lives in the config folder, so the next start finds the same relay,
 the same entry and the same history.
 """
@@ -13,6 +14,7 @@ the same entry and the same history.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ctypes
 import datetime as dt
 import ipaddress
@@ -29,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tools.devstack import dashboard, flows
+from tools.devstack import dashboard, energy, flows
 from tools.devstack.ha_api import DEV_PASSWORD, DEV_USERNAME, HomeAssistantAPI
 from tools.devstack.presets import PRESETS
 from tools.rig.relay_rig import RelayRig
@@ -261,6 +263,8 @@ class Stack:
             ids, device_id = dashboard.entity_ids(api, entry)
             names = dashboard.short_names(api, ids)
             dashboard.write(self.config / DASHBOARD_FILE, dashboard.build(ids, names))
+            say("adding the lamp and the adaptor to the Energy dashboard's individual devices")
+            asyncio.run(energy.save_prefs(api.base_url, str(api.token), ids))
             facts |= {
                 "entry_id": entry["entry_id"],
                 "device_id": device_id,

@@ -12,7 +12,11 @@ integration's own entities (from HA's entity registry); a save that clears the
 bleed resistor, watched over HA's websocket API from before the click: the
 Warning event entity reports ghost flashing raised and no entity of the entry
 turns unavailable (the options apply without a reload); the resistor put back,
-the warning cleared. Screenshots go to the given folder.
+the warning cleared. Then the Energy dashboard: the lamp on until its energy
+sensor has counted, HA's energy validation without an issue for the adaptor's
+individual devices (the lamp, its power as the live rate; the losses; the
+standby inside them), the devices listed in the energy settings and on the
+dashboard, and its Now view. Screenshots go to the given folder.
 
     scripts/browser-check --ready-file build/ready.json --out docs/screenshots
 
@@ -33,7 +37,7 @@ from typing import Any
 
 from playwright.async_api import Locator, Page, async_playwright
 
-from tools.devstack import ha_ws
+from tools.devstack import energy, ha_ws
 from tools.devstack.ha_api import DEV_PASSWORD, DEV_USERNAME, HomeAssistantAPI
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,6 +78,12 @@ WARNING_CODE = "ghost_flash"
 ROOM_SENSOR_NAME = "Browser check room temperature"
 # Bounds for failure only: each wait ends as soon as its condition holds.
 API_TIMEOUT_S = 60
+# The energy sensors show kWh to 3 places: the develop stack's 10 W lamp shows
+# 0.001 after 3 minutes on, counted at the next whole minute (the adaptor counts
+# once a minute), so by 4 minutes; a minute more for a slow machine.
+ENERGY_TIMEOUT_S = 300
+# The Energy dashboard's cards in one picture, its period bar below them.
+ENERGY_VIEWPORT = {"width": 1280, "height": 1400}
 
 
 @dataclass
@@ -90,6 +100,8 @@ class CheckResult:
     raised: str = ""
     cleared: str = ""
     watched_states: int = 0
+    lamp_energy: str = ""
+    energy_devices: list[str] = field(default_factory=list)
 
 
 async def _log_in(page: Page, base_url: str) -> None:
@@ -112,7 +124,41 @@ _DRAWN = """() => {
     };
     walk(document);
     return found.every((el) =>
-        el.tagName === "IMG" ? el.complete && el.naturalWidth > 0 : el.offsetParent === null);
+        el.tagName === "IMG" ? el.complete && el.naturalWidth > 0
+            : el.offsetParent === null || getComputedStyle(el).opacity === "0");
+}"""
+
+
+# True once the charts inside the given element have drawn something and stopped
+# moving: their pixels the same as at the previous poll (they draw on a canvas,
+# growing in for a moment, after the page has settled).
+_CHART_DRAWN = """(selector) => {
+    const hosts = [];
+    const walk = (root) => {
+        for (const el of root.querySelectorAll("*")) {
+            if (el.matches(selector)) hosts.push(el);
+            if (el.shadowRoot) walk(el.shadowRoot);
+        }
+    };
+    walk(document);
+    let ink = 0;
+    let sum = 0;
+    const look = (root) => {
+        for (const el of root.querySelectorAll("canvas")) {
+            if (!el.width || !el.height) continue;
+            const data = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
+            for (let i = 0; i < data.length; i += 4) {
+                if (data[i + 3] > 0) ink += 1;
+                const pixel = data[i] + data[i + 1] * 7 + data[i + 2] * 13 + data[i + 3];
+                sum = (sum * 31 + pixel) % 1000000007;
+            }
+        }
+        for (const el of root.querySelectorAll("*")) if (el.shadowRoot) look(el.shadowRoot);
+    };
+    hosts.forEach((host) => look(host.shadowRoot ?? host));
+    const still = window.__chartSum === sum;
+    window.__chartSum = sum;
+    return ink > 0 && still;
 }"""
 
 
@@ -364,6 +410,94 @@ async def _check_options(
         raise AssertionError(msg)
 
 
+def _turn_light(api: HomeAssistantAPI, light: str, state: str) -> None:
+    if api.state(light)["state"] != state:
+        api.request("POST", f"/api/services/light/turn_{state}", {"entity_id": light})
+        _wait_for_state(api, light, state, 15)
+
+
+def _wait_for_energy(api: HomeAssistantAPI, entity_id: str, timeout: float) -> str:
+    """Wait until the energy sensor has counted something; return its state."""
+    started = time.monotonic()
+    while True:
+        state: str = api.state(entity_id)["state"]
+        try:
+            if float(state) > 0:
+                return state
+        except ValueError:
+            pass  # unknown until the first count
+        if time.monotonic() - started > timeout:
+            msg = f"{entity_id} stayed {state!r} for {timeout} s with the lamp on"
+            raise AssertionError(msg)
+        time.sleep(1)
+
+
+async def _check_energy_prefs(facts: dict[str, Any], api: HomeAssistantAPI) -> list[dict[str, Any]]:
+    """Return the adaptor's individual devices; HA's energy validation finds no issue."""
+    ids: dict[str, str] = facts["entities"]
+    async with ha_ws.connect(facts["url"], str(api.token)) as ws:
+        prefs = await ws.command({"type": "energy/get_prefs"})
+        validation = await ws.command({"type": "energy/validate"})
+    devices: list[dict[str, Any]] = prefs["device_consumption"]
+    # energy/validate answers one list of issues per device, in the prefs' order.
+    issues = dict(
+        zip(
+            (device["stat_consumption"] for device in devices),
+            validation["device_consumption"],
+            strict=True,
+        )
+    )
+    ours = [device for device in devices if device["stat_consumption"] in ids.values()]
+    if ours != energy.device_consumption(ids):
+        msg = f"the adaptor's individual devices are not as develop saved them: {devices}"
+        raise AssertionError(msg)
+    pairs = {device["stat_consumption"]: device.get("stat_rate") for device in ours}
+    if pairs.get(ids["lamp_energy"]) != ids["lamp_power"]:
+        msg = f"the lamp is not an individual device with its power as rate: {devices}"
+        raise AssertionError(msg)
+    if found := {entity: issues[entity] for entity in pairs if issues[entity]}:
+        msg = f"HA's energy validation finds issues: {found}"
+        raise AssertionError(msg)
+    return ours
+
+
+async def _check_energy(
+    page: Page, facts: dict[str, Any], api: HomeAssistantAPI, out: Path, result: CheckResult
+) -> None:
+    """Check the lamp in HA's Energy dashboard, an individual device once it counted energy."""
+    base_url: str = facts["url"]
+    ids: dict[str, str] = facts["entities"]
+    await asyncio.to_thread(_turn_light, api, ids["light"], "on")
+    result.lamp_energy = await asyncio.to_thread(
+        _wait_for_energy, api, ids["lamp_energy"], ENERGY_TIMEOUT_S
+    )
+    ours = await _check_energy_prefs(facts, api)
+    result.energy_devices = [device["name"] for device in ours]
+    # The energy settings page lists each individual device by its name.
+    await page.goto(f"{base_url}/config/energy")
+    settings = page.locator("ha-energy-device-settings")
+    for name in result.energy_devices:
+        await settings.get_by_text(name, exact=True).wait_for()
+    # The dashboard: the devices cards, the lamp in the detail chart's legend
+    # (the bars are drawn from the recorder's hourly statistics: empty at first).
+    await page.set_viewport_size(ENERGY_VIEWPORT)  # type: ignore[arg-type]
+    await page.goto(f"{base_url}/energy")
+    detail = page.locator("hui-energy-devices-detail-graph-card")
+    await detail.get_by_text(energy.DEVICES[0][0], exact=True).wait_for()
+    await _settle(page, "hui-energy-devices-graph-card")
+    await page.wait_for_function(_CHART_DRAWN, arg="hui-energy-devices-graph-card", polling=250)
+    await page.screenshot(path=out / "energy.png", animations="disabled")
+    result.screenshots.append(out / "energy.png")
+    # Now: the live power of each device with a rate, the lamp's from its power sensor.
+    await page.get_by_role("tab", name="Now").click()
+    await _settle(page, "hui-power-sankey-card")
+    await page.wait_for_function(_CHART_DRAWN, arg="hui-power-sankey-card", polling=250)
+    await page.screenshot(path=out / "energy-now.png", animations="disabled")
+    result.screenshots.append(out / "energy-now.png")
+    await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    await asyncio.to_thread(_turn_light, api, ids["light"], result.light_after)
+
+
 async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
     """Run the whole check against a running develop stack described by `facts`."""
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
@@ -405,6 +539,7 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
             result.screenshots.append(out / "dashboard-switched.png")
 
             await _check_options(page, facts, api, out, result)
+            await _check_energy(page, facts, api, out, result)
         finally:
             await browser.close()
     return result
@@ -431,6 +566,10 @@ def main(argv: list[str]) -> int:
         f"options saved twice, {result.watched_states} state changes watched, none "
         f"unavailable; {WARNING_CODE}_raised at {result.raised}, "
         f"{WARNING_CODE}_cleared at {result.cleared}"
+    )
+    print(
+        f"lamp energy {result.lamp_energy} kWh; Energy dashboard individual devices: "
+        f"{', '.join(result.energy_devices)}; energy validation: no issue"
     )
     return 0
 
