@@ -24,9 +24,16 @@ DEVICES = (
 
 
 def device_consumption(ids: dict[str, str]) -> list[dict[str, str]]:
-    """Return the Energy dashboard's individual devices for the adaptor's entities `ids`."""
+    """
+    Return the Energy dashboard's individual devices for the adaptor's entities `ids`.
+
+    A lamp that draws nothing the model can count (none, a capacitive dropper:
+    `--lamp none`) has no lamp energy sensor, so no Lamp device.
+    """
     devices = []
     for name, energy, rate, part_of in DEVICES:
+        if energy not in ids:
+            continue
         device = {"stat_consumption": ids[energy], "name": name}
         if rate is not None:
             device["stat_rate"] = ids[rate]
