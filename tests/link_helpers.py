@@ -148,7 +148,7 @@ async def fake_version_server(
 
 
 async def wait_for(
-    predicate: Callable[[], object], limit: float = 10.0, interval: float = 0.005
+    predicate: Callable[[], object], limit: float = 60.0, interval: float = 0.005
 ) -> float:
     """
     Wait until predicate() is true; return the seconds it took (fails past `limit`).

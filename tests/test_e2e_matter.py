@@ -121,27 +121,27 @@ async def test_commission_switch_follow_and_survive_a_server_restart(
     mark = rig.relay.mark()
     await switch(hass, lamp, on=True)
     await rig.relay.async_wait_for(lambda e: e.kind == "onoff" and e.data["on"], since=mark)
-    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=5)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON)
     mark = rig.relay.mark()
     await switch(hass, lamp, on=False)
     await rig.relay.async_wait_for(lambda e: e.kind == "onoff" and not e.data["on"], since=mark)
-    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF, limit=5)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF)
 
     # From the device (the wall switch): HA follows.
     await hass.async_add_executor_job(lambda: rig.relay.press(on=True))
-    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=5)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON)
 
     # The server goes away: unavailable within seconds; back without restarting HA.
     began = time.monotonic()
     await hass.async_add_executor_job(rig.server.stop)
-    await wait_for(lambda: hass.states.get(lamp).state == STATE_UNAVAILABLE, limit=5)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_UNAVAILABLE)
     assert time.monotonic() - began < 5
 
     await hass.async_add_executor_job(rig.server.start)
     await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=60)
     # And it still switches.
     await switch(hass, lamp, on=False)
-    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF, limit=5)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF)
     assert rig.relay.is_on is False
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -157,9 +157,9 @@ async def test_commission_by_pin_and_ip(hass: HomeAssistant, relay_rig: RelayRig
     )
     lamp = lamp_entity(hass, entry)
     await hass.async_add_executor_job(lambda: rig.relay.press(on=True))
-    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON, limit=5)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_ON)
     await switch(hass, lamp, on=False)
-    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF, limit=5)
+    await wait_for(lambda: hass.states.get(lamp).state == STATE_OFF)
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -92,7 +92,7 @@ async def test_lost_server_refuses_commands(
     node_id = await import_node(matter_server.url, on=False)
     entry = await set_up(hass, matter_server.url, node_id)
     await hass.async_add_executor_job(matter_server.stop)
-    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE)
     with pytest.raises(HomeAssistantError) as err:
         await lamp(hass).async_turn_off()
     assert err.value.translation_key == "server_unavailable"

@@ -247,7 +247,7 @@ async def test_server_loss_and_return(
 
     stop_began = hass.loop.time()
     await hass.async_add_executor_job(matter_server.stop)
-    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE)
     unavailable_after = hass.loop.time() - stop_began
     assert unavailable_after < 5
 
@@ -259,7 +259,7 @@ async def test_server_loss_and_return(
     assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
     # The relay came back on, with new firmware: both are read afresh.
     await import_with_id(url, MINIR4M, node_id, **{"1/6/0": True, "0/40/10": "1.5.0"})
-    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_ON, limit=5)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_ON)
     assert entry.state is ConfigEntryState.LOADED
     relay = device_registry.async_get(str(entry.runtime_data.relay.device_id))
     assert relay is not None
@@ -290,7 +290,7 @@ async def test_server_replaced_by_an_incompatible_one(
     node_id = await import_test_node(url, MINIR4M)
     entry = await set_up(hass, url, node_id)
     await hass.async_add_executor_job(matter_server.stop)
-    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE)
     connections: list[None] = []
     async with fake_version_server(
         schema_version=99,
@@ -346,7 +346,7 @@ async def test_node_removed(
     issue_id = f"{entry.entry_id}_node_removed"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     await server_command(url, "remove_node", node_id=node_id)
-    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE)
     assert not entry.runtime_data.relay.available
     assert entry.runtime_data.relay.is_on is None
     # A repair issue says the relay left the server and what to do.
@@ -367,7 +367,7 @@ async def test_node_removed(
     # Still missing from the dump of a restarted server: the issue stays.
     link = entry.runtime_data.relay.server
     await hass.async_add_executor_job(matter_server.stop)
-    await wait_for(lambda: not link.connected, limit=10)
+    await wait_for(lambda: not link.connected)
     await hass.async_add_executor_job(matter_server.start)
     await wait_for(lambda: link.connected, limit=40)
     await hass.async_block_till_done()
@@ -375,7 +375,7 @@ async def test_node_removed(
 
     # The node back under its id (re-commissioned): the lamp returns, the issue goes.
     await import_with_id(url, MINIR4M, node_id)
-    await wait_for(lambda: hass.states.get(LIGHT).state != STATE_UNAVAILABLE, limit=5)
+    await wait_for(lambda: hass.states.get(LIGHT).state != STATE_UNAVAILABLE)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     await hass.config_entries.async_unload(entry.entry_id)
     # Still missing after the restart is no news: the relay's line is not repeated.
@@ -489,7 +489,7 @@ async def test_server_crash_is_seen_at_once(
     entry = await set_up(hass, matter_server.url, node_id)
     began = hass.loop.time()
     await hass.async_add_executor_job(matter_server.kill)
-    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE, limit=5)
+    await wait_for(lambda: hass.states.get(LIGHT).state == STATE_UNAVAILABLE)
     assert hass.loop.time() - began < 5
     await hass.config_entries.async_unload(entry.entry_id)
 

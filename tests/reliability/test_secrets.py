@@ -101,7 +101,7 @@ async def test_logs_hide_url_credentials_through_a_server_restart(
         )
         link = entry.runtime_data.relay.server
         await hass.async_add_executor_job(matter_server.stop)
-        await wait_for(lambda: not link.connected, limit=10)
+        await wait_for(lambda: not link.connected)
         await hass.async_add_executor_job(matter_server.start)
         await wait_for(lambda: link.connected, limit=40)
         await hass.config_entries.async_unload(entry.entry_id)
@@ -134,7 +134,7 @@ async def test_node_removed_issue_hides_url_credentials(
         hass, with_credentials(matter_server.url), node_id, f"{fabric:016X}-{node_id:016X}"
     )
     await server_command(matter_server.url, "remove_node", node_id=node_id)
-    await wait_for(lambda: not entry.runtime_data.relay.available, limit=5)
+    await wait_for(lambda: not entry.runtime_data.relay.available)
     await hass.async_block_till_done()
     texts = issue_texts(hass)
     await hass.config_entries.async_unload(entry.entry_id)

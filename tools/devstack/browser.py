@@ -438,6 +438,12 @@ async def _check_energy_prefs(facts: dict[str, Any], api: HomeAssistantAPI) -> l
     async with ha_ws.connect(facts["url"], str(api.token)) as ws:
         prefs = await ws.command({"type": "energy/get_prefs"})
         validation = await ws.command({"type": "energy/validate"})
+        listed = await ws.command({"type": "recorder/list_statistic_ids", "statistic_type": "sum"})
+    # The recorder compiles statistics every five minutes, so until its first
+    # compile after start-up every sensor reads "statistics not defined" (how long
+    # that is depends on the clock, not on the sensor). Taken only for a sensor the
+    # recorder already lists as one it will compile a sum for.
+    will_compile = {item["statistic_id"] for item in listed}
     devices: list[dict[str, Any]] = prefs["device_consumption"]
     # energy/validate answers one list of issues per device, in the prefs' order.
     issues = dict(
@@ -455,7 +461,18 @@ async def _check_energy_prefs(facts: dict[str, Any], api: HomeAssistantAPI) -> l
     if pairs.get(ids["lamp_energy"]) != ids["lamp_power"]:
         msg = f"the lamp is not an individual device with its power as rate: {devices}"
         raise AssertionError(msg)
-    if found := {entity: issues[entity] for entity in pairs if issues[entity]}:
+    found = {
+        entity: real
+        for entity in pairs
+        if (
+            real := [
+                issue
+                for issue in issues[entity]
+                if not (issue["type"] == "statistics_not_defined" and entity in will_compile)
+            ]
+        )
+    }
+    if found:
         msg = f"HA's energy validation finds issues: {found}"
         raise AssertionError(msg)
     return ours

@@ -219,7 +219,7 @@ class VirtualRelay:
         self,
         predicate: Callable[[RelayEvent], bool],
         *,
-        timeout: float = 10,
+        timeout: float = 60,
         since: int = 0,
     ) -> RelayEvent:
         """Return the first event from index `since` on that matches; blocks (not on a loop)."""
@@ -240,7 +240,7 @@ class VirtualRelay:
         self,
         predicate: Callable[[RelayEvent], bool],
         *,
-        timeout: float = 10,
+        timeout: float = 60,
         since: int = 0,
     ) -> RelayEvent:
         """`wait_for` for coroutines: polls without blocking the loop."""
