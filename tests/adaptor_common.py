@@ -27,6 +27,7 @@ import pytest
 from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -144,6 +145,24 @@ def adaptor_device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     )
     assert device is not None
     return device.id
+
+
+async def call_action(hass: HomeAssistant, action: str, **data: Any) -> dict[str, Any]:
+    """Call one of the integration's actions (`simulate`, `diagnose`); return its response."""
+    return await hass.services.async_call(  # type: ignore[return-value]
+        DOMAIN, action, data, blocking=True, return_response=True
+    )
+
+
+async def refused_field(hass: HomeAssistant, action: str, **data: Any) -> str:
+    """Call an action that must refuse its input; return the field its translated error names."""
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, action, **data)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "invalid_field"
+    field: str = err.value.translation_placeholders["field"]
+    assert str(err.value).startswith(f"Invalid value for {field}: ")
+    return field
 
 
 @pytest.fixture
