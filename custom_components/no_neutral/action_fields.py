@@ -8,7 +8,8 @@ reach the user untranslated).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -16,6 +17,7 @@ from homeassistant.core import ServiceCall
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_config_entry
 
+from .circuit import ScenarioError
 from .const import DOMAIN
 from .data import NoNeutralConfigEntry
 from .options import option_for_path
@@ -42,6 +44,17 @@ def simulation_failed(err: ArithmeticError) -> HomeAssistantError:
         translation_key="simulation_failed",
         translation_placeholders={"error": str(err)},
     )
+
+
+@contextmanager
+def simulator_errors(field_for_path: Callable[[str], str]) -> Iterator[None]:
+    """Raise the simulator's errors as the action's: a bad path named by its field, or unsolved."""
+    try:
+        yield
+    except ScenarioError as err:
+        raise invalid_field(field_for_path(err.key), err.reason) from err
+    except ArithmeticError as err:
+        raise simulation_failed(err) from err
 
 
 def call_adaptor(call: ServiceCall, fields: frozenset[str]) -> AdaptorCoordinator:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Final
 
 import probatio
@@ -21,9 +22,9 @@ from .action_fields import (
     entry_field,
     given_in_scenario,
     invalid_field,
-    simulation_failed,
+    simulator_errors,
 )
-from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
+from .circuit import DEFAULT_SCENARIO, parse_scenario
 from .circuit.params import merge_scenario
 from .const import DOMAIN
 from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
@@ -105,13 +106,9 @@ def overrides_from_call(data: Mapping[str, Any]) -> dict[str, Any]:
 async def _async_simulate(call: ServiceCall) -> ServiceResponse:
     adaptor = call_adaptor(call, FIELDS)
     scenario = merge_scenario(adaptor.data.scenario, overrides_from_call(call.data))
-    try:
+    with simulator_errors(partial(_field_for_path, call.data)):
         parse_scenario(scenario)
         figures = await adaptor.async_simulate(scenario)
-    except ScenarioError as err:
-        raise invalid_field(_field_for_path(call.data, err.key), err.reason) from err
-    except ArithmeticError as err:
-        raise simulation_failed(err) from err
     return {"scenario": scenario, "figures": figures}
 
 

@@ -12,6 +12,7 @@ too.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Final
 
 import probatio
@@ -24,9 +25,8 @@ from .action_fields import (
     entry_field,
     given_in_scenario,
     invalid_field,
-    simulation_failed,
+    simulator_errors,
 )
-from .circuit import ScenarioError
 from .circuit.ageing import CapacitorSpec
 from .circuit.diagnosis import (
     DiagnosisError,
@@ -110,19 +110,16 @@ async def _async_diagnose_call(call: ServiceCall) -> ServiceResponse:
         raise invalid_field(ATTR_SCENARIO, "not an object of scenario sections")
     scenario = merge_scenario(adaptor.data.scenario, overrides)
     try:
-        answer = await async_diagnose(
-            adaptor.async_simulate,
-            scenario,
-            data.get(ATTR_SYMPTOMS),
-            ambient_c=data.get(ATTR_AMBIENT_C, adaptor.data.ambient_c),
-            capacitor=capacitor_spec(adaptor.options),
-        )
+        with simulator_errors(partial(_scenario_field, data)):
+            answer = await async_diagnose(
+                adaptor.async_simulate,
+                scenario,
+                data.get(ATTR_SYMPTOMS),
+                ambient_c=data.get(ATTR_AMBIENT_C, adaptor.data.ambient_c),
+                capacitor=capacitor_spec(adaptor.options),
+            )
     except DiagnosisError as err:
         raise invalid_field(err.key, err.reason) from err
-    except ScenarioError as err:
-        raise invalid_field(_scenario_field(data, err.key), err.reason) from err
-    except ArithmeticError as err:
-        raise simulation_failed(err) from err
     return {"scenario": scenario, "diagnosis": answer}
 
 
