@@ -24,12 +24,18 @@ from unittest.mock import PropertyMock, patch
 
 import aiohttp
 import pytest
-from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryDisabler, ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant, ServiceCall, State
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    async_mock_service,
+)
 from syrupy.assertion import SnapshotAssertion
 
 import custom_components.no_neutral as integration
@@ -40,7 +46,7 @@ from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.coordinator import AdaptorCoordinator
 from custom_components.no_neutral.relay import RelayLink, matter_device_id
 from tests.link_helpers import MINIR4M, import_test_node, server_fabric
-from tests.rig import MatterServer
+from tests.rig import CommissionedRelay, MatterServer
 
 _MEMO: dict[str, dict[str, Any]] = {}
 RUNS: list[str] = []  # every real simulator run of the session (scenario keys)
@@ -137,13 +143,76 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> AdaptorCoo
     return entry.runtime_data.adaptor  # type: ignore[no-any-return]
 
 
-def adaptor_device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+def adaptor_device_id(hass: HomeAssistant, entry: ConfigEntry) -> str:
     """Return the registry id of the entry's adaptor device."""
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, entry.entry_id), entry.entry_id
     )
     assert device is not None
     return device.id
+
+
+async def commissioned_entry(
+    hass: HomeAssistant, commissioned: CommissionedRelay
+) -> tuple[MockConfigEntry, AdaptorCoordinator]:
+    """Set up an entry on the rig's commissioned virtual relay; return it and its adaptor."""
+    entry = await make_entry(hass, commissioned.server, node_id=commissioned.node_id)
+    adaptor = await setup_entry(hass, entry)
+    # The relay's state is read at set-up: the tests switch it from there.
+    assert adaptor.data.relay_on is not None
+    return entry, adaptor
+
+
+async def device_trigger_calls(
+    hass: HomeAssistant, entry: ConfigEntry, *types: str, data: dict[str, str]
+) -> list[ServiceCall]:
+    """
+    Set up an automation on each of these triggers of the adaptor's device; return its calls.
+
+    Its action is `test.automation` with `data` (templates reading the
+    trigger), as a user's automation would be written.
+    """
+    calls = async_mock_service(hass, "test", "automation")
+    device_id = adaptor_device_id(hass, entry)
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": [
+                {
+                    "triggers": [
+                        {
+                            "trigger": "device",
+                            "domain": DOMAIN,
+                            "device_id": device_id,
+                            "type": kind,
+                        }
+                    ],
+                    "actions": [{"action": "test.automation", "data": data}],
+                }
+                for kind in types
+            ]
+        },
+    )
+    return calls
+
+
+async def call_action(hass: HomeAssistant, action: str, **data: Any) -> dict[str, Any]:
+    """Call one of the integration's actions (`simulate`, `diagnose`); return its response."""
+    return await hass.services.async_call(  # type: ignore[return-value]
+        DOMAIN, action, data, blocking=True, return_response=True
+    )
+
+
+async def refused_field(hass: HomeAssistant, action: str, **data: Any) -> str:
+    """Call an action that must refuse its input; return the field its translated error names."""
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, action, **data)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "invalid_field"
+    field: str = err.value.translation_placeholders["field"]
+    assert str(err.value).startswith(f"Invalid value for {field}: ")
+    return field
 
 
 @pytest.fixture

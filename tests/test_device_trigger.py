@@ -10,19 +10,15 @@ from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.components.device_automation.exceptions import (
     InvalidDeviceAutomationConfig,
 )
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import (
-    async_get_device_automations,
-    async_mock_service,
-)
+from pytest_homeassistant_custom_component.common import async_get_device_automations
 
 from custom_components.no_neutral import device_trigger
 from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.options import CONF_LAMP_TYPE
 from custom_components.no_neutral.warning_table import CODES
-from tests.adaptor_common import adaptor_device_id
+from tests.adaptor_common import adaptor_device_id, device_trigger_calls
 
 pytestmark = [
     pytest.mark.matter,
@@ -68,32 +64,12 @@ async def test_automation_runs_on_no_load_risk(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
     entry = await entry_factory(lamp_type="led")
-    device_id = adaptor_device_id(hass, entry)
-    calls: list[ServiceCall] = async_mock_service(hass, "test", "automation")
-    assert await async_setup_component(
+    calls = await device_trigger_calls(
         hass,
-        "automation",
-        {
-            "automation": [
-                {
-                    "triggers": [
-                        {
-                            "trigger": "device",
-                            "domain": DOMAIN,
-                            "device_id": device_id,
-                            "type": change,
-                        }
-                    ],
-                    "actions": [
-                        {
-                            "action": "test.automation",
-                            "data_template": {"what": "{{ trigger.event.data.type }}"},
-                        }
-                    ],
-                }
-                for change in ("no_load_raised", "no_load_cleared")
-            ]
-        },
+        entry,
+        "no_load_raised",
+        "no_load_cleared",
+        data={"what": "{{ trigger.event.data.type }}"},
     )
     assert calls == []
 

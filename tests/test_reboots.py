@@ -16,19 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, ServiceCall, callback
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import async_mock_service
 
 from custom_components.no_neutral.circuit.ageing import HistoryError
 from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.data import NoNeutralConfigEntry, adaptor_unique_id
 from custom_components.no_neutral.reboots import RebootLog
 from custom_components.no_neutral.repairs import issue_id
-from tests.adaptor_common import adaptor_device_id
+from tests.adaptor_common import device_trigger_calls
 from tests.rig import reset_relay
 from tests.test_e2e_matter import commission
 from tools.rig.relay_rig import RelayRig
@@ -90,28 +88,8 @@ async def test_brown_outs_of_the_virtual_relay(hass: HomeAssistant, relay_rig: R
     # The model finds the relay's supply fine with this adaptor, closed and open.
     assert "device_supply_low" not in entry.runtime_data.adaptor.data.figures["warnings"]
 
-    calls: list[ServiceCall] = async_mock_service(hass, "test", "rebooted")
-    assert await async_setup_component(
-        hass,
-        "automation",
-        {
-            "automation": {
-                "triggers": [
-                    {
-                        "trigger": "device",
-                        "domain": DOMAIN,
-                        "device_id": adaptor_device_id(hass, entry),
-                        "type": "relay_rebooted",
-                    }
-                ],
-                "actions": [
-                    {
-                        "action": "test.rebooted",
-                        "data_template": {"reason": "{{ trigger.event.data.boot_reason }}"},
-                    }
-                ],
-            }
-        },
+    calls = await device_trigger_calls(
+        hass, entry, "relay_rebooted", data={"reason": "{{ trigger.event.data.boot_reason }}"}
     )
 
     assert shown is not None

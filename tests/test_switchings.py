@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from homeassistant.core import HomeAssistant
 
-from tests.adaptor_common import make_entry, setup_entry
+from tests.adaptor_common import commissioned_entry
 from tests.link_helpers import wait_for
 from tests.rig import CommissionedRelay
 
@@ -34,10 +34,8 @@ async def test_real_switchings_are_counted(
     hass: HomeAssistant, commissioned_relay: CommissionedRelay
 ) -> None:
     relay = commissioned_relay.relay
-    entry = await make_entry(hass, commissioned_relay.server, node_id=commissioned_relay.node_id)
-    adaptor = await setup_entry(hass, entry)
+    entry, adaptor = await commissioned_entry(hass, commissioned_relay)
     start = adaptor.data.relay_on
-    assert start is not None
     assert count(hass) == 0
     inrush = adaptor.data.figures["inrush_fuse_energy_mean_j"]
 

@@ -7,20 +7,13 @@ from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 
-from custom_components.no_neutral.const import DOMAIN
+from tests.adaptor_common import call_action, refused_field
 
 pytestmark = [
     pytest.mark.matter,
     pytest.mark.usefixtures("socket_enabled"),
 ]
-
-
-async def diagnose(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    return await hass.services.async_call(  # type: ignore[return-value]
-        DOMAIN, "diagnose", data, blocking=True, return_response=True
-    )
 
 
 @pytest.mark.long
@@ -33,7 +26,9 @@ async def test_no_bleed_resistor_is_found_from_ghosting(
     entry = await entry_factory()
     adaptor = entry.runtime_data.adaptor
     before = len(simulator_runs)
-    response = await diagnose(hass, config_entry_id=entry.entry_id, symptoms=["ghosting"])
+    response = await call_action(
+        hass, "diagnose", config_entry_id=entry.entry_id, symptoms=["ghosting"]
+    )
     assert response["scenario"] == adaptor.data.scenario
     answer = response["diagnosis"]
     assert answer["symptoms"] == ["ghosting"]
@@ -77,12 +72,7 @@ async def test_bad_input_names_the_field(
     """Refused before any candidate is simulated."""
     await entry_factory()
     before = len(simulator_runs)
-    with pytest.raises(ServiceValidationError) as err:
-        await diagnose(hass, **data)
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == "invalid_field"
-    assert err.value.translation_placeholders["field"] == field
-    assert str(err.value).startswith(f"Invalid value for {field}: ")
+    assert await refused_field(hass, "diagnose", **data) == field
     assert len(simulator_runs) == before
 
 
@@ -90,6 +80,7 @@ async def test_a_bad_option_of_the_entry_is_named_by_its_option(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
     entry = await entry_factory(cap_voltage_rating_v=0)
-    with pytest.raises(ServiceValidationError) as err:
-        await diagnose(hass, config_entry_id=entry.entry_id, symptoms=["cap_hot"])
-    assert err.value.translation_placeholders["field"] == "cap_voltage_rating_v"
+    field = await refused_field(
+        hass, "diagnose", config_entry_id=entry.entry_id, symptoms=["cap_hot"]
+    )
+    assert field == "cap_voltage_rating_v"

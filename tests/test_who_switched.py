@@ -15,21 +15,16 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Context, HomeAssistant, ServiceCall
-from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import (
-    async_capture_events,
-    async_mock_service,
-)
+from homeassistant.core import Context, HomeAssistant
+from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.switching import (
     REPORT_GRACE,
     SWITCHED_BY_HOME_ASSISTANT,
     SWITCHED_ELSEWHERE,
     SWITCHED_EVENT,
 )
-from tests.adaptor_common import adaptor_device_id, make_entry, setup_entry
+from tests.adaptor_common import commissioned_entry, device_trigger_calls
 from tests.link_helpers import wait_for
 from tests.rig import CommissionedRelay
 
@@ -57,34 +52,15 @@ async def test_switched_by_home_assistant_or_elsewhere(
     hass: HomeAssistant, commissioned_relay: CommissionedRelay
 ) -> None:
     relay = commissioned_relay.relay
-    entry = await make_entry(hass, commissioned_relay.server, node_id=commissioned_relay.node_id)
-    adaptor = await setup_entry(hass, entry)
+    entry, adaptor = await commissioned_entry(hass, commissioned_relay)
     start = adaptor.data.relay_on
-    assert start is not None
     assert hass.states.get(EVENT).attributes["event_types"] == [
         SWITCHED_BY_HOME_ASSISTANT,
         SWITCHED_ELSEWHERE,
     ]
     events = async_capture_events(hass, SWITCHED_EVENT)
-    calls: list[ServiceCall] = async_mock_service(hass, "test", "automation")
-    assert await async_setup_component(
-        hass,
-        "automation",
-        {
-            "automation": {
-                "triggers": [
-                    {
-                        "trigger": "device",
-                        "domain": DOMAIN,
-                        "device_id": adaptor_device_id(hass, entry),
-                        "type": SWITCHED_ELSEWHERE,
-                    }
-                ],
-                "actions": [
-                    {"action": "test.automation", "data": {"on": "{{ trigger.event.data.on }}"}}
-                ],
-            }
-        },
+    calls = await device_trigger_calls(
+        hass, entry, SWITCHED_ELSEWHERE, data={"on": "{{ trigger.event.data.on }}"}
     )
 
     # From Home Assistant: the relay's report of the change is told as ours,

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import probatio
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import HomeAssistant, valid_entity_id
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 from homeassistant.helpers.translation import async_get_translations
 
 from .circuit import ScenarioError, parse_scenario
@@ -52,8 +52,6 @@ ERROR_NOT_TEMPERATURE: Final = "not_temperature_sensor"
 ERROR_OWN_ENTITY: Final = "own_entity"
 # The form's own error, at the top: it lists every field's.
 ERROR_FIELDS: Final = "fields_invalid"
-
-TEMPERATURE: Final = "temperature"
 
 # Mains by Home Assistant's country (ISO 3166 alpha-2): North America's 120 V
 # at 60 Hz; elsewhere the model's default (230 V, 50 Hz: Europe and most of the world).
@@ -96,18 +94,6 @@ def own_entity_ids(hass: HomeAssistant) -> list[str]:
     )
 
 
-def _selector(hass: HomeAssistant, option: Option) -> Any:
-    if option.kind == "temperature_sensor":
-        return EntitySelector(
-            EntitySelectorConfig(
-                domain="sensor",
-                device_class=TEMPERATURE,
-                exclude_entities=own_entity_ids(hass),
-            )
-        )
-    return option.selector()
-
-
 def form_schema(
     hass: HomeAssistant, keys: tuple[str, ...], shown: Mapping[str, Any]
 ) -> probatio.Schema:
@@ -118,11 +104,12 @@ def form_schema(
     default, so nothing fills in what a submission leaves out.
     """
     sections: dict[str, dict[Any, Any]] = {}
+    own = own_entity_ids(hass)
     for key in keys:
         option = OPTION[key]
         marker_type = probatio.Optional if option.optional else probatio.Required
         marker = marker_type(key, description={"suggested_value": shown.get(key)})
-        sections.setdefault(option.section, {})[marker] = _selector(hass, option)
+        sections.setdefault(option.section, {})[marker] = option.selector(own)
     return probatio.Schema(
         {
             probatio.Optional(name): _CheckedByTheFlow(
@@ -195,7 +182,7 @@ def _sensor_error(hass: HomeAssistant, value: Any) -> str | None:
         device_class = registered.device_class or registered.original_device_class
     else:
         return ERROR_ENTITY_NOT_FOUND
-    if not value.startswith("sensor.") or device_class != TEMPERATURE:
+    if not value.startswith("sensor.") or device_class != SensorDeviceClass.TEMPERATURE:
         return ERROR_NOT_TEMPERATURE
     return None
 

@@ -12,10 +12,11 @@ scenario of the adaptor as it is now: the options' parts, worn.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
@@ -113,8 +114,12 @@ class Option:
         """Return a number of the form in the options' unit."""
         return value if self.scale == 1 else round(value * self.scale, 6)
 
-    def selector(self) -> Any:
-        """Return the form's selector: the units as the user reads them, the limits."""
+    def selector(self, exclude_entities: Sequence[str] = ()) -> Any:
+        """
+        Return the form's selector: the units as the user reads them, the limits.
+
+        An entity picker leaves out `exclude_entities` (the integration's own).
+        """
         if self.kind == "lamp_type":
             return SelectSelector(
                 SelectSelectorConfig(
@@ -124,7 +129,13 @@ class Option:
                 )
             )
         if self.kind == "temperature_sensor":
-            return EntitySelector(EntitySelectorConfig(domain="sensor", device_class="temperature"))
+            return EntitySelector(
+                EntitySelectorConfig(
+                    domain="sensor",
+                    device_class=SensorDeviceClass.TEMPERATURE,
+                    exclude_entities=list(exclude_entities),
+                )
+            )
         return number_selector(self.form_unit or self.unit, *self.form_limits, whole=self.whole)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Final
 
 import probatio
@@ -14,25 +15,27 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.service import async_get_config_entry
 
-from .circuit import DEFAULT_SCENARIO, ScenarioError, parse_scenario
+from .action_fields import (
+    ATTR_SCENARIO,
+    call_adaptor,
+    entry_field,
+    given_in_scenario,
+    invalid_field,
+    simulator_errors,
+)
+from .circuit import DEFAULT_SCENARIO, parse_scenario
 from .circuit.params import merge_scenario
 from .const import DOMAIN
-from .data import NoNeutralConfigEntry
 from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
 from .troubleshoot import async_register as async_register_diagnose
 
 SERVICE_SIMULATE: Final = "simulate"
 ATTR_FUSE_BLOWN: Final = "fuse_blown"
 ATTR_RELAY_CLOSED: Final = "relay_closed"
-ATTR_SCENARIO: Final = "scenario"
 
 # Values (and unknown fields) are checked here and by the simulator's own
-# validation, not by the schema, so that every bad input is reported the same
-# way: a translated error that names the field. (A schema error would reach the
-# user untranslated.)
+# validation, not by the schema (action_fields.py).
 FIELDS: Final = frozenset(
     {ATTR_CONFIG_ENTRY_ID, *SCENARIO_PATHS, ATTR_FUSE_BLOWN, ATTR_RELAY_CLOSED, ATTR_SCENARIO}
 )
@@ -45,34 +48,11 @@ DIRECT_FIELDS: Final = {
 }
 
 
-def _invalid(field: str, reason: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="invalid_field",
-        translation_placeholders={"field": field, "reason": reason},
-    )
-
-
 # A relation between two paths is reported on the first; when the call gave
 # only the second, the call's field is the one to name.
 RELATED_PATHS: Final = {
     "lamp.led_stop_v": "lamp.led_start_v",
 }
-
-
-def _given_in_scenario(node: Any, path: str) -> bool:
-    """
-    Whether a scenario object sets this dotted path.
-
-    The simulator names an unknown key by its own text, which may hold dots
-    ("mains.voltage_rms" as a section name), so the path may be one key.
-    """
-    if not isinstance(node, Mapping):
-        return False
-    if path in node:
-        return True
-    section, _, rest = path.partition(".")
-    return bool(rest) and _given_in_scenario(node.get(section), rest)
 
 
 def _given_field(data: Mapping[str, Any], path: str) -> str | None:
@@ -84,7 +64,7 @@ def _given_field(data: Mapping[str, Any], path: str) -> str | None:
     for field, field_path in DIRECT_FIELDS.items():
         if field_path == path and field in data:
             return field
-    if _given_in_scenario(data.get(ATTR_SCENARIO), path):
+    if given_in_scenario(data.get(ATTR_SCENARIO), path):
         return f"{ATTR_SCENARIO}.{path}"
     return None
 
@@ -106,7 +86,7 @@ def _field_for_path(data: Mapping[str, Any], path: str) -> str:
         return field
     if (partner := RELATED_PATHS.get(path)) and (field := _given_field(data, partner)):
         return field
-    return option_for_path(path) or f"{ATTR_SCENARIO}.{path}"
+    return entry_field(path)
 
 
 def overrides_from_call(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,32 +98,17 @@ def overrides_from_call(data: Mapping[str, Any]) -> dict[str, Any]:
             overrides.setdefault(section, {})[name] = data[field]
     if (extra := data.get(ATTR_SCENARIO)) is not None:
         if not isinstance(extra, Mapping):
-            raise _invalid(ATTR_SCENARIO, "not an object of scenario sections")
+            raise invalid_field(ATTR_SCENARIO, "not an object of scenario sections")
         overrides = merge_scenario(merge_scenario({}, extra), overrides)
     return overrides
 
 
 async def _async_simulate(call: ServiceCall) -> ServiceResponse:
-    for field in call.data:
-        if field not in FIELDS:
-            raise _invalid(str(field), "unknown field")
-    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
-    entry: NoNeutralConfigEntry = async_get_config_entry(
-        call.hass, DOMAIN, None if entry_id is None else str(entry_id)
-    )
-    adaptor = entry.runtime_data.adaptor
+    adaptor = call_adaptor(call, FIELDS)
     scenario = merge_scenario(adaptor.data.scenario, overrides_from_call(call.data))
-    try:
+    with simulator_errors(partial(_field_for_path, call.data)):
         parse_scenario(scenario)
         figures = await adaptor.async_simulate(scenario)
-    except ScenarioError as err:
-        raise _invalid(_field_for_path(call.data, err.key), err.reason) from err
-    except ArithmeticError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="simulation_failed",
-            translation_placeholders={"error": str(err)},
-        ) from err
     return {"scenario": scenario, "figures": figures}
 
 

@@ -12,15 +12,21 @@ too.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Final
 
 import probatio
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.service import async_get_config_entry
 
-from .circuit import ScenarioError
+from .action_fields import (
+    ATTR_SCENARIO,
+    call_adaptor,
+    entry_field,
+    given_in_scenario,
+    invalid_field,
+    simulator_errors,
+)
 from .circuit.ageing import CapacitorSpec
 from .circuit.diagnosis import (
     DiagnosisError,
@@ -33,26 +39,14 @@ from .circuit.diagnosis import (
 )
 from .circuit.params import merge_scenario
 from .const import DOMAIN
-from .data import NoNeutralConfigEntry
-from .options import capacitor_spec, option_for_path
+from .options import capacitor_spec
 
 SERVICE_DIAGNOSE: Final = "diagnose"
 ATTR_SYMPTOMS: Final = "symptoms"
 ATTR_AMBIENT_C: Final = "ambient_c"
-ATTR_SCENARIO: Final = "scenario"
 FIELDS: Final = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_SYMPTOMS, ATTR_AMBIENT_C, ATTR_SCENARIO})
-# As for `simulate`: every value is checked here, so that each bad input gets
-# the same translated error naming its field.
+# As for `simulate`: every value is checked here (action_fields.py).
 DIAGNOSE_SCHEMA = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
-
-
-def invalid_field(field: str, reason: str) -> ServiceValidationError:
-    """Return the translated error that names a bad field (the same as `simulate`'s)."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="invalid_field",
-        translation_placeholders={"field": field, "reason": reason},
-    )
 
 
 async def async_diagnose(
@@ -103,47 +97,29 @@ async def async_diagnose(
 
 def _scenario_field(data: Mapping[str, Any], key: str) -> str:
     """Name a bad scenario key by the call's field, or by the entry's option that set it."""
-    given = data.get(ATTR_SCENARIO)
-    section, _, name = key.partition(".")
-    if isinstance(given, Mapping) and (
-        key in given or (isinstance(given.get(section), Mapping) and name in given[section])
-    ):
+    if given_in_scenario(data.get(ATTR_SCENARIO), key):
         return f"{ATTR_SCENARIO}.{key}"
-    return option_for_path(key) or f"{ATTR_SCENARIO}.{key}"
+    return entry_field(key)
 
 
 async def _async_diagnose_call(call: ServiceCall) -> ServiceResponse:
     data = call.data
-    for name in data:
-        if name not in FIELDS:
-            raise invalid_field(str(name), "unknown field")
-    entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
-    entry: NoNeutralConfigEntry = async_get_config_entry(
-        call.hass, DOMAIN, None if entry_id is None else str(entry_id)
-    )
-    adaptor = entry.runtime_data.adaptor
+    adaptor = call_adaptor(call, FIELDS)
     overrides = data.get(ATTR_SCENARIO, {})
     if not isinstance(overrides, Mapping):
         raise invalid_field(ATTR_SCENARIO, "not an object of scenario sections")
     scenario = merge_scenario(adaptor.data.scenario, overrides)
     try:
-        answer = await async_diagnose(
-            adaptor.async_simulate,
-            scenario,
-            data.get(ATTR_SYMPTOMS),
-            ambient_c=data.get(ATTR_AMBIENT_C, adaptor.data.ambient_c),
-            capacitor=capacitor_spec(adaptor.options),
-        )
+        with simulator_errors(partial(_scenario_field, data)):
+            answer = await async_diagnose(
+                adaptor.async_simulate,
+                scenario,
+                data.get(ATTR_SYMPTOMS),
+                ambient_c=data.get(ATTR_AMBIENT_C, adaptor.data.ambient_c),
+                capacitor=capacitor_spec(adaptor.options),
+            )
     except DiagnosisError as err:
         raise invalid_field(err.key, err.reason) from err
-    except ScenarioError as err:
-        raise invalid_field(_scenario_field(data, err.key), err.reason) from err
-    except ArithmeticError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="simulation_failed",
-            translation_placeholders={"error": str(err)},
-        ) from err
     return {"scenario": scenario, "diagnosis": answer}
 
 
