@@ -132,8 +132,14 @@ async def nodes(matter_url: str) -> dict[str, int]:
 
 
 async def start(hass: HomeAssistant) -> dict[str, Any]:
-    return await hass.config_entries.flow.async_init(
+    """Start a flow and take the Matter way: the server URL form."""
+    result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["type"] == "menu"
+    assert result["step_id"] == "start"
+    return await hass.config_entries.flow.async_configure(  # type: ignore[no-any-return]
+        result["flow_id"], {"next_step_id": "matter"}
     )
 
 

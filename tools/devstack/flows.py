@@ -77,6 +77,8 @@ def add_entry(
     """Add the adaptor: pick the server's relay if it has one, else commission it."""
     step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
     flow = f"{FLOW}/{step['flow_id']}"
+    _expect(step, "menu", "start")
+    step = api.request("POST", flow, {"next_step_id": "matter"})
     _expect(step, "form", "user")
     step = api.request("POST", flow, {"url": url})
     _expect(step, "menu", "pick")
