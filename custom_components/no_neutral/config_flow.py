@@ -323,7 +323,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the Matter server (after the way in is chosen)."""
         if user_input is None and not self._way_chosen:
-            return self.async_show_menu(step_id="start", menu_options=["matter", "companion"])
+            return await self.async_step_start()
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = await self._async_server_form_submit(user_input)
@@ -335,6 +335,10 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=_url_schema(url),
             errors=errors,
         )
+
+    async def async_step_start(self, _user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the way in: a Matter relay, or a switch or light HA already controls."""
+        return self.async_show_menu(step_id="start", menu_options=["matter", "companion"])
 
     async def async_step_matter(
         self, _user_input: dict[str, Any] | None = None
