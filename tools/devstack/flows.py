@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from homeassistant.util import slugify
+
 from tools.devstack.ha_api import HomeAssistantAPI, HomeAssistantAPIError
 
 DOMAIN = "no_neutral"
@@ -69,6 +71,48 @@ def _wait_for_progress(
     if step.get("type") == "progress_done":
         step = api.request("POST", f"{FLOW}/{step['flow_id']}", {})
     return step
+
+
+def add_template_switch(api: HomeAssistantAPI, name: str) -> str:
+    """
+    Add an optimistic template switch (no state template: it shows what it was told).
+
+    The stand-in for a relay that another integration controls; return its entity id.
+    """
+    step = api.request("POST", FLOW, {"handler": "template"})
+    flow = f"{FLOW}/{step['flow_id']}"
+    step = api.request("POST", flow, {"next_step_id": "switch"})
+    _expect(step, "form", "switch")
+    step = api.request("POST", flow, {"name": name})
+    _expect(step, "create_entry")
+    entity_id = f"switch.{slugify(name)}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            api.state(entity_id)
+        except HomeAssistantAPIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        else:
+            return entity_id
+
+
+def add_companion_entry(
+    api: HomeAssistantAPI, *, entity_id: str, relay_model: str, adaptor: dict[str, Any]
+) -> dict[str, Any]:
+    """Add an adaptor in companion mode, following `entity_id`."""
+    step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
+    flow = f"{FLOW}/{step['flow_id']}"
+    _expect(step, "menu", "start")
+    step = api.request("POST", flow, {"next_step_id": "companion"})
+    _expect(step, "form", "companion")
+    step = api.request("POST", flow, {"entity": entity_id, "relay_model": relay_model})
+    _expect(step, "form", "adaptor")
+    step = api.request("POST", flow, form_values(step, adaptor))
+    _expect(step, "create_entry")
+    entry: dict[str, Any] = step["result"]
+    return entry
 
 
 def add_entry(
