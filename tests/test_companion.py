@@ -345,7 +345,7 @@ async def test_unavailable_relay_makes_relay_dependent_entities_unavailable(
 
 
 async def switch_from_ha_any(hass: HomeAssistant, entity_id: str, service: str) -> None:
-    domain = entity_id.split(".")[0]
+    domain = entity_id.split(".", maxsplit=1)[0]
     await hass.services.async_call(domain, service, {"entity_id": entity_id}, blocking=True)
     await hass.async_block_till_done()
 

@@ -59,6 +59,7 @@ from .const import (
     MINIR4M_PRODUCT_ID,
     SONOFF_VENDOR_ID,
 )
+from .follower import entity_reference
 from .option_form import (
     ERROR_FIELDS,
     ERROR_INVALID_NUMBER,
@@ -81,7 +82,6 @@ from .options import (
     form_keys,
     number_selector,
 )
-from .follower import entity_reference
 from .relay import RelayDeviceInfo, has_relay_output
 from .relay_models import MINIR4M, RELAY_MODELS
 from .server import listening_client

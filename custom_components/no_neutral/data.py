@@ -68,9 +68,7 @@ class Relay(Protocol):
         """Call `update` on every change of state or availability."""
         ...
 
-    def async_add_event_listener(
-        self, handler: Callable[[MatterNodeEvent], None]
-    ) -> CALLBACK_TYPE:
+    def async_add_event_listener(self, handler: Callable[[MatterNodeEvent], None]) -> CALLBACK_TYPE:
         """Call `handler` with every Matter event of the relay (none for a followed entity)."""
         ...
 

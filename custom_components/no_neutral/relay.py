@@ -351,7 +351,7 @@ class RelayLink:
 
 
 def matter_relay(entry: NoNeutralConfigEntry) -> RelayLink:
-    """Return the Matter relay of an entry that has one (the light's platform is set up for no other)."""
+    """Return the Matter relay of an entry (only a Matter entry sets up the light)."""
     relay = entry.runtime_data.relay
     if not isinstance(relay, RelayLink):
         msg = f"{entry.title} follows no Matter relay"
