@@ -576,9 +576,9 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     assert result["step_id"] == "init"
     assert set(SCENARIO_PATHS) | {CONF_AMBIENT_SENSOR} <= set(form_fields(result))
     # Not one long column: the lamp; mains and cable; the bypass module's parts;
-    # the capacitor's datasheet; the environment.
+    # the capacitor's datasheet; the environment; the relay's own draw.
     sections = [str(name) for name in result["data_schema"].schema]
-    assert sections == ["lamp", "mains", "bypass", "datasheet", "environment"]
+    assert sections == ["lamp", "mains", "bypass", "datasheet", "environment", "relay"]
     # The bleed resistor in kΩ.
     assert shown(result)[CONF_BLEED_RESISTANCE_OHM] == 220
     assert form_fields(result)[CONF_BLEED_RESISTANCE_OHM][1].config["unit_of_measurement"] == "kΩ"

@@ -237,7 +237,11 @@ def _companion_schema(*, entity_id: str | None, with_model: bool) -> probatio.Sc
     if with_model:
         fields[probatio.Required(CONF_RELAY_MODEL, default=MINIR4M)] = SelectSelector(
             SelectSelectorConfig(
-                options=list(RELAY_MODELS),
+                # Products by their name in every language; the generic ones translated.
+                options=[
+                    SelectOptionDict(value=model.key, label=model.label)
+                    for model in RELAY_MODELS.values()
+                ],
                 translation_key=CONF_RELAY_MODEL,
                 mode=SelectSelectorMode.DROPDOWN,
             )
@@ -336,6 +340,11 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def _async_claim(self, unique_id: str) -> None:
+        """Take the relay's unique id; abort if an entry has it already."""
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured()
+
     async def async_step_start(self, _user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose the way in: a Matter relay, or a switch or light HA already controls."""
         return self.async_show_menu(step_id="start", menu_options=["matter", "companion"])
@@ -360,8 +369,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 reference = entity_reference(self.hass, entity_id)
                 # One entry per followed entity: a three-gang relay is three.
-                await self.async_set_unique_id(reference)
-                self._abort_if_unique_id_configured()
+                await self._async_claim(reference)
                 model = RELAY_MODELS[user_input[CONF_RELAY_MODEL]]
                 self._companion = (
                     _entity_name(self.hass, entity_id),
@@ -409,8 +417,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(step_id="node", data_schema=self._node_schema())
 
     async def _async_use_node(self, choice: NodeChoice) -> ConfigFlowResult:
-        await self.async_set_unique_id(choice.unique_id)
-        self._abort_if_unique_id_configured()
+        await self._async_claim(choice.unique_id)
         self._chosen = choice
         return await self.async_step_adaptor()
 

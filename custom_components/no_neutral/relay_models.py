@@ -36,6 +36,8 @@ class RelayModel:
     """A kind of relay and its own power draw, in watts."""
 
     key: str
+    # A product's name (the same in every language); strings.json translates the generic ones.
+    label: str
     power_w_off: float
     power_w_on: float
 
@@ -45,10 +47,16 @@ MINIR4M: Final = "minir4m"
 RELAY_MODELS: Final[dict[str, RelayModel]] = {
     model.key: model
     for model in (
-        RelayModel(key=MINIR4M, power_w_off=0.6, power_w_on=0.9),
-        RelayModel(key="switchman_m5", power_w_off=1.1, power_w_on=1.5),
-        RelayModel(key="nspanel", power_w_off=1.8, power_w_on=2.2),
-        RelayModel(key="generic_wifi", power_w_off=1.1, power_w_on=1.5),
-        RelayModel(key="generic_zigbee", power_w_off=0.4, power_w_on=0.7),
+        RelayModel(key=MINIR4M, label="Sonoff MINIR4M", power_w_off=0.6, power_w_on=0.9),
+        RelayModel(
+            key="switchman_m5", label="Sonoff SwitchMan M5", power_w_off=1.1, power_w_on=1.5
+        ),
+        RelayModel(key="nspanel", label="Sonoff NSPanel", power_w_off=1.8, power_w_on=2.2),
+        RelayModel(
+            key="generic_wifi", label="Other Wi-Fi relay", power_w_off=1.1, power_w_on=1.5
+        ),
+        RelayModel(
+            key="generic_zigbee", label="Other Zigbee relay", power_w_off=0.4, power_w_on=0.7
+        ),
     )
 }

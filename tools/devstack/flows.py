@@ -102,12 +102,24 @@ def add_companion_entry(
     api: HomeAssistantAPI, *, entity_id: str, relay_model: str, adaptor: dict[str, Any]
 ) -> dict[str, Any]:
     """Add an adaptor in companion mode, following `entity_id`."""
+    flow, step = _start_flow(api, "companion")
+    _expect(step, "form", "companion")
+    step = api.request("POST", flow, {"entity": entity_id, "relay_model": relay_model})
+    return _describe_adaptor(api, flow, step, adaptor)
+
+
+def _start_flow(api: HomeAssistantAPI, way: str) -> tuple[str, dict[str, Any]]:
+    """Start the config flow and take `way` from its first menu; return the flow's path and step."""
     step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
     flow = f"{FLOW}/{step['flow_id']}"
     _expect(step, "menu", "start")
-    step = api.request("POST", flow, {"next_step_id": "companion"})
-    _expect(step, "form", "companion")
-    step = api.request("POST", flow, {"entity": entity_id, "relay_model": relay_model})
+    return flow, api.request("POST", flow, {"next_step_id": way})
+
+
+def _describe_adaptor(
+    api: HomeAssistantAPI, flow: str, step: dict[str, Any], adaptor: dict[str, Any]
+) -> dict[str, Any]:
+    """Fill the adaptor step; return the new entry."""
     _expect(step, "form", "adaptor")
     step = api.request("POST", flow, form_values(step, adaptor))
     _expect(step, "create_entry")
@@ -119,10 +131,7 @@ def add_entry(
     api: HomeAssistantAPI, *, url: str, manual_code: str, adaptor: dict[str, Any]
 ) -> dict[str, Any]:
     """Add the adaptor: pick the server's relay if it has one, else commission it."""
-    step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
-    flow = f"{FLOW}/{step['flow_id']}"
-    _expect(step, "menu", "start")
-    step = api.request("POST", flow, {"next_step_id": "matter"})
+    flow, step = _start_flow(api, "matter")
     _expect(step, "form", "user")
     step = api.request("POST", flow, {"url": url})
     _expect(step, "menu", "pick")
@@ -135,11 +144,7 @@ def add_entry(
         _expect(step, "form", "commission_code")
         step = api.request("POST", flow, {"code": manual_code})
         step = _wait_for_progress(api, step, timeout=120)
-    _expect(step, "form", "adaptor")
-    step = api.request("POST", flow, form_values(step, adaptor))
-    _expect(step, "create_entry")
-    entry: dict[str, Any] = step["result"]
-    return entry
+    return _describe_adaptor(api, flow, step, adaptor)
 
 
 def set_options(api: HomeAssistantAPI, entry_id: str, overrides: dict[str, Any]) -> None:
