@@ -229,6 +229,8 @@ def setup_companion(api: HomeAssistantAPI, lamp: str) -> dict[str, Any]:
     if not entries:
         say(f"adding a template switch {COMPANION_RELAY!r}, the relay another integration controls")
         entity_id = flows.add_template_switch(api, COMPANION_RELAY)
+        # An optimistic switch knows no state until told one; a relay reports its own.
+        api.request("POST", "/api/services/switch/turn_on", {"entity_id": entity_id})
         say(f"adding the adaptor in companion mode, following {entity_id}")
         flows.add_companion_entry(
             api, entity_id=entity_id, relay_model="generic_wifi", adaptor=preset.adaptor
