@@ -31,6 +31,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.no_neutral.const import CONF_ENTITY, CONF_RELAY_MODEL, DOMAIN
+from custom_components.no_neutral.device_trigger import async_get_triggers
 from custom_components.no_neutral.diagnostics import async_get_config_entry_diagnostics
 from custom_components.no_neutral.options import (
     CONF_RELAY_POWER_W_OFF,
@@ -38,6 +39,7 @@ from custom_components.no_neutral.options import (
     OPTION,
     default_options,
 )
+from custom_components.no_neutral.reboots import RELAY_REBOOTED
 from custom_components.no_neutral.relay_models import RELAY_MODELS
 from custom_components.no_neutral.switching import (
     SWITCHED_BY_HOME_ASSISTANT,
@@ -235,6 +237,22 @@ async def test_sensors_present_no_light_no_reboot_entities(
     warnings = [e for e in entities if e.domain == "binary_sensor"]
     assert warnings
     assert all(hass.states.get(e.entity_id).state == "off" for e in warnings if not e.disabled)
+
+
+@pytest.mark.usefixtures("relays")
+async def test_device_triggers_leave_out_the_reboot(
+    hass: HomeAssistant, companion: Callable[..., Any]
+) -> None:
+    entry = await companion()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
+    assert device is not None
+    types = {trigger["type"] for trigger in await async_get_triggers(hass, device.id)}
+    assert SWITCHED_ELSEWHERE in types
+    assert "no_load_raised" in types
+    # An entity reports no reboots of its relay: no trigger that cannot fire.
+    assert RELAY_REBOOTED not in types
 
 
 @pytest.mark.usefixtures("relays")

@@ -17,6 +17,9 @@ assistant, another integration's action); any other (the relay's own report of
 a wall switch, its button, its own app, a change that arrived after HA's
 window) is `switched_elsewhere`. The context alone cannot tell: a time-triggered
 automation's context has neither a user nor a parent, just like a device's report.
+HA's own rule has one blind spot, which this shares: an entity keeps the service
+call's context for those 5 seconds, so a wall switch pressed within them, right
+after a command of HA's, is written (and told here) as HA's.
 """
 
 from __future__ import annotations

@@ -52,9 +52,7 @@ RELAY_MODELS: Final[dict[str, RelayModel]] = {
             key="switchman_m5", label="Sonoff SwitchMan M5", power_w_off=1.1, power_w_on=1.5
         ),
         RelayModel(key="nspanel", label="Sonoff NSPanel", power_w_off=1.8, power_w_on=2.2),
-        RelayModel(
-            key="generic_wifi", label="Other Wi-Fi relay", power_w_off=1.1, power_w_on=1.5
-        ),
+        RelayModel(key="generic_wifi", label="Other Wi-Fi relay", power_w_off=1.1, power_w_on=1.5),
         RelayModel(
             key="generic_zigbee", label="Other Zigbee relay", power_w_off=0.4, power_w_on=0.7
         ),
