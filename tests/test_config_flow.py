@@ -132,8 +132,14 @@ async def nodes(matter_url: str) -> dict[str, int]:
 
 
 async def start(hass: HomeAssistant) -> dict[str, Any]:
-    return await hass.config_entries.flow.async_init(
+    """Start a flow and take the Matter way: the server URL form."""
+    result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["type"] == "menu"
+    assert result["step_id"] == "start"
+    return await hass.config_entries.flow.async_configure(  # type: ignore[no-any-return]
+        result["flow_id"], {"next_step_id": "matter"}
     )
 
 
@@ -570,9 +576,9 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     assert result["step_id"] == "init"
     assert set(SCENARIO_PATHS) | {CONF_AMBIENT_SENSOR} <= set(form_fields(result))
     # Not one long column: the lamp; mains and cable; the bypass module's parts;
-    # the capacitor's datasheet; the environment.
+    # the capacitor's datasheet; the environment; the relay's own draw.
     sections = [str(name) for name in result["data_schema"].schema]
-    assert sections == ["lamp", "mains", "bypass", "datasheet", "environment"]
+    assert sections == ["lamp", "mains", "bypass", "datasheet", "environment", "relay"]
     # The bleed resistor in kΩ.
     assert shown(result)[CONF_BLEED_RESISTANCE_OHM] == 220
     assert form_fields(result)[CONF_BLEED_RESISTANCE_OHM][1].config["unit_of_measurement"] == "kΩ"

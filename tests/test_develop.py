@@ -420,3 +420,40 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for shot in shots:
         shutil.copy(shot, SCREENSHOTS / shot.name)
+
+
+def test_develop_companion_follows_a_template_switch(tmp_path: Path) -> None:
+    """--companion: no Matter server; the adaptor follows a switch HA already controls."""
+    stack = _start(tmp_path, "--companion")
+    try:
+        facts = stack.facts
+        api = HomeAssistantAPI(facts["url"])
+        api.login()
+        (entry,) = api.config_entries("no_neutral")
+        assert entry["state"] == "loaded"
+        ids = facts["entities"]
+        # The relay's own switch is the control (the dashboard's lamp tile); no light of ours.
+        assert ids["light"] == "switch.hall_relay"
+        assert "lamp" not in ids
+        assert "relay_reboots" not in ids
+        assert float(api.state(ids["off_leakage_current"])["state"]) > 0
+        assert api.state(ids["no_load"])["state"] == "off"
+        before = int(api.state(ids["switchings"])["state"])
+        relay = api.state("switch.hall_relay")["state"]
+        service = "turn_off" if relay == "on" else "turn_on"
+        api.request("POST", f"/api/services/switch/{service}", {"entity_id": "switch.hall_relay"})
+        deadline = time.monotonic() + 60
+        while int(api.state(ids["switchings"])["state"]) != before + 1:
+            assert time.monotonic() < deadline, stack.log()
+            time.sleep(0.2)
+        switched = api.state(ids["switching"])
+        assert switched["attributes"]["event_type"] == "switched_by_home_assistant"
+        assert "Matter server on" not in stack.output.read_text(errors="replace")
+        assert _stop(stack) == 0
+        assert "Traceback" not in stack.output.read_text(errors="replace"), stack.log()
+        assert not _left_over(stack)
+    finally:
+        if stack.proc.poll() is None:
+            _stop(stack)
+        if stack.terminal >= 0:
+            os.close(stack.terminal)

@@ -38,6 +38,12 @@ async def test_user_flow_starts(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
+    assert result["type"] == "menu"
+    assert result["step_id"] == "start"
+    assert result["menu_options"] == ["matter", "companion"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "matter"}
+    )
     assert result["type"] == "form"
     assert result["step_id"] == "user"
 

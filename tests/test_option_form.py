@@ -280,7 +280,7 @@ async def test_the_served_form_resubmitted_as_shown_saves(
         "/api/config/config_entries/options/flow", json={"handler": entry.entry_id}
     )
     step = await response.json()
-    assert [field["type"] for field in step["data_schema"]] == ["expandable"] * 5
+    assert [field["type"] for field in step["data_schema"]] == ["expandable"] * 6
     values = form_values(step, {CONF_BLEED_RESISTANCE_OHM: 100, CONF_AMBIENT_SENSOR: None})
     assert values["lamp"] == {CONF_LAMP_TYPE: "led", CONF_LAMP_COUNT: 1, CONF_LAMP_POWER_W: 10}
     response = await client.post(

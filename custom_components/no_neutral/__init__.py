@@ -7,7 +7,7 @@ import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .const import CONF_NODE_ID, CONF_URL, DOMAIN
+from .const import CONF_ENTITY, CONF_NODE_ID, CONF_URL, DOMAIN
 
 # `python -m custom_components.no_neutral.circuit` imports this package first and
 # must run where only numpy is installed (docs/model.md). Home Assistant has
@@ -29,8 +29,9 @@ if TYPE_CHECKING or _HOME_ASSISTANT:
 
     from .binary_sensor import async_migrate_unique_ids
     from .coordinator import AdaptorCoordinator
-    from .data import NoNeutralConfigEntry, NoNeutralRuntimeData, adaptor_identifier
+    from .data import NoNeutralConfigEntry, NoNeutralRuntimeData, Relay, adaptor_identifier
     from .entity import async_migrate_adaptor_identity
+    from .follower import async_delete_entity_issue, async_follow_entity
     from .helpers import redact_url
     from .history import async_remove_history
     from .relay import (
@@ -76,7 +77,36 @@ async def async_migrate_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) 
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
-    """Link the relay, register its device, then set up the platforms."""
+    """Link the relay (a Matter node or a followed entity), then set up the platforms."""
+    relay: Relay
+    if CONF_ENTITY in entry.data:
+        # Companion mode: the relay's own entity stays the control (no light).
+        relay = async_follow_entity(hass, entry)
+    else:
+        relay = await _async_link_matter_relay(hass, entry)
+    adaptor = AdaptorCoordinator(hass, entry, relay)
+    await adaptor.async_config_entry_first_refresh()
+    entry.runtime_data = NoNeutralRuntimeData(relay=relay, adaptor=adaptor)
+    entry.async_on_unload(
+        entry.add_update_listener(partial(_async_entry_updated, loaded_with=dict(entry.data)))
+    )
+    # One platform at a time: HA starts every forwarded platform eagerly, inside
+    # this very loop step; all six at once held the loop for about 20 ms.
+    for platform in _platforms(entry):
+        await asyncio.sleep(0)
+        await hass.config_entries.async_forward_entry_setups(entry, [platform])
+    return True
+
+
+def _platforms(entry: NoNeutralConfigEntry) -> list[Platform]:
+    """Return the entry's platforms: a companion entry makes no light."""
+    if CONF_ENTITY in entry.data:
+        return [platform for platform in PLATFORMS if platform is not Platform.LIGHT]
+    return PLATFORMS
+
+
+async def _async_link_matter_relay(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> RelayLink:
+    """Link the entry's Matter node through the shared server and register its device."""
     url: str = entry.data[CONF_URL]
     # HA logs a setup-retry reason and shows it in the UI: no credentials in it.
     safe_url = redact_url(url)
@@ -110,19 +140,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) ->
     entry.async_on_unload(partial(async_release_server, hass, server))
     async_follow_relay(hass, entry, relay)
     _async_remove_stale_devices(hass, entry, relay)
-
-    adaptor = AdaptorCoordinator(hass, entry, relay)
-    await adaptor.async_config_entry_first_refresh()
-    entry.runtime_data = NoNeutralRuntimeData(relay=relay, adaptor=adaptor)
-    entry.async_on_unload(
-        entry.add_update_listener(partial(_async_entry_updated, loaded_with=dict(entry.data)))
-    )
-    # One platform at a time: HA starts every forwarded platform eagerly, inside
-    # this very loop step; all six at once held the loop for about 20 ms.
-    for platform in PLATFORMS:
-        await asyncio.sleep(0)
-        await hass.config_entries.async_forward_entry_setups(entry, [platform])
-    return True
+    return relay
 
 
 async def _async_entry_updated(
@@ -173,10 +191,11 @@ async def async_remove_config_entry_device(
 
 async def async_unload_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> bool:
     """Unload the platforms; the relay link ends through async_on_unload."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry))
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: NoNeutralConfigEntry) -> None:
     """Forget the removed adaptor's ageing history (and a "relay left" issue of its retries)."""
     async_delete_node_issue(hass, entry.entry_id)
+    async_delete_entity_issue(hass, entry.entry_id)
     await async_remove_history(hass, entry.entry_id)

@@ -1,7 +1,9 @@
 """
 Config flow for No-Neutral Adaptor.
 
-user (server URL) -> pick (menu) -> node | commission_code | commission_ip
+start (menu): a Matter relay, or companion mode (follow a switch or light).
+companion (entity, relay model) -> adaptor -> entry.
+matter -> user (server URL) -> pick (menu) -> node | commission_code | commission_ip
 -> [commissioning progress] -> adaptor (lamp and mains) -> entry.
 Reconfigure changes the server URL or the node; the options flow edits the
 adaptor's parts.
@@ -24,7 +26,10 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -44,7 +49,9 @@ from matter_server.common.models import MatterNodeData
 from yarl import URL
 
 from .const import (
+    CONF_ENTITY,
     CONF_NODE_ID,
+    CONF_RELAY_MODEL,
     CONF_URL,
     DEFAULT_URL,
     DOMAIN,
@@ -52,6 +59,7 @@ from .const import (
     MINIR4M_PRODUCT_ID,
     SONOFF_VENDOR_ID,
 )
+from .follower import entity_reference
 from .option_form import (
     ERROR_FIELDS,
     ERROR_INVALID_NUMBER,
@@ -66,6 +74,8 @@ from .option_form import (
 )
 from .options import (
     ADAPTOR_STEP,
+    CONF_RELAY_POWER_W_OFF,
+    CONF_RELAY_POWER_W_ON,
     OPTION,
     OPTIONS_FORM,
     default_options,
@@ -73,6 +83,7 @@ from .options import (
     number_selector,
 )
 from .relay import RelayDeviceInfo, has_relay_output
+from .relay_models import MINIR4M, RELAY_MODELS
 from .server import listening_client
 
 if TYPE_CHECKING:
@@ -87,6 +98,11 @@ ERROR_SERVER_TOO_OLD: Final = "server_too_old"
 ERROR_SERVER_TOO_NEW: Final = "server_too_new"
 ERROR_CANNOT_CONNECT: Final = "cannot_connect"
 ERROR_NOT_A_RELAY: Final = "not_a_relay"
+ERROR_ENTITY_NOT_FOUND: Final = "entity_not_found"
+ERROR_OWN_RELAY_ENTITY: Final = "own_relay_entity"
+ERROR_ALREADY_FOLLOWED: Final = "already_followed"
+# Companion mode follows what another integration switches.
+COMPANION_DOMAINS: Final = ["switch", "light"]
 
 # A device that takes longer than this to commission has failed.
 COMMISSION_TIMEOUT: Final = 120
@@ -209,6 +225,51 @@ async def _async_read_nodes(hass: HomeAssistant, url: str) -> tuple[int, list[No
     return fabric, sorted(choices, key=lambda choice: choice.sort_key)
 
 
+def _companion_schema(*, entity_id: str | None, with_model: bool) -> probatio.Schema:
+    entity = (
+        probatio.Required(CONF_ENTITY)
+        if entity_id is None
+        else probatio.Required(CONF_ENTITY, default=entity_id)
+    )
+    fields: dict[Any, Any] = {
+        entity: EntitySelector(EntitySelectorConfig(domain=COMPANION_DOMAINS))
+    }
+    if with_model:
+        fields[probatio.Required(CONF_RELAY_MODEL, default=MINIR4M)] = SelectSelector(
+            SelectSelectorConfig(
+                # Products by their name in every language; the generic ones translated.
+                options=[
+                    SelectOptionDict(value=model.key, label=model.label)
+                    for model in RELAY_MODELS.values()
+                ],
+                translation_key=CONF_RELAY_MODEL,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+    return probatio.Schema(fields)
+
+
+def _entity_error(hass: HomeAssistant, entity_id: str) -> str | None:
+    """Return why an entity cannot be followed as a relay, if it cannot."""
+    registry_entry = er.async_get(hass).async_get(entity_id)
+    if registry_entry is not None and registry_entry.platform == DOMAIN:
+        # An adaptor's own lamp: following it would count its relay twice.
+        return ERROR_OWN_RELAY_ENTITY
+    if registry_entry is None and hass.states.get(entity_id) is None:
+        return ERROR_ENTITY_NOT_FOUND
+    return None
+
+
+def _entity_name(hass: HomeAssistant, entity_id: str) -> str:
+    """Return the name the user knows the followed entity by."""
+    if (state := hass.states.get(entity_id)) is not None and state.name:
+        return state.name
+    registry_entry = er.async_get(hass).async_get(entity_id)
+    if registry_entry is not None:
+        return registry_entry.name or registry_entry.original_name or entity_id
+    return entity_id
+
+
 class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
     """Pair a relay and describe its adaptor."""
 
@@ -226,6 +287,10 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         self._commission_args: dict[str, Any] = {}
         self._commission_task: asyncio.Task[NodeChoice] | None = None
         self._commission_error: tuple[str, str] | None = None
+        # The way in is chosen once (start menu), then the Matter steps run as before.
+        self._way_chosen = False
+        # Companion mode's new entry: title, data and the options its relay sets.
+        self._companion: tuple[str, dict[str, Any], dict[str, Any]] | None = None
 
     @staticmethod
     @callback
@@ -260,7 +325,9 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the Matter server."""
+        """Ask for the Matter server (after the way in is chosen)."""
+        if user_input is None and not self._way_chosen:
+            return await self.async_step_start()
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = await self._async_server_form_submit(user_input)
@@ -272,6 +339,51 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=_url_schema(url),
             errors=errors,
         )
+
+    async def _async_claim(self, unique_id: str) -> None:
+        """Take the relay's unique id; abort if an entry has it already."""
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured()
+
+    async def async_step_start(self, _user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the way in: a Matter relay, or a switch or light HA already controls."""
+        return self.async_show_menu(step_id="start", menu_options=["matter", "companion"])
+
+    async def async_step_matter(
+        self, _user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Go the Matter way: the server's URL first (the step `user`, as before the menu)."""
+        self._way_chosen = True
+        return await self.async_step_user()
+
+    async def async_step_companion(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the switch or light that Home Assistant already controls, and its relay's kind."""
+        self._way_chosen = True
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entity_id = user_input[CONF_ENTITY]
+            if error := _entity_error(self.hass, entity_id):
+                errors[CONF_ENTITY] = error
+            else:
+                reference = entity_reference(self.hass, entity_id)
+                # One entry per followed entity: a three-gang relay is three.
+                await self._async_claim(reference)
+                model = RELAY_MODELS[user_input[CONF_RELAY_MODEL]]
+                self._companion = (
+                    _entity_name(self.hass, entity_id),
+                    {CONF_ENTITY: reference, CONF_RELAY_MODEL: model.key},
+                    {
+                        CONF_RELAY_POWER_W_OFF: model.power_w_off,
+                        CONF_RELAY_POWER_W_ON: model.power_w_on,
+                    },
+                )
+                return await self.async_step_adaptor()
+        schema = _companion_schema(entity_id=None, with_model=True)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="companion", data_schema=schema, errors=errors)
 
     async def async_step_pick(self, _user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer a paired node (when there is one) or commissioning a new relay."""
@@ -305,8 +417,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(step_id="node", data_schema=self._node_schema())
 
     async def _async_use_node(self, choice: NodeChoice) -> ConfigFlowResult:
-        await self.async_set_unique_id(choice.unique_id)
-        self._abort_if_unique_id_configured()
+        await self._async_claim(choice.unique_id)
         self._chosen = choice
         return await self.async_step_adaptor()
 
@@ -424,12 +535,12 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Describe the lamp and the mains; everything else starts at the simulator's defaults."""
-        assert self._chosen is not None  # noqa: S101 - set before this step
+        title, data, relay_options = self._new_entry()
         # The mains usual in Home Assistant's country, until the user says otherwise.
-        options = default_options() | country_mains(self.hass.config.country)
+        options = default_options() | country_mains(self.hass.config.country) | relay_options
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {
-            "name": self._chosen.info.name,
+            "name": title,
             "problems": "",
             "reason": "",
         }
@@ -439,11 +550,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             placeholders |= reasons
             if not errors:
-                return self.async_create_entry(
-                    title=self._chosen.info.name,
-                    data={CONF_URL: self._url, CONF_NODE_ID: self._chosen.node_id},
-                    options=options,
-                )
+                return self.async_create_entry(title=title, data=data, options=options)
         return self.async_show_form(
             step_id="adaptor",
             data_schema=_form(self, ADAPTOR_STEP_KEYS, options, user_input),
@@ -451,11 +558,22 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
+    def _new_entry(self) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """Return the new entry's title and data, and the options its relay sets."""
+        if self._companion is not None:
+            return self._companion
+        assert self._chosen is not None  # noqa: S101 - set before the adaptor step
+        data = {CONF_URL: self._url, CONF_NODE_ID: self._chosen.node_id}
+        # A Matter relay starts at the model's own figures (a MINIR4M's).
+        return self._chosen.info.name, data, {}
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change the Matter server URL (then the node)."""
         entry = self._get_reconfigure_entry()
+        if CONF_ENTITY in entry.data:
+            return await self.async_step_reconfigure_companion()
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = await self._async_server_form_submit(user_input, except_entry=entry)
@@ -482,13 +600,40 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
                 "unique_id": choice.unique_id,
                 "data_updates": {CONF_URL: self._url, CONF_NODE_ID: choice.node_id},
             }
-            if entry.state is ConfigEntryState.LOADED:
-                # Its update listener reloads it onto the new server or node.
-                return self.async_update_and_abort(entry, **changes)
-            return self.async_update_reload_and_abort(entry, **changes)
+            return self._async_reconfigured(entry, changes)
         return self.async_show_form(
             step_id="reconfigure_node",
             data_schema=self._node_schema(default=str(entry.data[CONF_NODE_ID])),
+        )
+
+    def _async_reconfigured(self, entry: ConfigEntry, changes: dict[str, Any]) -> ConfigFlowResult:
+        if entry.state is ConfigEntryState.LOADED:
+            # Its update listener reloads it onto the new server, node or entity.
+            return self.async_update_and_abort(entry, **changes)
+        return self.async_update_reload_and_abort(entry, **changes)
+
+    async def async_step_reconfigure_companion(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Follow another switch or light (the one followed was replaced or removed)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entity_id = user_input[CONF_ENTITY]
+            reference = entity_reference(self.hass, entity_id)
+            if error := _entity_error(self.hass, entity_id):
+                errors[CONF_ENTITY] = error
+            elif reference in self._configured_ids(except_entry=entry):
+                errors[CONF_ENTITY] = ERROR_ALREADY_FOLLOWED
+            else:
+                await self.async_set_unique_id(reference)
+                changes = {"unique_id": reference, "data_updates": {CONF_ENTITY: reference}}
+                return self._async_reconfigured(entry, changes)
+        current = er.async_resolve_entity_id(er.async_get(self.hass), entry.data[CONF_ENTITY])
+        return self.async_show_form(
+            step_id="reconfigure_companion",
+            data_schema=_companion_schema(entity_id=current, with_model=False),
+            errors=errors,
         )
 
 

@@ -13,6 +13,10 @@ DEFAULT_URL: Final = "ws://localhost:5580/ws"
 # Config entry data.
 CONF_URL: Final = "url"
 CONF_NODE_ID: Final = "node_id"
+# Companion mode (follower.py): the followed switch or light (its entity
+# registry id) and the kind of relay behind it (relay_models.py).
+CONF_ENTITY: Final = "entity"
+CONF_RELAY_MODEL: Final = "relay_model"
 
 # Sonoff MINIR4M, listed first among the server's nodes.
 SONOFF_VENDOR_ID: Final = 0x1321

@@ -56,7 +56,7 @@ from .circuit.ageing import (
 )
 from .circuit.params import parse_scenario
 from .const import DOMAIN, LOGGER
-from .data import NoNeutralConfigEntry
+from .data import NoNeutralConfigEntry, Relay
 from .history import HistoryStore
 from .options import (
     CONF_AMBIENT_SENSOR,
@@ -68,7 +68,6 @@ from .options import (
     option_value,
 )
 from .reboots import async_fire_reboot_event, boot_reason_name
-from .relay import RelayLink
 from .repairs import (
     async_clear_warning_issues,
     async_fire_warning_events,
@@ -151,7 +150,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
 
     config_entry: NoNeutralConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: NoNeutralConfigEntry, relay: RelayLink) -> None:
+    def __init__(self, hass: HomeAssistant, entry: NoNeutralConfigEntry, relay: Relay) -> None:
         """Set up the coordinator; the history is loaded at the first refresh."""
         super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} adaptor")
         self.relay = relay
@@ -391,7 +390,7 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         if is_on is not None and self._relay_on is not None:
             inrush = float(self._figures.get("inrush_fuse_energy_mean_j", 0.0))
             self.history.switched(closed=is_on, inrush_j=inrush, fuse=fuse_spec(self.options))
-            self.switching.switched(on=is_on)
+            self.switching.switched(on=is_on, by=self.relay.switched_by)
         self._relay_on = is_on
         self._schedule_refresh_now()
 

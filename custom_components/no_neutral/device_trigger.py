@@ -21,7 +21,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_ENTITY, DOMAIN
 from .reboots import REBOOT_EVENT, RELAY_REBOOTED
 from .switching import SWITCHED_EVENT, SWITCHING_TRIGGER_TYPES
 from .warning_table import TRIGGER_TYPES, WARNING_EVENT
@@ -50,10 +50,19 @@ def _is_adaptor(hass: HomeAssistant, device_id: str) -> bool:
     )
 
 
+def _follows_an_entity(hass: HomeAssistant, device_id: str) -> bool:
+    """Return whether the adaptor is a companion entry's (its relay reports no reboots)."""
+    device = dr.async_get(hass).async_get(device_id)
+    entry_id = device.config_entry_id if device else None
+    entry = hass.config_entries.async_get_entry(entry_id) if entry_id else None
+    return entry is not None and CONF_ENTITY in entry.data
+
+
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, str]]:
     """List the adaptor's triggers."""
     if not _is_adaptor(hass, device_id):
         return []
+    companion = _follows_an_entity(hass, device_id)
     return [
         {
             CONF_PLATFORM: "device",
@@ -62,6 +71,7 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
             CONF_TYPE: trigger_type,
         }
         for trigger_type in TRIGGER_EVENTS
+        if not (companion and trigger_type == RELAY_REBOOTED)
     ]
 
 

@@ -23,15 +23,13 @@ async def async_get_config_entry_diagnostics(
     adaptor = entry.runtime_data.adaptor
     relay = entry.runtime_data.relay
     data = adaptor.data
-    entry_data = {**entry.data, CONF_URL: redact_url(entry.data[CONF_URL], marker=REDACTED)}
+    entry_data = dict(entry.data)
+    if CONF_URL in entry_data:  # a companion entry follows an entity, no server
+        entry_data[CONF_URL] = redact_url(entry_data[CONF_URL], marker=REDACTED)
     return async_redact_data(
         {
             "entry": {"data": entry_data, "options": dict(entry.options)},
-            "relay": {
-                "node_id": relay.node_id,
-                "available": relay.available,
-                "is_on": relay.is_on,
-            },
+            "relay": relay.diagnostics(),
             "scenario": data.scenario,
             "figures": data.figures,
             "warnings": list(data.warnings),

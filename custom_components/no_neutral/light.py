@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import NoNeutralConfigEntry
 from .entity import NoNeutralEntity, async_add_in_batches
-from .relay import relay_command
+from .relay import matter_relay, relay_command
 
 # Commands go to one relay; one at a time keeps on/off in the user's order.
 PARALLEL_UPDATES = 1
@@ -37,7 +37,7 @@ class NoNeutralLight(NoNeutralEntity, LightEntity):
     def __init__(self, entry: NoNeutralConfigEntry) -> None:
         """Follow the entry's relay."""
         super().__init__(entry, "lamp")
-        self.relay = entry.runtime_data.relay
+        self.relay = matter_relay(entry)
 
     @override
     async def async_added_to_hass(self) -> None:

@@ -57,15 +57,25 @@ CONF_CAP_RATED_TEMP_C: Final = "cap_rated_temp_c"
 CONF_AMBIENT_TEMP_C: Final = "ambient_temp_c"
 # Optional temperature sensor entity; when set it overrides CONF_AMBIENT_TEMP_C.
 CONF_AMBIENT_SENSOR: Final = "ambient_sensor"
+# The relay's own draw, contact open and closed (relay_models.py gives the start).
+CONF_RELAY_POWER_W_OFF: Final = "relay_power_w_off"
+CONF_RELAY_POWER_W_ON: Final = "relay_power_w_on"
 
 type Form = Literal["adaptor", "options"]
 """The add flow's adaptor step, or the options form."""
 ADAPTOR_STEP: Final = "adaptor"
 OPTIONS_FORM: Final = "options"
 
-type Section = Literal["lamp", "mains", "bypass", "datasheet", "environment"]
+type Section = Literal["lamp", "mains", "bypass", "datasheet", "environment", "relay"]
 """A group of fields in the forms, in the forms' order."""
-SECTIONS: Final[tuple[Section, ...]] = ("lamp", "mains", "bypass", "datasheet", "environment")
+SECTIONS: Final[tuple[Section, ...]] = (
+    "lamp",
+    "mains",
+    "bypass",
+    "datasheet",
+    "environment",
+    "relay",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,6 +263,8 @@ OPTIONS: Final[tuple[Option, ...]] = (
         kind="temperature_sensor",
         optional=True,
     ),
+    _scenario_option(CONF_RELAY_POWER_W_OFF, "device.power_w_off", "W", "relay"),
+    _scenario_option(CONF_RELAY_POWER_W_ON, "device.power_w_on", "W", "relay"),
 )
 OPTION: Final[dict[str, Option]] = {option.key: option for option in OPTIONS}
 # The options that set a scenario value, and its dotted path.

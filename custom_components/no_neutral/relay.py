@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from aiohttp import ClientError
 from chip.clusters import Objects as clusters  # noqa: N813  (HA's Matter spelling)
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
@@ -216,6 +216,15 @@ class RelayLink:
         return value if isinstance(value, bool) else None
 
     @property
+    def switched_by(self) -> Context | None:
+        """Return None: a node reports no context, the light's commands are noted instead."""
+        return None
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the node and its state."""
+        return {"node_id": self.node_id, "available": self.available, "is_on": self.is_on}
+
+    @property
     def reboot_count(self) -> int | None:
         """Return how often the relay has rebooted (general diagnostics), if known."""
         return self._diagnostic(1)
@@ -339,6 +348,15 @@ class RelayLink:
                 raise
             msg = "the Matter server went away before the relay answered"
             raise NotConnected(msg) from None
+
+
+def matter_relay(entry: NoNeutralConfigEntry) -> RelayLink:
+    """Return the Matter relay of an entry (only a Matter entry sets up the light)."""
+    relay = entry.runtime_data.relay
+    if not isinstance(relay, RelayLink):
+        msg = f"{entry.title} follows no Matter relay"
+        raise TypeError(msg)
+    return relay
 
 
 @contextlib.contextmanager

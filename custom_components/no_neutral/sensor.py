@@ -54,6 +54,9 @@ class AdaptorSensorEntityDescription(SensorEntityDescription):
     # Shown only for a relay that reports its reboots (GeneralDiagnostics).
     needs_reboot_count: bool = False
     attributes_fn: Callable[[AdaptorData], dict[str, Any]] | None = None
+    # Shows the relay's present state: unavailable while that is not known
+    # (a relay unreachable, a followed entity unavailable).
+    follows_relay: bool = False
 
 
 def _figure(key: str, scale: float = 1.0) -> Callable[[AdaptorData], float | None]:
@@ -140,6 +143,7 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=_now("lamp_v_mean", "off_lamp_v"),
+        follows_relay=True,
     ),
     AdaptorSensorEntityDescription(
         key="lamp_voltage_when_on",
@@ -166,6 +170,7 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=_now("lamp_power_w", None),
+        follows_relay=True,
         exists_fn=_lit,
     ),
     AdaptorSensorEntityDescription(
@@ -211,6 +216,7 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=_losses_now,
+        follows_relay=True,
     ),
     AdaptorSensorEntityDescription(
         key="loss_energy",
@@ -263,6 +269,7 @@ SENSORS: tuple[AdaptorSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=lambda data: data.core_temp_c,
+        follows_relay=True,
     ),
     AdaptorSensorEntityDescription(
         key="fuse_stress",
@@ -384,6 +391,13 @@ class AdaptorSensor(NoNeutralEntity, SensorEntity):
         """Show one figure of the entry's adaptor."""
         super().__init__(entry, description.key)
         self.entity_description = description
+
+    @property
+    @override
+    def available(self) -> bool:
+        if self.entity_description.follows_relay and self.coordinator.data.relay_on is None:
+            return False
+        return super().available
 
     @property
     def native_value(self) -> float | int | str | None:

@@ -103,8 +103,19 @@ class SwitchingTracker:
             self._commands.remove(command)
 
     @callback
-    def switched(self, *, on: bool) -> Switching:
-        """Tell who made this change of the relay's state (a real switching)."""
+    def switched(self, *, on: bool, by: Context | None = None) -> Switching:
+        """
+        Tell who made this change of the relay's state (a real switching).
+
+        `by`: the Home Assistant context the relay itself reports behind the
+        change (a followed entity's state carries its service call's); None
+        leaves the judgement to the commands noted.
+        """
+        if by is not None:
+            self._commands = []
+            switching = Switching(on=on, type=SWITCHED_BY_HOME_ASSISTANT, context=by)
+            self._announce(switching)
+            return switching
         now = dt_util.utcnow()
         self._commands = [
             command

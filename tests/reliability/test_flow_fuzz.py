@@ -217,6 +217,9 @@ NOT_URLS = st.text(max_size=40).filter(lambda t: "://" not in t)
 
 async def _submit_url(hass: HomeAssistant, url: Any) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "matter"}
+    )
     try:
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: url})
     except InvalidData as err:

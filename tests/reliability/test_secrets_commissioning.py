@@ -57,6 +57,7 @@ async def _flow_to(
 ) -> dict[str, Any]:
     flow = hass.config_entries.flow
     result = await flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await flow.async_configure(result["flow_id"], {"next_step_id": "matter"})
     result = await flow.async_configure(result["flow_id"], {CONF_URL: url})
     result = await flow.async_configure(result["flow_id"], {"next_step_id": how})
     result = await flow.async_configure(result["flow_id"], user_input)

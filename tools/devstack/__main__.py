@@ -63,7 +63,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "interface, the published development login included)",
     )
     parser.add_argument(
-        "--config", type=Path, default=PROJECT_DIR / "config", help="HA's config folder"
+        "--config",
+        type=Path,
+        help="HA's config folder (config; build/companion-config with --companion, so the "
+        "two stacks keep their own entries)",
     )
     parser.add_argument(
         "--lamp",
@@ -83,7 +86,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--ha-only", action="store_true", help="only Home Assistant: no Matter server, no relay"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--companion",
+        action="store_true",
+        help="companion mode: no Matter server; a template switch stands for a relay another "
+        "integration controls, and the adaptor follows it",
+    )
+    args = parser.parse_args(argv)
+    if args.config is None:
+        args.config = PROJECT_DIR / ("build/companion-config" if args.companion else "config")
+    return args
 
 
 def _address(text: str) -> str:
@@ -183,7 +195,7 @@ def prepare_config(config: Path) -> None:
     link.symlink_to(PROJECT_DIR / "custom_components" / DOMAIN)
 
 
-def setup_adaptor(api: HomeAssistantAPI, rig: RelayRig, lamp: str) -> dict[str, object]:
+def setup_adaptor(api: HomeAssistantAPI, rig: RelayRig, lamp: str) -> dict[str, Any]:
     """Add the adaptor the first time; afterwards set the chosen lamp's options."""
     preset = PRESETS[lamp]
     entries = api.config_entries(DOMAIN)
@@ -203,6 +215,33 @@ def setup_adaptor(api: HomeAssistantAPI, rig: RelayRig, lamp: str) -> dict[str, 
         # Reset what other presets change, then apply this one.
         overrides = {"bleed_resistance_ohm": 220} | preset.adaptor | preset.options  # kΩ
         flows.set_options(api, entries[0]["entry_id"], overrides)
+    return wait_loaded(api)
+
+
+COMPANION_RELAY = "Hall relay"
+COMPANION_SWITCH = "switch.hall_relay"
+
+
+def setup_companion(api: HomeAssistantAPI, lamp: str) -> dict[str, Any]:
+    """Add the template switch and an adaptor that follows it, the first time."""
+    preset = PRESETS[lamp]
+    entries = api.config_entries(DOMAIN)
+    if not entries:
+        say(f"adding a template switch {COMPANION_RELAY!r}, the relay another integration controls")
+        entity_id = flows.add_template_switch(api, COMPANION_RELAY)
+        # An optimistic switch knows no state until told one; a relay reports its own.
+        api.request("POST", "/api/services/switch/turn_on", {"entity_id": entity_id})
+        say(f"adding the adaptor in companion mode, following {entity_id}")
+        flows.add_companion_entry(
+            api, entity_id=entity_id, relay_model="generic_wifi", adaptor=preset.adaptor
+        )
+        if preset.options:
+            flows.set_options(api, api.config_entries(DOMAIN)[0]["entry_id"], preset.options)
+    return wait_loaded(api)
+
+
+def wait_loaded(api: HomeAssistantAPI) -> dict[str, Any]:
+    """Return the adaptor's entry once it is loaded."""
     entries = api.config_entries(DOMAIN)
     deadline = time.monotonic() + 60
     while entries[0]["state"] != "loaded":
@@ -233,7 +272,7 @@ class Stack:
         started = time.monotonic()
         prepare_config(self.config)
         prepare_storage(self.config, self.args.listen, self.args.port)
-        if not self.args.ha_only:
+        if not self.args.ha_only and not self.args.companion:
             say("starting the Matter server and the virtual MINIR4M (network namespaces)")
             self.rig = RelayRig(
                 self.config / ".devstack" / "rig", serial="DEV0001", port=self.args.matter_port
@@ -258,10 +297,17 @@ class Stack:
         onboarded = api.onboard_or_login()
         say("onboarding done" if onboarded else "already onboarded")
         facts: dict[str, object] = {"url": api.base_url, "username": DEV_USERNAME}
+        entry: dict[str, Any] | None = None
         if self.rig is not None:
             entry = setup_adaptor(api, self.rig, self.args.lamp)
+        elif self.args.companion:
+            entry = setup_companion(api, self.args.lamp)
+        if entry is not None:
             ids, device_id = dashboard.entity_ids(api, entry)
             names = dashboard.short_names(api, ids)
+            if self.args.companion:
+                # The relay's own switch is the lamp's control on the dashboard.
+                ids["light"] = COMPANION_SWITCH
             dashboard.write(self.config / DASHBOARD_FILE, dashboard.build(ids, names))
             say("adding the lamp and the adaptor to the Energy dashboard's individual devices")
             asyncio.run(energy.save_prefs(api.base_url, str(api.token), ids))

@@ -6,7 +6,7 @@ browser is downloaded), opens the adaptor's device page and its dashboard,
 switches the light with a click on the dashboard, and checks through HA's REST
 API that the click reached the relay and came back as the light's state.
 
-Then the entry's Configure dialog: its five sections; the ambient sensor
+Then the entry's Configure dialog: its six sections; the ambient sensor
 picker, which offers a temperature sensor made for the check but none of this
 integration's own entities (from HA's entity registry); a save that clears the
 bleed resistor, watched over HA's websocket API from before the click: the
@@ -59,8 +59,8 @@ DASHBOARD_CARDS = (
     "hui-gauge-card",
     "hui-picture-entity-card",
 )
-# Tall enough for the whole options form, its five sections open, in one picture.
-FORM_VIEWPORT = {"width": 1280, "height": 2750}
+# Tall enough for the whole options form, its six sections open, in one picture.
+FORM_VIEWPORT = {"width": 1280, "height": 3050}
 DOMAIN = "no_neutral"
 # The options form's sections, as strings.json names them, in their order.
 SECTIONS = (
@@ -69,6 +69,7 @@ SECTIONS = (
     "The bypass module's parts",
     "The capacitor's datasheet",
     "Environment",
+    "Relay",
 )
 BLEED_LABEL = "Bleed resistor"
 AMBIENT_SENSOR_LABEL = "Ambient temperature sensor"

@@ -66,7 +66,9 @@ def entity_ids(api: HomeAssistantAPI, entry: dict[str, Any]) -> tuple[dict[str, 
     for item in asyncio.run(_registry(api)):
         if item.get("config_entry_id") != entry["entry_id"] or item.get("disabled_by"):
             continue
-        if item["entity_id"].startswith("light."):
+        # The adaptor's device (every entity's): the light's, or in companion
+        # mode (no light) the first entity's.
+        if item["entity_id"].startswith("light.") or device_id is None:
             device_id = item.get("device_id")
         # unique_id is f"{entry id}_{key}" (entry 1.3 on; the keys hold "_" too).
         key = str(item["unique_id"]).removeprefix(f"{entry['entry_id']}_")

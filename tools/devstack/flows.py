@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from homeassistant.util import slugify
+
 from tools.devstack.ha_api import HomeAssistantAPI, HomeAssistantAPIError
 
 DOMAIN = "no_neutral"
@@ -71,12 +73,65 @@ def _wait_for_progress(
     return step
 
 
+def add_template_switch(api: HomeAssistantAPI, name: str) -> str:
+    """
+    Add an optimistic template switch (no state template: it shows what it was told).
+
+    The stand-in for a relay that another integration controls; return its entity id.
+    """
+    step = api.request("POST", FLOW, {"handler": "template"})
+    flow = f"{FLOW}/{step['flow_id']}"
+    step = api.request("POST", flow, {"next_step_id": "switch"})
+    _expect(step, "form", "switch")
+    step = api.request("POST", flow, {"name": name})
+    _expect(step, "create_entry")
+    entity_id = f"switch.{slugify(name)}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            api.state(entity_id)
+        except HomeAssistantAPIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        else:
+            return entity_id
+
+
+def add_companion_entry(
+    api: HomeAssistantAPI, *, entity_id: str, relay_model: str, adaptor: dict[str, Any]
+) -> dict[str, Any]:
+    """Add an adaptor in companion mode, following `entity_id`."""
+    flow, step = _start_flow(api, "companion")
+    _expect(step, "form", "companion")
+    step = api.request("POST", flow, {"entity": entity_id, "relay_model": relay_model})
+    return _describe_adaptor(api, flow, step, adaptor)
+
+
+def _start_flow(api: HomeAssistantAPI, way: str) -> tuple[str, dict[str, Any]]:
+    """Start the config flow and take `way` from its first menu; return the flow's path and step."""
+    step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
+    flow = f"{FLOW}/{step['flow_id']}"
+    _expect(step, "menu", "start")
+    return flow, api.request("POST", flow, {"next_step_id": way})
+
+
+def _describe_adaptor(
+    api: HomeAssistantAPI, flow: str, step: dict[str, Any], adaptor: dict[str, Any]
+) -> dict[str, Any]:
+    """Fill the adaptor step; return the new entry."""
+    _expect(step, "form", "adaptor")
+    step = api.request("POST", flow, form_values(step, adaptor))
+    _expect(step, "create_entry")
+    entry: dict[str, Any] = step["result"]
+    return entry
+
+
 def add_entry(
     api: HomeAssistantAPI, *, url: str, manual_code: str, adaptor: dict[str, Any]
 ) -> dict[str, Any]:
     """Add the adaptor: pick the server's relay if it has one, else commission it."""
-    step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
-    flow = f"{FLOW}/{step['flow_id']}"
+    flow, step = _start_flow(api, "matter")
     _expect(step, "form", "user")
     step = api.request("POST", flow, {"url": url})
     _expect(step, "menu", "pick")
@@ -89,11 +144,7 @@ def add_entry(
         _expect(step, "form", "commission_code")
         step = api.request("POST", flow, {"code": manual_code})
         step = _wait_for_progress(api, step, timeout=120)
-    _expect(step, "form", "adaptor")
-    step = api.request("POST", flow, form_values(step, adaptor))
-    _expect(step, "create_entry")
-    entry: dict[str, Any] = step["result"]
-    return entry
+    return _describe_adaptor(api, flow, step, adaptor)
 
 
 def set_options(api: HomeAssistantAPI, entry_id: str, overrides: dict[str, Any]) -> None:
