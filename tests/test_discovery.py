@@ -12,7 +12,6 @@ cache and its browser's callback is called, as the socket layer would.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +96,14 @@ def assert_translated_abort(result: Any, reason: str) -> None:
 
 
 @pytest.fixture
-async def zeroconf_up(hass: HomeAssistant, mock_async_zeroconf: Any) -> AsyncIterator[None]:
+async def zeroconf_up(hass: HomeAssistant, mock_async_zeroconf: Any) -> None:
     """Home Assistant's zeroconf integration, with every manifest's matchers (ours among them)."""
     assert await async_setup_component(hass, "zeroconf", {})
     await hass.async_block_till_done()
-    yield
 
 
 async def announce(hass: HomeAssistant, seen: Advertisement) -> None:
-    """Hand an advertisement to HA's zeroconf as its browser would: records cached, then the change."""
+    """Hand an advertisement to HA's zeroconf as its browser would: records, then the change."""
     discovery = hass.data[DATA_DISCOVERY]
     zc = discovery.zeroconf
     if seen.event == "Removed":
@@ -132,10 +130,12 @@ async def settled(hass: HomeAssistant) -> None:
     """Wait until no flow of ours is still starting (discovery starts them in the background)."""
     await hass.async_block_till_done()
     await wait_for(
-        lambda: not hass.config_entries.flow.async_progress_by_handler(
-            DOMAIN, include_uninitialized=True, match_context={"source": "zeroconf"}
+        lambda: (
+            not hass.config_entries.flow.async_progress_by_handler(
+                DOMAIN, include_uninitialized=True, match_context={"source": "zeroconf"}
+            )
+            or offers(hass)
         )
-        or offers(hass)
     )
 
 
@@ -144,6 +144,21 @@ def fresh_node(rig: RelayRig) -> int:
     reset_relay(rig)
     url = rig.server.url
     return rig_client.run_sync(lambda: rig_client.commission(url, code=rig.relay.manual_code))
+
+
+async def relay_on_matter(hass: HomeAssistant, rig: RelayRig) -> tuple[int, int, MockConfigEntry]:
+    """Pair the relay afresh, set HA's Matter integration up on its server; node, fabric, entry."""
+    node_id = await hass.async_add_executor_job(fresh_node, rig)
+    return node_id, await server_fabric(rig.url), await add_matter_entry(hass, rig.url)
+
+
+async def imported_node_on_matter(
+    hass: HomeAssistant, server: MatterServer, dump: str
+) -> tuple[int, int]:
+    """Import a test node, set HA's Matter integration up on its server; node and fabric."""
+    node_id = await import_test_node(server.url, dump)
+    await add_matter_entry(hass, server.url)
+    return node_id, await server_fabric(server.url)
 
 
 async def test_our_matcher_is_in_home_assistants_zeroconf(hass: HomeAssistant) -> None:
@@ -156,9 +171,7 @@ async def test_relay_of_the_matter_integration_is_offered_and_added_without_a_ur
     hass: HomeAssistant, relay_rig: RelayRig, zeroconf_up: None
 ) -> None:
     rig = relay_rig
-    node_id = await hass.async_add_executor_job(fresh_node, rig)
-    fabric = await server_fabric(rig.url)
-    matter = await add_matter_entry(hass, rig.url)
+    node_id, fabric, matter = await relay_on_matter(hass, rig)
 
     def capture() -> Advertisement:
         with MdnsWatch(rig.server_ns, MATTER_TYPE) as watch:
@@ -201,9 +214,7 @@ async def test_node_removed_from_matter_withdraws_its_offer(
     hass: HomeAssistant, relay_rig: RelayRig, zeroconf_up: None
 ) -> None:
     rig = relay_rig
-    node_id = await hass.async_add_executor_job(fresh_node, rig)
-    fabric = await server_fabric(rig.url)
-    matter = await add_matter_entry(hass, rig.url)
+    node_id, fabric, matter = await relay_on_matter(hass, rig)
     name = instance(fabric, node_id)
     watch = await hass.async_add_executor_job(MdnsWatch, rig.server_ns, MATTER_TYPE)
     try:
@@ -234,9 +245,7 @@ async def test_offer_of_a_node_removed_meanwhile_aborts_on_confirm(
     hass: HomeAssistant, matter_server: MatterServer
 ) -> None:
     """The goodbye never came (lost, or HA was down): confirming finds the node gone."""
-    node_id = await import_test_node(matter_server.url, MINIR4M)
-    fabric = await server_fabric(matter_server.url)
-    await add_matter_entry(hass, matter_server.url)
+    node_id, fabric = await imported_node_on_matter(hass, matter_server, MINIR4M)
     result = await discover(hass, instance(fabric, node_id))
     assert result["step_id"] == "adaptor"
     await rig_client.remove_node(matter_server.url, node_id)
@@ -249,9 +258,7 @@ async def test_offer_of_a_node_removed_meanwhile_aborts_on_confirm(
 async def test_node_without_onoff_is_not_offered(
     hass: HomeAssistant, matter_server: MatterServer
 ) -> None:
-    node_id = await import_test_node(matter_server.url, NO_ONOFF)
-    fabric = await server_fabric(matter_server.url)
-    await add_matter_entry(hass, matter_server.url)
+    node_id, fabric = await imported_node_on_matter(hass, matter_server, NO_ONOFF)
     assert_translated_abort(await discover(hass, instance(fabric, node_id)), "not_a_relay_node")
 
 
@@ -260,9 +267,7 @@ async def test_node_of_another_fabric_is_not_offered(
     hass: HomeAssistant, matter_server: MatterServer
 ) -> None:
     """A relay shared with another controller advertises one name per fabric: only ours counts."""
-    node_id = await import_test_node(matter_server.url, MINIR4M)
-    fabric = await server_fabric(matter_server.url)
-    await add_matter_entry(hass, matter_server.url)
+    node_id, fabric = await imported_node_on_matter(hass, matter_server, MINIR4M)
     other = instance(fabric ^ 0xFFFF, node_id)
     assert_translated_abort(await discover(hass, other), "other_fabric")
 

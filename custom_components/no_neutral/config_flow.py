@@ -436,9 +436,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_use_node(self._chosen)
 
     @override
-    async def async_step_zeroconf(
-        self, discovery_info: ZeroconfServiceInfo
-    ) -> ConfigFlowResult:
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
         """
         Offer a node of HA's Matter server, seen by its operational mDNS advertisement.
 
@@ -451,9 +449,7 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason=ABORT_NOT_MATTER_NODE)
         await self.async_set_unique_id(name.unique_id)
         urls = matter_server_urls(self.hass)
-        followed = self.hass.config_entries.async_entry_for_domain_unique_id(
-            DOMAIN, name.unique_id
-        )
+        followed = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, name.unique_id)
         if not urls or (followed is not None and followed.data.get(CONF_URL) in urls):
             self._abort_if_unique_id_configured()
             return self.async_abort(reason=ABORT_NO_MATTER_ENTRY)

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from tools.rig.netns import NetNamespace
@@ -55,7 +55,7 @@ class MdnsWatch:
     def __init__(self, namespace: NetNamespace, service_type: str) -> None:
         """Start browsing `service_type` inside `namespace`."""
         command = namespace.wrap([sys.executable, "-m", "tools.rig.mdns", service_type])
-        self._proc = subprocess.Popen(  # noqa: S603 - our own module
+        self._proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -69,7 +69,7 @@ class MdnsWatch:
         self._lines.put(None)
 
     def next(self, event: str, name_prefix: str, timeout: float = 60) -> Advertisement:
-        """Return the next change `event` of an instance named `name_prefix`...; fail past `timeout`."""
+        """Return the next `event` of an instance whose name starts so; fail past `timeout`."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -86,7 +86,7 @@ class MdnsWatch:
         raise TimeoutError(msg)
 
     def stderr(self) -> str:
-        """What the watcher wrote to stderr (once it has stopped)."""
+        """Return what the watcher wrote to stderr (once it has stopped)."""
         if self._proc.poll() is None or self._proc.stderr is None:
             return ""
         return self._proc.stderr.read()
@@ -100,7 +100,7 @@ class MdnsWatch:
             self._proc.kill()
             self._proc.wait()
 
-    def __enter__(self) -> MdnsWatch:
+    def __enter__(self) -> Self:
         """Use it in a with block."""
         return self
 
@@ -134,7 +134,7 @@ def _watch(service_type: str) -> None:
                     for key, value in info.properties.items()
                 },
             }
-        print(json.dumps(record), flush=True)  # noqa: T201 - the parent reads it
+        print(json.dumps(record), flush=True)
 
     # The rig's links are IPv6 only.
     zeroconf = Zeroconf(ip_version=IPVersion.All)
