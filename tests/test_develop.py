@@ -457,3 +457,46 @@ def test_develop_companion_follows_a_template_switch(tmp_path: Path) -> None:
             _stop(stack)
         if stack.terminal >= 0:
             os.close(stack.terminal)
+
+
+@pytest.mark.browser
+def test_discovery_check_adds_the_discovered_relay(develop: DevelopStack, tmp_path: Path) -> None:
+    """
+    scripts/discovery-check: a relay of HA's Matter integration, added from "Discovered".
+
+    A second rig's relay, its real mDNS announcement bridged out of its
+    namespace, shows under Settings > Devices & services > Discovered; Add asks
+    for the lamp alone, and the entry takes the Matter integration's URL. The
+    check then removes what it added.
+    """
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")  # pragma: no cover
+    out = tmp_path / "screenshots"
+    check = subprocess.run(
+        [ROOT / "scripts" / "discovery-check", "--ready-file", develop.ready, "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=BROWSER_TIMEOUT_S,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "offered under Discovered as 'MINIR4M DISC0001'" in check.stdout
+    assert "added in the browser without a URL: entry " in check.stdout
+    assert "(loaded)" in check.stdout
+    api = HomeAssistantAPI(develop.facts["url"])
+    api.login()
+    # As it found it: the develop stack's own adaptor alone, no Matter entry.
+    assert [entry["entry_id"] for entry in api.config_entries("no_neutral")] == [
+        develop.facts["entry_id"]
+    ]
+    assert not api.config_entries("matter")
+    errors = [
+        line
+        for line in (develop.config / "home-assistant.log").read_text().splitlines()
+        if "ERROR" in line
+    ]
+    assert not errors
+    shot = out / "discovered.png"
+    assert shot.stat().st_size > 10_000
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SCREENSHOTS / shot.name)

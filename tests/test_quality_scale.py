@@ -378,7 +378,12 @@ BROKEN_COPIES: list[tuple[str, Callable[[Path], None], str]] = [
     ),
     (
         "unique-config-entry",
-        lambda p: _replace(p / "config_flow.py", "self._abort_if_unique_id_configured()", "pass"),
+        # Every call (the user flow's and discovery's): renamed, so none aborts.
+        lambda p: (p / "config_flow.py").write_text(
+            (p / "config_flow.py")
+            .read_text()
+            .replace("self._abort_if_unique_id_configured(", "self._no_abort(")
+        ),
         "config_flow.py: never aborts on an entry that is configured already",
     ),
     (

@@ -5,6 +5,7 @@ start (menu): a Matter relay, or companion mode (follow a switch or light).
 companion (entity, relay model) -> adaptor -> entry.
 matter -> user (server URL) -> pick (menu) -> node | commission_code | commission_ip
 -> [commissioning progress] -> adaptor (lamp and mains) -> entry.
+zeroconf (a node of HA's Matter server announcing itself) -> adaptor -> entry.
 Reconfigure changes the server URL or the node; the options flow edits the
 adaptor's parts.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, override
 
 import probatio
 from homeassistant.config_entries import (
+    SOURCE_ZEROCONF,
     ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
@@ -38,6 +40,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from matter_server.client.exceptions import (
     MatterClientException,
     ServerVersionTooNew,
@@ -60,6 +63,7 @@ from .const import (
     SONOFF_VENDOR_ID,
 )
 from .follower import entity_reference
+from .discovery import OperationalName, matter_server_urls, operational_name
 from .option_form import (
     ERROR_FIELDS,
     ERROR_INVALID_NUMBER,
@@ -103,6 +107,12 @@ ERROR_OWN_RELAY_ENTITY: Final = "own_relay_entity"
 ERROR_ALREADY_FOLLOWED: Final = "already_followed"
 # Companion mode follows what another integration switches.
 COMPANION_DOMAINS: Final = ["switch", "light"]
+
+ABORT_NOT_MATTER_NODE: Final = "not_matter_node"
+ABORT_NO_MATTER_ENTRY: Final = "no_matter_entry"
+ABORT_OTHER_FABRIC: Final = "other_fabric"
+ABORT_NOT_A_RELAY_NODE: Final = "not_a_relay_node"
+ABORT_NODE_REMOVED: Final = "node_removed"
 
 # A device that takes longer than this to commission has failed.
 COMMISSION_TIMEOUT: Final = 120
@@ -333,16 +343,16 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = await self._async_server_form_submit(user_input)
             if not errors:
                 return await self.async_step_pick()
-        url = user_input[CONF_URL] if user_input else DEFAULT_URL
+        url = user_input[CONF_URL] if user_input else self._suggested_url()
         return self.async_show_form(
             step_id="user",
             data_schema=_url_schema(url),
             errors=errors,
         )
 
-    async def _async_claim(self, unique_id: str) -> None:
+    async def _async_claim(self, unique_id: str, *, raise_on_progress: bool = True) -> None:
         """Take the relay's unique id; abort if an entry has it already."""
-        await self.async_set_unique_id(unique_id)
+        await self.async_set_unique_id(unique_id, raise_on_progress=raise_on_progress)
         self._abort_if_unique_id_configured()
 
     async def async_step_start(self, _user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -385,6 +395,10 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
             schema = self.add_suggested_values_to_schema(schema, user_input)
         return self.async_show_form(step_id="companion", data_schema=schema, errors=errors)
 
+    def _suggested_url(self) -> str:
+        """Return the server of HA's Matter integration, where it is set up."""
+        return next(iter(matter_server_urls(self.hass)), DEFAULT_URL)
+
     async def async_step_pick(self, _user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer a paired node (when there is one) or commissioning a new relay."""
         options = ["commission_code", "commission_ip"]
@@ -417,7 +431,8 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(step_id="node", data_schema=self._node_schema())
 
     async def _async_use_node(self, choice: NodeChoice) -> ConfigFlowResult:
-        await self._async_claim(choice.unique_id)
+        # A discovered offer of the same node gives way once this flow creates the entry.
+        await self._async_claim(choice.unique_id, raise_on_progress=False)
         self._chosen = choice
         return await self.async_step_adaptor()
 
@@ -531,6 +546,59 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._chosen is not None  # noqa: S101 - set by async_step_commissioning
         return await self._async_use_node(self._chosen)
 
+    @override
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """
+        Offer a node of HA's Matter server, seen by its operational mDNS advertisement.
+
+        The instance name carries the fabric and the node; the server is the
+        one of HA's Matter entry whose fabric it is. A node followed already
+        is not offered; its entry takes the Matter entry's URL if the server moved.
+        """
+        name = operational_name(discovery_info.name)
+        if name is None:
+            return self.async_abort(reason=ABORT_NOT_MATTER_NODE)
+        await self.async_set_unique_id(name.unique_id)
+        urls = matter_server_urls(self.hass)
+        followed = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, name.unique_id)
+        if not urls or (followed is not None and followed.data.get(CONF_URL) in urls):
+            self._abort_if_unique_id_configured()
+            return self.async_abort(reason=ABORT_NO_MATTER_ENTRY)
+        found = await self._async_find_node(name, urls)
+        if isinstance(found, str):
+            self._abort_if_unique_id_configured()
+            return self.async_abort(reason=found)
+        self._url, choices = found
+        # The entry's update listener reloads it onto the new URL.
+        self._abort_if_unique_id_configured(updates={CONF_URL: self._url}, reload_on_update=False)
+        chosen = next((choice for choice in choices if choice.node_id == name.node_id), None)
+        if chosen is None:
+            return self.async_abort(reason=ABORT_NOT_A_RELAY_NODE)
+        self._chosen = chosen
+        self.context["title_placeholders"] = {"name": chosen.info.name}
+        return await self.async_step_adaptor()
+
+    async def _async_find_node(
+        self, name: OperationalName, urls: list[str]
+    ) -> tuple[str, list[NodeChoice]] | str:
+        """Return the URL and relays of the server holding the node's fabric, or an abort reason."""
+        reason = ABORT_OTHER_FABRIC
+        for url in urls:
+            try:
+                fabric, choices = await _async_read_nodes(self.hass, url)
+            except _ServerError as err:
+                reason = err.key
+                continue
+            if fabric == name.compressed_fabric_id:
+                return url, choices
+        return reason
+
+    async def _async_discovered_node_gone(self) -> bool:
+        """Return whether the server no longer has the discovered node (removed since the offer)."""
+        assert self._chosen is not None  # noqa: S101 - set by async_step_zeroconf
+        _fabric, choices = await _async_read_nodes(self.hass, self._url)
+        return all(choice.node_id != self._chosen.node_id for choice in choices)
+
     async def async_step_adaptor(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -549,6 +617,12 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
                 self.hass, ADAPTOR_STEP_KEYS, options, user_input
             )
             placeholders |= reasons
+            if not errors and self.source == SOURCE_ZEROCONF:
+                try:
+                    if await self._async_discovered_node_gone():
+                        return self.async_abort(reason=ABORT_NODE_REMOVED)
+                except _ServerError as err:
+                    errors = {"base": err.key}
             if not errors:
                 return self.async_create_entry(title=title, data=data, options=options)
         return self.async_show_form(

@@ -193,6 +193,11 @@ def prepare_config(config: Path) -> None:
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(PROJECT_DIR / "custom_components" / DOMAIN)
+    # The develop-only bridge of the rig's mDNS (scripts/discovery-check).
+    bridge = links / "devstack_mdns"
+    if bridge.is_symlink() or bridge.exists():
+        bridge.unlink()
+    bridge.symlink_to(PROJECT_DIR / "tools" / "devstack" / "mdns_bridge")
 
 
 def setup_adaptor(api: HomeAssistantAPI, rig: RelayRig, lamp: str) -> dict[str, Any]:
