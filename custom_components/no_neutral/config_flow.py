@@ -62,8 +62,8 @@ from .const import (
     MINIR4M_PRODUCT_ID,
     SONOFF_VENDOR_ID,
 )
-from .follower import entity_reference
 from .discovery import OperationalName, matter_server_urls, operational_name
+from .follower import entity_reference
 from .option_form import (
     ERROR_FIELDS,
     ERROR_INVALID_NUMBER,
