@@ -20,6 +20,7 @@ from homeassistant import config_entries
 from homeassistant.components.zeroconf.const import DATA_DISCOVERY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.loader import async_get_zeroconf
 from homeassistant.setup import async_setup_component
@@ -27,7 +28,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from zeroconf import ServiceStateChange
 from zeroconf.asyncio import AsyncServiceInfo
 
-from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DEFAULT_URL, DOMAIN
+from custom_components.no_neutral.const import (
+    CONF_ENTITY,
+    CONF_NODE_ID,
+    CONF_URL,
+    DEFAULT_URL,
+    DOMAIN,
+)
 from tests.link_helpers import MINIR4M, NO_ONOFF, import_test_node, server_fabric, wait_for
 from tests.rig import RELAY_SERIAL, reset_relay
 from tests.test_config_flow import ADAPTOR_INPUT, start
@@ -270,6 +277,34 @@ async def test_node_of_another_fabric_is_not_offered(
     node_id, fabric = await imported_node_on_matter(hass, matter_server, MINIR4M)
     other = instance(fabric ^ 0xFFFF, node_id)
     assert_translated_abort(await discover(hass, other), "other_fabric")
+
+
+@pytest.mark.matter
+async def test_node_followed_in_companion_mode_is_not_offered(
+    hass: HomeAssistant, matter_server: MatterServer
+) -> None:
+    """A relay followed through HA's own Matter light (companion mode) is one adaptor already."""
+    node_id, fabric = await imported_node_on_matter(hass, matter_server, MINIR4M)
+
+    def relay_entities() -> list[er.RegistryEntry]:
+        return [
+            entity
+            for entity in er.async_get(hass).entities.values()
+            if entity.platform == "matter" and entity.domain in {"light", "switch"}
+        ]
+
+    # HA's Matter integration adds the node's entities once it has read the node.
+    await wait_for(relay_entities)
+    (light,) = relay_entities()
+    companion = MockConfigEntry(
+        domain=DOMAIN, unique_id=light.id, data={CONF_ENTITY: light.id, "relay_model": "minir4m"}
+    )
+    companion.add_to_hass(hass)
+    assert_translated_abort(await discover(hass, instance(fabric, node_id)), "already_configured")
+    # Without the companion entry the same node is offered.
+    await hass.config_entries.async_remove(companion.entry_id)
+    result = await discover(hass, instance(fabric, node_id))
+    assert result["step_id"] == "adaptor"
 
 
 async def test_without_a_matter_entry_nothing_is_offered(hass: HomeAssistant) -> None:

@@ -62,7 +62,12 @@ from .const import (
     MINIR4M_PRODUCT_ID,
     SONOFF_VENDOR_ID,
 )
-from .discovery import OperationalName, matter_server_urls, operational_name
+from .discovery import (
+    OperationalName,
+    followed_by_companion,
+    matter_server_urls,
+    operational_name,
+)
 from .follower import entity_reference
 from .option_form import (
     ERROR_FIELDS,
@@ -559,6 +564,8 @@ class NoNeutralConfigFlow(ConfigFlow, domain=DOMAIN):
         if name is None:
             return self.async_abort(reason=ABORT_NOT_MATTER_NODE)
         await self.async_set_unique_id(name.unique_id)
+        if followed_by_companion(self.hass, name):
+            return self.async_abort(reason="already_configured")
         urls = matter_server_urls(self.hass)
         followed = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, name.unique_id)
         if not urls or (followed is not None and followed.data.get(CONF_URL) in urls):
