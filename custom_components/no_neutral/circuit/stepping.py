@@ -14,9 +14,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .elements import (
     BM,
@@ -45,7 +46,7 @@ FORWARD_V: Final = 0.3
 SUBSTEPS: Final = 20
 MAX_SPLITS: Final = 12
 
-type Matrices = tuple[F64, F64, F64, float]
+type Matrices = tuple[F64, F64, F64, F64]
 
 
 def _solve_wrapped(a: F64, b: F64) -> F64:  # pragma: no cover - fallback only
@@ -78,42 +79,98 @@ def junction_constants(c: Circuit) -> tuple[float, float]:
     return y0, v_crit
 
 
+class MatrixValues(NamedTuple):
+    """The values behind a step's matrices: one circuit's (floats) or one per row (arrays)."""
+
+    g_static: F64
+    c_cable: F64
+    c_bulk: F64
+    c_led: F64
+    c_smooth: F64
+    r_branch: F64
+    smooth_memory: F64
+    has_branch: npt.NDArray[np.bool_]
+    cap_shorted: npt.NDArray[np.bool_]
+    g_relay_open: F64
+
+    @classmethod
+    def of(cls, circuits: Sequence[Circuit]) -> MatrixValues:
+        """Stack the circuits' values, one row each."""
+        return cls(
+            np.array([c.g_static for c in circuits]),
+            *(
+                np.array([getattr(c, name) for c in circuits])
+                for name in (
+                    "c_cable",
+                    "c_bulk",
+                    "c_led",
+                    "c_smooth",
+                    "r_branch",
+                    "smooth_memory",
+                    "has_branch",
+                    "cap_shorted",
+                    "g_relay_open",
+                )
+            ),
+        )
+
+    def take(self, index: npt.NDArray[np.intp]) -> MatrixValues:
+        """Return the rows picked by index."""
+        return MatrixValues(*(value[index] for value in self))
+
+
+def build_matrices(v: MatrixValues, h: F64 | float, a0: F64 | float) -> Matrices:
+    """
+    Conductance matrices (relay open, closed), history map and branch conductance, per row.
+
+    h and a0 are one value or one per row of v. One formula for a circuit's
+    cached matrices and for a batch whose members step differently, so that
+    both give the same bits.
+    """
+    n = len(v.c_cable)
+    h = np.broadcast_to(h, (n,))
+    a0 = np.broadcast_to(a0, (n,))
+    g = v.g_static.copy()
+    gc, gb, gl = v.c_cable * a0 / h, v.c_bulk * a0 / h, v.c_led * a0 / h
+    with np.errstate(divide="ignore"):
+        reactance = np.where(v.cap_shorted, 0.0, h / (a0 * v.c_smooth))
+        g_rc = np.where(v.has_branch, 1.0 / (v.r_branch + reactance), 0.0)
+    stamp(g, L, SWS, gc)
+    stamp(g, BP, BM, gb)
+    stamp(g, P, -1, gl + g_rc)
+    g_open = g.copy()
+    stamp(g_open, L, LO, v.g_relay_open)
+    g_closed = g
+    stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
+    # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
+    hmap = np.zeros((n, CAPS, NODES))
+    hmap[:, CAP_CABLE, L] = -v.c_cable / h
+    hmap[:, CAP_CABLE, SWS] = v.c_cable / h
+    hmap[:, CAP_BULK, BP] = -v.c_bulk / h
+    hmap[:, CAP_BULK, BM] = v.c_bulk / h
+    # The LED capacitor sits N-P, so its current enters P with the other sign.
+    hmap[:, CAP_LED, P] = v.c_led / h
+    hmap[:, CAP_SMOOTH, P] = -g_rc / a0 * v.smooth_memory
+    return g_open, g_closed, hmap, g_rc
+
+
 class StepMatrices:
     """One circuit's conductance matrices per step size, built on demand and kept."""
 
     def __init__(self, circuit: Circuit) -> None:
         """Keep the circuit; no matrix is built yet."""
         self.c = circuit
-        self._cache: dict[tuple[float, float], Matrices] = {}
+        self.values = MatrixValues.of((circuit,))
+        self._cache: dict[tuple[float, float], tuple[F64, F64, F64, float]] = {}
 
-    def __call__(self, h: float, a0: float) -> Matrices:
+    def __call__(self, h: float, a0: float) -> tuple[F64, F64, F64, float]:
         """Conductance matrices (relay open, closed) and history map for one step."""
         key = (h, a0)
         found = self._cache.get(key)
         if found is not None:
             return found
-        c = self.c
-        g = c.g_static.copy()
-        gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
-        reactance = 0.0 if c.cap_shorted else h / (a0 * c.c_smooth)
-        g_rc = 1.0 / (c.r_branch + reactance) if c.has_branch else 0.0
-        stamp(g, L, SWS, gc)
-        stamp(g, BP, BM, gb)
-        stamp(g, P, -1, gl + g_rc)
-        g_open = g.copy()
-        stamp(g_open, L, LO, c.g_relay_open)
-        g_closed = g
-        stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
-        # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
-        hmap = np.zeros((CAPS, NODES))
-        hmap[CAP_CABLE, L] = -c.c_cable / h
-        hmap[CAP_CABLE, SWS] = c.c_cable / h
-        hmap[CAP_BULK, BP] = -c.c_bulk / h
-        hmap[CAP_BULK, BM] = c.c_bulk / h
-        # The LED capacitor sits N-P, so its current enters P with the other sign.
-        hmap[CAP_LED, P] = c.c_led / h
-        hmap[CAP_SMOOTH, P] = -g_rc / a0 * c.smooth_memory
-        found = (g_open, g_closed, hmap, g_rc)
+        g_open, g_closed, hmap, g_rc = build_matrices(self.values, h, a0)
+        found = (g_open[0], g_closed[0], hmap[0], float(g_rc[0]))
         self._cache[key] = found
         return found
 
