@@ -434,10 +434,16 @@ def join_states(states: Sequence[State]) -> State:
         np.concatenate([st.led_on for st in states]),
         np.concatenate([st.caps if st.caps_prev is None else st.caps_prev for st in states]),
         np.concatenate(
-            [np.broadcast_to(np.asarray(st.h_prev, dtype=float), (n,)) for n, st in zip(sizes, states, strict=True)]
+            [
+                np.broadcast_to(np.asarray(st.h_prev, dtype=float), (n,))
+                for n, st in zip(sizes, states, strict=True)
+            ]
         ),
         np.concatenate(
-            [np.zeros(n) if st.i_cap is None else st.i_cap for n, st in zip(sizes, states, strict=True)]
+            [
+                np.zeros(n) if st.i_cap is None else st.i_cap
+                for n, st in zip(sizes, states, strict=True)
+            ]
         ),
         fresh,
     )
@@ -710,9 +716,7 @@ class _Closing:
             # many cycles at the steady energy: what the cycles left could
             # still change is what decides, as the figure's 0.1 % steady state.
             left_cycles = INRUSH_CYCLES - self.done
-            excess = (
-                self.tally.energy + left_cycles * self.e_cycle - INRUSH_CYCLES * self.e_cycle
-            )
+            excess = self.tally.energy + left_cycles * self.e_cycle - INRUSH_CYCLES * self.e_cycle
             left = left_cycles * np.abs(self.cycle_energy - self.e_cycle)
             if np.all(left <= ENERGY_TOL * np.maximum(np.abs(excess), self.e_cycle)):
                 return True
@@ -720,7 +724,7 @@ class _Closing:
         return False
 
     def result(self) -> Inrush:
-        """The cycles left in each member's window take the steady energy."""
+        """Return the figures: the cycles left in each member's window take the steady energy."""
         total = self.tally.energy + (INRUSH_CYCLES - self.done) * self.e_cycle
         return Inrush(self.job.phases, self.tally.peak, total - INRUSH_CYCLES * self.e_cycle)
 

@@ -212,7 +212,7 @@ class Circuit:
 
 
 def stamp(g: F64, a: int, b: int, value: float | F64) -> None:
-    """Add a conductance between nodes a and b (-1 for N) to a nodal matrix, or to a stack of them."""
+    """Add a conductance between nodes a and b (-1 for N) to a nodal matrix (or a stack)."""
     if a >= 0:
         g[..., a, a] += value
     if b >= 0:

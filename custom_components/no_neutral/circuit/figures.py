@@ -251,7 +251,7 @@ class _Job:
         return 2.05 * self.solver.c.v_peak
 
     def envelope_job(self, extra: list[float]) -> EnvelopeJob:
-        """The open-state table to make at the job's bulk voltage."""
+        """Return the open-state table to make at the job's bulk voltage."""
         return EnvelopeJob(self.solver, self.top, self.bulk, np.array(extra))
 
 
@@ -356,8 +356,7 @@ def solve_many(
     switched = [
         job
         for job in jobs
-        if job.solver.c.has_branch
-        and (inrush_wanted is None or inrush_wanted(job.sc, job.out))
+        if job.solver.c.has_branch and (inrush_wanted is None or inrush_wanted(job.sc, job.out))
     ]
     results = inrush_many([InrushJob(j.solver, _phases(j.sc), j.steady) for j in switched])
     for job, result in zip(switched, results, strict=True):

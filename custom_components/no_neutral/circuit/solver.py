@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -58,8 +58,8 @@ from .stepping import (
     Matrices,
     MatrixValues,
     StepMatrices,
-    build_matrices,
     bdf2,
+    build_matrices,
     capacitors,
     junction_constants,
     quadratic_weights,
@@ -106,7 +106,7 @@ class State:
         )
 
 
-def settled_state(  # noqa: PLR0913, PLR0917
+def settled_state(  # noqa: PLR0917
     x: F64,
     caps: F64,
     led_on: BOOL,
@@ -197,7 +197,7 @@ class Params:
     values: F64
     sign: F64 | None
 
-    def take(self, index: npt.NDArray[np.intp]) -> Params:
+    def take(self, index: npt.NDArray[np.intp] | BOOL) -> Params:
         """Return the members picked by index."""
         return Params(
             self.circuit[index],
@@ -249,7 +249,18 @@ class _Walk:
     def take(self, index: npt.NDArray[np.intp]) -> _Walk:
         """Return the members picked by index (arrays copied by the indexing)."""
         return _Walk(
-            *(getattr(self, name)[index] for name in _MEMBER_FIELDS),
+            self.x[index],
+            self.x_prev[index],
+            self.x_prev2[index],
+            self.caps[index],
+            self.caps_prev[index],
+            self.fresh[index],
+            self.h_prev[index],
+            self.h_prev2[index],
+            self.i_cap[index],
+            self.i_dc[index],
+            self.led_on[index],
+            self.relay[index],
             None if self.hold is None else self.hold[index],
             self.led_active[index],
             None if self.offset is None else self.offset[index],
@@ -267,7 +278,18 @@ class _Walk:
     def copy(self) -> _Walk:
         """Return a snapshot to step again from (arrays are replaced, not mutated)."""
         return _Walk(
-            *(getattr(self, name) for name in _MEMBER_FIELDS),
+            self.x,
+            self.x_prev,
+            self.x_prev2,
+            self.caps,
+            self.caps_prev,
+            self.fresh,
+            self.h_prev,
+            self.h_prev2,
+            self.i_cap,
+            self.i_dc,
+            self.led_on,
+            self.relay,
             self.hold,
             self.led_active,
             self.offset,
@@ -555,10 +577,10 @@ class Many:
     @staticmethod
     def volts(x: F64, p: Params) -> F64:
         """Voltages across the ten elements of each member (its faults' orientation)."""
-        v = x @ _A_T
+        v = cast("F64", x @ _A_T)
         return v if p.sign is None else v * p.sign
 
-    def run(  # noqa: PLR0913
+    def run(
         self,
         state: State,
         times: F64,
@@ -727,7 +749,7 @@ class Many:
         return build_matrices(self._matrix_values.take(p.circuit), h, a0)
 
     def _matrices_at(self, p: Params, h: float, a0: float) -> Matrices:
-        """The members' matrices for one step size: their circuit's, or stacked over circuits."""
+        """Return the members' matrices for one step size: their circuit's, or stacked."""
         if p.one:
             return self.solvers[int(p.circuit[0])].matrices(h, a0)  # type: ignore[return-value]
         key = (h, a0)
@@ -760,16 +782,17 @@ class Many:
         if isinstance(t0, float) and isinstance(t1, float) and (w.alike or _same_history(w)):
             # Every member steps alike (the common grid): scalar coefficients,
             # the same bits as the per-member ones below.
-            h: F64 | float = t1 - t0
+            step = t1 - t0
             h1 = float(w.h_prev[0])
-            if bool(w.fresh[0]):
-                a0: F64 | float = 1.0
-                hist = -w.caps
-            else:
-                a0, k1, k2 = bdf2(h, h1)
+            a_0 = 1.0
+            hist = -w.caps
+            if not bool(w.fresh[0]):
+                a_0, k1, k2 = bdf2(step, h1)
                 hist = k1 * w.caps + k2 * w.caps_prev
-            g_open, g_closed, hmap, g_rc = self._matrices_at(p, h, a0)
-            guess = self._predict_alike(w, h, h1, float(w.h_prev2[0]))
+            g_open, g_closed, hmap, g_rc = self._matrices_at(p, step, a_0)
+            guess = self._predict_alike(w, step, h1, float(w.h_prev2[0]))
+            h: F64 | float = step
+            a0: F64 | float = a_0
             alike = True
         else:
             alike = False
@@ -790,30 +813,14 @@ class Many:
         b = _injected(hist, hmap)
         phase = t1 if w.offset is None else t1 + w.offset
         b[:, L] += p.col(V_GSRC) * p.col(V_VPEAK) * np.sin(p.col(V_OMEGA) * phase)
-        p_nl = np.empty((len(w.x), 2))
-        p_nl[:, 0] = np.where(w.relay, p.col(V_PDEV_ON), p.col(V_PDEV_OFF))
-        p_nl[:, 1] = np.where(w.led_active & w.led_on, p.col(V_PLED), 0.0)
-        x_new, i_dc, failed = self._newton(guess, g, b, p_nl, p)
-        if len(failed):
-            # An extrapolation across a switching (relay, driver) can start
-            # Newton too far away; the last point is always a safe start.
-            sub_g = g[failed] if g.ndim == 3 else g  # noqa: PLR2004
-            x_re, i_re, still = self._newton(
-                w.x[failed], sub_g, b[failed], p_nl[failed], p.take(failed)
-            )
-            x_new[failed] = x_re
-            i_dc[failed] = i_re
-            failed = failed[still]
-        x_last = w.x
-        w.x_prev2 = w.x_prev
-        w.h_prev2 = w.h_prev
-        w.x_prev = x_last
-        w.x, w.i_dc = x_new, i_dc
+        failed = self._solve(w, guess, g, b)
         i_cap_prev = w.i_cap
-        w.caps_prev = w.caps
-        w.fresh = np.zeros(len(w.x), dtype=bool)
         w.i_cap, caps = capacitors(
-            w.x.T, hist[:, CAP_SMOOTH] * p.col(V_MEMORY), a0, g_rc, p.col(V_RBRANCH)
+            w.x.T,
+            hist[:, CAP_SMOOTH] * p.col(V_MEMORY),
+            cast("F64", a0),
+            g_rc,
+            p.col(V_RBRANCH),
         )
         w.caps = np.array(caps).T.copy()
         w.h_prev = np.full(len(w.x), h) if isinstance(h, float) else h
@@ -832,6 +839,31 @@ class Many:
             i2 = 0.5 * (w.i_cap * w.i_cap + i_cap_prev * i_cap_prev)
             tally.energy = tally.energy + np.where(inside, i2 * (p.col(V_RFUSE) * h), 0.0)
             tally.peak = np.where(inside, np.maximum(tally.peak, np.abs(w.i_cap)), tally.peak)
+        return failed
+
+    def _solve(self, w: _Walk, guess: F64, g: F64, b: F64) -> npt.NDArray[np.intp]:
+        """Solve the step's node voltages into w (history moved on); return the failed members."""
+        p = w.p
+        p_nl = np.empty((len(w.x), 2))
+        p_nl[:, 0] = np.where(w.relay, p.col(V_PDEV_ON), p.col(V_PDEV_OFF))
+        p_nl[:, 1] = np.where(w.led_active & w.led_on, p.col(V_PLED), 0.0)
+        x_new, i_dc, failed = self._newton(guess, g, b, p_nl, p)
+        if len(failed):
+            # An extrapolation across a switching (relay, driver) can start
+            # Newton too far away; the last point is always a safe start.
+            sub_g = g[failed] if g.ndim == 3 else g  # noqa: PLR2004
+            x_re, i_re, still = self._newton(
+                w.x[failed], sub_g, b[failed], p_nl[failed], p.take(failed)
+            )
+            x_new[failed] = x_re
+            i_dc[failed] = i_re
+            failed = failed[still]
+        w.x_prev2 = w.x_prev
+        w.h_prev2 = w.h_prev
+        w.x_prev = w.x
+        w.x, w.i_dc = x_new, i_dc
+        w.caps_prev = w.caps
+        w.fresh = np.zeros(len(w.x), dtype=bool)
         return failed
 
     def _predict(self, w: _Walk, h: F64) -> F64:
@@ -875,9 +907,7 @@ class Many:
             guess[bad] = x[bad]
         return guess
 
-    def _linearise(
-        self, v: F64, v_eval: F64, p_nl: F64, p: Params
-    ) -> tuple[F64, F64, F64, BOOL]:
+    def _linearise(self, v: F64, v_eval: F64, p_nl: F64, p: Params) -> tuple[F64, F64, F64, BOOL]:
         """Return the evaluation point, currents, conductances and the limited members."""
         a = p.jc(J_NVT)
         vd, vo = v[:, :DIODES], v_eval[:, :DIODES]
@@ -956,27 +986,17 @@ class Many:
                 failed.append(active[lost])
                 keep = ~leave
                 active = active[keep]
-                x, v_eval, b, p_nl = x[keep], v_eval[keep], b[keep], p_nl[keep]
-                v_last = v[keep]
-                v_last2 = None if v_last2 is None else v_last2[keep]
-                p = p.take(keep)
-                if g.ndim == 3:  # noqa: PLR2004
-                    g = g[keep]
-                alone = self._stragglers(p.circuit, left=circuit[leave])
+                it = _Iterate(x, v_eval, b, p_nl, v, v_last2, g, p).take(keep)
+                alone = self._stragglers(it.p.circuit, left=circuit[leave])
                 if alone.any():
-                    out = (x_out, i_dc, active[alone], p.take(alone))
-                    failed.append(self._finish_singly(x[alone], _rows(g, alone), b[alone], p_nl[alone], out))
-                    keep = ~alone
-                    active = active[keep]
-                    if not len(active):
-                        break
-                    x, v_eval, b, p_nl = x[keep], v_eval[keep], b[keep], p_nl[keep]
-                    v_last = v_last[keep]
-                    v_last2 = None if v_last2 is None else v_last2[keep]
-                    p = p.take(keep)
-                    g = _rows(g, keep)
+                    out = (x_out, i_dc, active[alone], it.p.take(alone))
+                    lone = it.take(alone)
+                    failed.append(self._finish_singly(lone.x, lone.g, lone.b, lone.p_nl, out))
+                    active = active[~alone]
+                    it = it.take(~alone)
                 if not len(active):
                     break
+                x, v_eval, b, p_nl, v_last, v_last2, g, p = it
         else:
             failed.append(active)
         return x_out, i_dc, np.sort(np.concatenate((*failed, np.empty(0, dtype=np.intp))))
@@ -1046,6 +1066,32 @@ class Many:
         out[:, :, REC_PSRC] = v_src * (v_src - x[:, :, L]) * p.col(V_GSRC)
 
 
+class _Iterate(NamedTuple):
+    """What Newton carries per unconverged member from one iteration to the next."""
+
+    x: F64
+    v_eval: F64
+    b: F64
+    p_nl: F64
+    v_last: F64
+    v_last2: F64 | None
+    g: F64
+    p: Params
+
+    def take(self, keep: BOOL) -> _Iterate:
+        """Return the members kept (g stays whole where they share it)."""
+        return _Iterate(
+            self.x[keep],
+            self.v_eval[keep],
+            self.b[keep],
+            self.p_nl[keep],
+            self.v_last[keep],
+            None if self.v_last2 is None else self.v_last2[keep],
+            _rows(self.g, keep),
+            self.p.take(keep),
+        )
+
+
 def _same_history(w: _Walk) -> bool:
     """Whether every member has the same step history (sizes, and restarted or not)."""
     return (
@@ -1082,7 +1128,9 @@ def _injected(hist: F64, hmap: F64) -> F64:
     b[:, SWS] = cable * hmap[..., CAP_CABLE, SWS]
     b[:, BP] = bulk * hmap[..., CAP_BULK, BP]
     b[:, BM] = bulk * hmap[..., CAP_BULK, BM]
-    b[:, P] = hist[:, CAP_LED] * hmap[..., CAP_LED, P] + hist[:, CAP_SMOOTH] * hmap[..., CAP_SMOOTH, P]
+    b[:, P] = (
+        hist[:, CAP_LED] * hmap[..., CAP_LED, P] + hist[:, CAP_SMOOTH] * hmap[..., CAP_SMOOTH, P]
+    )
     return b
 
 

@@ -96,27 +96,26 @@ class MatrixValues(NamedTuple):
     @classmethod
     def of(cls, circuits: Sequence[Circuit]) -> MatrixValues:
         """Stack the circuits' values, one row each."""
+
+        def col(name: str) -> F64:
+            return np.array([float(getattr(c, name)) for c in circuits])
+
         return cls(
             np.array([c.g_static for c in circuits]),
-            *(
-                np.array([getattr(c, name) for c in circuits])
-                for name in (
-                    "c_cable",
-                    "c_bulk",
-                    "c_led",
-                    "c_smooth",
-                    "r_branch",
-                    "smooth_memory",
-                    "has_branch",
-                    "cap_shorted",
-                    "g_relay_open",
-                )
-            ),
+            col("c_cable"),
+            col("c_bulk"),
+            col("c_led"),
+            col("c_smooth"),
+            col("r_branch"),
+            col("smooth_memory"),
+            np.array([c.has_branch for c in circuits]),
+            np.array([c.cap_shorted for c in circuits]),
+            col("g_relay_open"),
         )
 
     def take(self, index: npt.NDArray[np.intp]) -> MatrixValues:
         """Return the rows picked by index."""
-        return MatrixValues(*(value[index] for value in self))
+        return MatrixValues._make(value[index] for value in self)
 
 
 def build_matrices(v: MatrixValues, h: F64 | float, a0: F64 | float) -> Matrices:
@@ -197,7 +196,7 @@ class StepMatrices:
         return found
 
 
-def bdf2(h: float, h_prev: float) -> tuple[float, float, float]:
+def bdf2[V: (float, F64)](h: V, h_prev: V) -> tuple[V, V, V]:
     """
     Variable-step BDF2 for a step h after h_prev: a0 and the history weights k1, k2.
 
@@ -207,7 +206,7 @@ def bdf2(h: float, h_prev: float) -> tuple[float, float, float]:
     return (1.0 + 2.0 * r) / (1.0 + r), -(1.0 + r), r * r / (1.0 + r)
 
 
-def quadratic_weights(h: float, h1: float, h2: float) -> tuple[float, float, float]:
+def quadratic_weights[V: (float, F64)](h: V, h1: V, h2: V) -> tuple[V, V, V]:
     """Lagrange weights extrapolating the last three points (steps h1, h2) to h after the last."""
     l0 = (h + h1) * (h + h1 + h2) / (h1 * (h1 + h2))
     l1 = -h * (h + h1 + h2) / (h1 * h2)
@@ -216,7 +215,7 @@ def quadratic_weights(h: float, h1: float, h2: float) -> tuple[float, float, flo
 
 
 def capacitors[V: (float, F64)](
-    x: Sequence[V] | F64, hist_smooth: V, a0: float, g_rc: float, r_branch: float
+    x: Sequence[V] | F64, hist_smooth: V, a0: V, g_rc: V, r_branch: V
 ) -> tuple[V, list[V]]:
     """
     Return the smoothing branch's current and the capacitor voltages (CAP_* order) after a step.
