@@ -129,11 +129,18 @@ def build_matrices(v: MatrixValues, h: F64 | float, a0: F64 | float) -> Matrices
     n = len(v.c_cable)
     h = np.broadcast_to(h, (n,))
     a0 = np.broadcast_to(a0, (n,))
-    g = v.g_static.copy()
-    gc, gb, gl = v.c_cable * a0 / h, v.c_bulk * a0 / h, v.c_led * a0 / h
     with np.errstate(divide="ignore"):
         reactance = np.where(v.cap_shorted, 0.0, h / (a0 * v.c_smooth))
         g_rc = np.where(v.has_branch, 1.0 / (v.r_branch + reactance), 0.0)
+    return (*_stamped(v, h, a0, g_rc), g_rc)
+
+
+def _stamped(
+    v: Circuit | MatrixValues, h: F64 | float, a0: F64 | float, g_rc: F64 | float
+) -> tuple[F64, F64, F64]:
+    """Stamp a step's capacitors and relay: one circuit's (floats) or one per row (arrays)."""
+    g = v.g_static.copy()
+    gc, gb, gl = v.c_cable * a0 / h, v.c_bulk * a0 / h, v.c_led * a0 / h
     stamp(g, L, SWS, gc)
     stamp(g, BP, BM, gb)
     stamp(g, P, -1, gl + g_rc)
@@ -142,15 +149,15 @@ def build_matrices(v: MatrixValues, h: F64 | float, a0: F64 | float) -> Matrices
     g_closed = g
     stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
     # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
-    hmap = np.zeros((n, CAPS, NODES))
-    hmap[:, CAP_CABLE, L] = -v.c_cable / h
-    hmap[:, CAP_CABLE, SWS] = v.c_cable / h
-    hmap[:, CAP_BULK, BP] = -v.c_bulk / h
-    hmap[:, CAP_BULK, BM] = v.c_bulk / h
+    hmap = np.zeros((*g.shape[:-2], CAPS, NODES))
+    hmap[..., CAP_CABLE, L] = -v.c_cable / h
+    hmap[..., CAP_CABLE, SWS] = v.c_cable / h
+    hmap[..., CAP_BULK, BP] = -v.c_bulk / h
+    hmap[..., CAP_BULK, BM] = v.c_bulk / h
     # The LED capacitor sits N-P, so its current enters P with the other sign.
-    hmap[:, CAP_LED, P] = v.c_led / h
-    hmap[:, CAP_SMOOTH, P] = -g_rc / a0 * v.smooth_memory
-    return g_open, g_closed, hmap, g_rc
+    hmap[..., CAP_LED, P] = v.c_led / h
+    hmap[..., CAP_SMOOTH, P] = -g_rc / a0 * v.smooth_memory
+    return g_open, g_closed, hmap
 
 
 class StepMatrices:
@@ -173,24 +180,9 @@ class StepMatrices:
         if found is not None:
             return found
         c = self.c
-        g = c.g_static.copy()
-        gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
         reactance = 0.0 if c.cap_shorted else h / (a0 * c.c_smooth)
         g_rc = 1.0 / (c.r_branch + reactance) if c.has_branch else 0.0
-        stamp(g, L, SWS, gc)
-        stamp(g, BP, BM, gb)
-        stamp(g, P, -1, gl + g_rc)
-        g_open = g.copy()
-        stamp(g_open, L, LO, c.g_relay_open)
-        g_closed = g
-        stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
-        hmap = np.zeros((CAPS, NODES))
-        hmap[CAP_CABLE, L] = -c.c_cable / h
-        hmap[CAP_CABLE, SWS] = c.c_cable / h
-        hmap[CAP_BULK, BP] = -c.c_bulk / h
-        hmap[CAP_BULK, BM] = c.c_bulk / h
-        hmap[CAP_LED, P] = c.c_led / h
-        hmap[CAP_SMOOTH, P] = -g_rc / a0 * c.smooth_memory
+        g_open, g_closed, hmap = _stamped(c, h, a0, g_rc)
         found = (g_open, g_closed, hmap, g_rc)
         self._cache[key] = found
         return found
