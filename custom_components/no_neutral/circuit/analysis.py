@@ -13,6 +13,7 @@ discharge, which would otherwise take thousands of mains cycles to step.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,10 +42,12 @@ from .elements import (
 )
 from .solver import (
     Controls,
+    Many,
     Solver,
     State,
     Tally,
     grid,
+    settled_state,
     zero_state,
 )
 
@@ -311,32 +314,147 @@ class Envelope:
 
 def envelope(solver: Solver, v_top: float, bulk: float, extra: F64 | None = None) -> Envelope:
     """Tabulate D(V) on [0, v_top] and measure the off-state leakage, in one run."""
-    c = solver.c
+    return envelope_many([EnvelopeJob(solver, v_top, bulk, extra)])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeJob:
+    """One circuit's D(V) table to make: its solver, the table's top, bulk voltage, extra points."""
+
+    solver: Solver
+    v_top: float
+    bulk: float
+    extra: F64 | None = None
+
+
+def envelope_many(jobs: Sequence[EnvelopeJob]) -> list[Envelope]:
+    """
+    Tabulate D(V) and the off-state leakage of several circuits, in one batch per mains period.
+
+    Each circuit's points are members of the same run; a faulted adaptor's
+    take more cycles (FAULT_ENVELOPE_CYCLES), the others stop after theirs.
+    """
+    out: list[Envelope | None] = [None] * len(jobs)
+    for group in _by_period([job.solver for job in jobs]):
+        for k, env in zip(group, _envelope_group([jobs[k] for k in group]), strict=True):
+            out[k] = env
+    return [env for env in out if env is not None]
+
+
+def _by_period(solvers: Sequence[Solver]) -> list[list[int]]:
+    """Group the circuits by mains period (the runs' common time grid), in order."""
+    groups: dict[float, list[int]] = {}
+    for k, solver in enumerate(solvers):
+        groups.setdefault(solver.c.period, []).append(k)
+    return list(groups.values())
+
+
+def _envelope_group(jobs: Sequence[EnvelopeJob]) -> list[Envelope]:
+    solvers = [job.solver for job in jobs]
+    many = Many(solvers)
+    period = solvers[0].c.period
     pts = ENVELOPE_POINTS
-    # Chebyshev-spaced points are denser near 0 and v_top, where D bends most.
-    v = 0.5 * v_top * (1.0 - np.cos(np.pi * np.arange(pts) / (pts - 1)))
-    if extra is not None:
-        v = np.sort(np.concatenate((v, extra)))
-    batch = len(v) + 1
-    state = lamp_state(np.concatenate((v, [0.0])), bulk)
-    ctl = Controls(np.zeros(batch, dtype=bool), np.arange(batch) == batch - 1)
-    times = grid(0.0, c.period, ENVELOPE_STEPS_PER_CYCLE)
-    rec = None
-    v_start = _lamp_side(c, state.caps)
-    cycles = ENVELOPE_CYCLES if c.nominal else FAULT_ENVELOPE_CYCLES
-    for k in range(cycles):
-        v_start = _lamp_side(c, state.caps)
-        last = k == cycles - 1
-        state, rec = solver.run(state, times, ctl, record=last, led_enabled=False)
-    assert rec is not None  # noqa: S101
-    v_end = _lamp_side(c, state.caps)
-    # Dc's current at the converged node voltages, not at Newton's last
-    # linearisation point (up to NEWTON_TOL_V away, a per cent of a microampere).
-    i_dc = np.abs(solver.dc_current(rec[:, -1, REC_NODES:]))
-    leakage = float(np.trapezoid(i_dc, times) / c.period)
-    order = np.argsort(v_start[:-1])
-    mean_v: F64 = np.asarray(np.trapezoid(rec[:, :-1, REC_VLAMP], times, axis=0)) / c.period
-    return Envelope(v_start[:-1][order], (v_end - v_start)[:-1][order], leakage, mean_v[order])
+    states, spans = [], []
+    start = 0
+    for job in jobs:
+        # Chebyshev-spaced points are denser near 0 and v_top, where D bends most.
+        v = 0.5 * job.v_top * (1.0 - np.cos(np.pi * np.arange(pts) / (pts - 1)))
+        if job.extra is not None:
+            v = np.sort(np.concatenate((v, job.extra)))
+        states.append(lamp_state(np.concatenate((v, [0.0])), job.bulk))
+        spans.append(np.arange(start, start + len(v) + 1))
+        start += len(v) + 1
+    state = join_states(states)
+    members = np.concatenate([np.full(len(span), k, dtype=np.intp) for k, span in enumerate(spans)])
+    hold = np.zeros(start, dtype=bool)
+    hold[[span[-1] for span in spans]] = True
+    times = grid(0.0, period, ENVELOPE_STEPS_PER_CYCLE)
+    cycles = [ENVELOPE_CYCLES if s.c.nominal else FAULT_ENVELOPE_CYCLES for s in solvers]
+    v_start: list[F64] = [np.empty(0)] * len(jobs)
+    recs: list[F64] = [np.empty(0)] * len(jobs)
+    finals: list[State | None] = [None] * len(jobs)
+    for k in range(max(cycles)):
+        running = [j for j in range(len(jobs)) if cycles[j] > k]
+        picked = np.concatenate([spans[j] for j in running])
+        sub = state.take(picked) if len(running) < len(jobs) else state
+        local = np.cumsum([0] + [len(spans[j]) for j in running])
+        for n, j in enumerate(running):
+            v_start[j] = _lamp_side(solvers[j].c, sub.caps[local[n] : local[n + 1]])
+        ctl = Controls(np.zeros(len(picked), dtype=bool), hold[picked])
+        sub, rec = many.run(sub, times, ctl, members[picked], record=True, led_enabled=False)
+        assert rec is not None  # noqa: S101
+        for n, j in enumerate(running):
+            rows = np.arange(local[n], local[n + 1])
+            if cycles[j] == k + 1:
+                recs[j] = rec[:, rows, :]
+                finals[j] = sub.take(rows)
+        state = sub if len(running) == len(jobs) else state
+        if len(running) < len(jobs):
+            state = _put_state(state, picked, sub)
+    envs = []
+    for j, job in enumerate(jobs):
+        c = job.solver.c
+        rec, final = recs[j], finals[j]
+        assert final is not None  # noqa: S101
+        v_end = _lamp_side(c, final.caps)
+        # Dc's current at the converged node voltages, not at Newton's last
+        # linearisation point (up to NEWTON_TOL_V away, a per cent of a microampere).
+        held = rec[:, -1, REC_NODES:]
+        i_dc = np.abs(many.dc_current(held, many.params(np.full(len(held), j, dtype=np.intp))))
+        leakage = float(np.trapezoid(i_dc, times) / c.period)
+        order = np.argsort(v_start[j][:-1])
+        mean_v: F64 = np.asarray(np.trapezoid(rec[:, :-1, REC_VLAMP], times, axis=0)) / c.period
+        envs.append(
+            Envelope(
+                v_start[j][:-1][order],
+                (v_end - v_start[j])[:-1][order],
+                leakage,
+                mean_v[order],
+            )
+        )
+    return envs
+
+
+def join_states(states: Sequence[State]) -> State:
+    """Return one State holding the members of several, in order."""
+    if len(states) == 1:
+        return states[0]
+    sizes = [len(st.x) for st in states]
+    fresh = np.concatenate(
+        [
+            np.ones(n, dtype=bool)
+            if st.caps_prev is None
+            else (np.zeros(n, dtype=bool) if st.fresh is None else st.fresh)
+            for n, st in zip(sizes, states, strict=True)
+        ]
+    )
+    return settled_state(
+        np.concatenate([st.x for st in states]),
+        np.concatenate([st.caps for st in states]),
+        np.concatenate([st.led_on for st in states]),
+        np.concatenate([st.caps if st.caps_prev is None else st.caps_prev for st in states]),
+        np.concatenate(
+            [
+                np.broadcast_to(np.asarray(st.h_prev, dtype=float), (n,))
+                for n, st in zip(sizes, states, strict=True)
+            ]
+        ),
+        np.concatenate(
+            [
+                np.zeros(n) if st.i_cap is None else st.i_cap
+                for n, st in zip(sizes, states, strict=True)
+            ]
+        ),
+        fresh,
+    )
+
+
+def _put_state(state: State, index: npt.NDArray[np.intp], sub: State) -> State:
+    """Return state with the members at index replaced by sub's."""
+    rest = np.setdiff1d(np.arange(len(state.x)), index)
+    order = np.argsort(np.concatenate((index, rest)))
+    joined = join_states([sub, state.take(rest)])
+    return joined.take(order)
 
 
 def integrate_time(
@@ -552,20 +670,88 @@ class Inrush:
 
 
 def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
+    """Close at each phase after two open cycles from zero; follow 10 cycles (inrush_many)."""
+    return inrush_many([InrushJob(solver, phases, steady)])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class InrushJob:
+    """One circuit's switch-on runs: its solver, closing phases and closed steady cycle."""
+
+    solver: Solver
+    phases: F64
+    steady: SteadyCycle
+
+
+@dataclass(slots=True)
+class _Closing:
+    """One circuit's switch-on members between the cycles of inrush_many."""
+
+    job: InrushJob
+    state: State
+    offset: F64
+    tally: Tally
+    target: F64
+    e_cycle: float
+    done: int = 1
+    last: F64 | None = None
+    cycle_energy: F64 | None = None
+
+    def finished(self) -> bool:
+        """Whether every member is back on the closed steady state (or can change no more)."""
+        c = self.job.solver.c
+        if self.done >= INRUSH_CYCLES:
+            return True
+        tol = 1e-4 * c.v_peak
+        # The cable capacitor follows the source within nanoseconds and swings
+        # by volts per step, so interpolating its steady value says nothing.
+        slow = [CAP_BULK, CAP_LED, CAP_SMOOTH]
+        now = self.state.caps[:, slow]
+        if np.all(np.abs(now - self.target[:, slow]) < tol):
+            return True
+        if self.last is not None and np.all(np.abs(now - self.last) < tol):
+            return True
+        if self.cycle_energy is not None:
+            # A lightly loaded lamp side creeps up its diode's exponential for
+            # many cycles at the steady energy: what the cycles left could
+            # still change is what decides, as the figure's 0.1 % steady state.
+            left_cycles = INRUSH_CYCLES - self.done
+            excess = self.tally.energy + left_cycles * self.e_cycle - INRUSH_CYCLES * self.e_cycle
+            left = left_cycles * np.abs(self.cycle_energy - self.e_cycle)
+            if np.all(left <= ENERGY_TOL * np.maximum(np.abs(excess), self.e_cycle)):
+                return True
+        self.last = now
+        return False
+
+    def result(self) -> Inrush:
+        """Return the figures: the cycles left in each member's window take the steady energy."""
+        total = self.tally.energy + (INRUSH_CYCLES - self.done) * self.e_cycle
+        return Inrush(self.job.phases, self.tally.peak, total - INRUSH_CYCLES * self.e_cycle)
+
+
+def inrush_many(jobs: Sequence[InrushJob]) -> list[Inrush]:
     """
-    Close at each phase after two open cycles from zero; follow 10 cycles.
+    Close each circuit at each of its phases after two open cycles from zero; follow 10 cycles.
 
     All members run on one grid of time since their closing (each sees its
     own source phase), so the microsecond steps after the closing are taken
-    once for the whole batch. A member whose capacitor voltages are back on
-    the closed steady state at a whole number of cycles after its closing
-    contributes exactly the steady energy from then on, so the run stops
-    once every member is there (or after the ten cycles).
+    once for the whole batch, every circuit of the same mains period in it.
+    A member whose capacitor voltages are back on the closed steady state at
+    a whole number of cycles after its closing contributes exactly the
+    steady energy from then on, so a circuit's runs stop once every one of
+    its members is there (or after the ten cycles).
     """
-    c = solver.c
-    period = c.period
-    steps = STEPS_PER_CYCLE
-    closings = phases / 360.0 * period
+    out: list[Inrush | None] = [None] * len(jobs)
+    for group in _by_period([job.solver for job in jobs]):
+        for k, result in zip(group, _inrush_group([jobs[k] for k in group]), strict=True):
+            out[k] = result
+    return [result for result in out if result is not None]
+
+
+def _closing_state(job: InrushJob) -> tuple[State, F64]:
+    """Return the members' states at their closings, two open cycles from zero, and offsets."""
+    solver, period = job.solver, job.solver.c.period
+    closings = job.phases / 360.0 * period
     # Only the state at the closing matters here (a volt or so on the lamp
     # side), so the open cycles take coarse steps, with every closing instant
     # of the third cycle a grid point.
@@ -577,48 +763,83 @@ def inrush(solver: Solver, phases: F64, steady: SteadyCycle) -> Inrush:
     _, rec = solver.run(zero_state(1), opened, flags(1, closed=False), record=True)
     assert rec is not None  # noqa: S101
     rows = np.abs(opened[None, :] - (2 * period + closings)[:, None]).argmin(axis=1)
-    state = _states_at(rec, rows)
-    batch = len(phases)
-    offset = opened[rows] - 2 * period
-    ctl = Controls(np.ones(batch, dtype=bool), np.zeros(batch, dtype=bool), offset=offset)
-    tally = Tally(
-        np.zeros(batch), np.full(batch, INRUSH_CYCLES * period), np.zeros(batch), np.zeros(batch)
+    return _states_at(rec, rows), opened[rows] - 2 * period
+
+
+def _inrush_group(jobs: Sequence[InrushJob]) -> list[Inrush]:
+    solvers = [job.solver for job in jobs]
+    many = Many(solvers)
+    period = solvers[0].c.period
+    steps = STEPS_PER_CYCLE
+    closings: list[_Closing] = []
+    for job in jobs:
+        state, offset = _closing_state(job)
+        batch = len(job.phases)
+        steady = job.steady
+        c = job.solver.c
+        closings.append(
+            _Closing(
+                job,
+                state,
+                offset,
+                Tally(
+                    np.zeros(batch),
+                    np.full(batch, INRUSH_CYCLES * period),
+                    np.zeros(batch),
+                    np.zeros(batch),
+                ),
+                _steady_caps_at(steady, np.mod(offset, period)),
+                steady.mean(steady.rec[:, REC_ICAP] ** 2) * period * c.r_fuse,
+            )
+        )
+    members = np.concatenate(
+        [np.full(len(job.phases), k, dtype=np.intp) for k, job in enumerate(jobs)]
     )
-    state, _ = solver.run(state, _after_closing_grid(period, steps), ctl, tally=tally)
-    e_cycle = steady.mean(steady.rec[:, REC_ICAP] ** 2) * period * c.r_fuse
-    target = _steady_caps_at(steady, np.mod(offset, period))
+    _cycle(many, closings, members, _after_closing_grid(period, steps))
     uniform = grid(0.0, period, steps)
-    done = 1
-    tol = 1e-4 * c.v_peak
-    # The cable capacitor follows the source within nanoseconds and swings
-    # by volts per step, so interpolating its steady value says nothing.
-    slow = [CAP_BULK, CAP_LED, CAP_SMOOTH]
-    last = None
-    cycle_energy: F64 | None = None
-    while done < INRUSH_CYCLES:
-        now = state.caps[:, slow]
-        if np.all(np.abs(now - target[:, slow]) < tol):
+    while True:
+        running = [k for k, closing in enumerate(closings) if not closing.finished()]
+        if not running:
             break
-        if last is not None and np.all(np.abs(now - last) < tol):
-            break
-        if cycle_energy is not None:
-            # A lightly loaded lamp side creeps up its diode's exponential for
-            # many cycles at the steady energy: what the cycles left could
-            # still change is what decides, as the figure's 0.1 % steady state.
-            excess = tally.energy + (INRUSH_CYCLES - done) * e_cycle - INRUSH_CYCLES * e_cycle
-            left = (INRUSH_CYCLES - done) * np.abs(cycle_energy - e_cycle)
-            if np.all(left <= ENERGY_TOL * np.maximum(np.abs(excess), e_cycle)):
-                break
-        last = now
-        tally.start -= period
-        tally.stop -= period
-        before = tally.energy.copy()
-        state, _ = solver.run(state, uniform, ctl, tally=tally)
-        cycle_energy = tally.energy - before
-        done += 1
-    # The cycles left in each member's window take the steady energy.
-    total = tally.energy + (INRUSH_CYCLES - done) * e_cycle
-    return Inrush(phases, tally.peak, total - INRUSH_CYCLES * e_cycle)
+        for k in running:
+            tally = closings[k].tally
+            tally.start = tally.start - period
+            tally.stop = tally.stop - period
+        before = [closings[k].tally.energy for k in running]
+        picked = np.concatenate([members[members == k] for k in running])
+        _cycle(many, [closings[k] for k in running], picked, uniform)
+        for k, energy in zip(running, before, strict=True):
+            closings[k].cycle_energy = closings[k].tally.energy - energy
+            closings[k].done += 1
+    return [closing.result() for closing in closings]
+
+
+def _cycle(
+    many: Many, closings: Sequence[_Closing], members: npt.NDArray[np.intp], times: F64
+) -> None:
+    """Run these circuits' closed members over times, together; each keeps its state and tally."""
+    sizes = [len(closing.offset) for closing in closings]
+    batch = sum(sizes)
+    ctl = Controls(
+        np.ones(batch, dtype=bool),
+        np.zeros(batch, dtype=bool),
+        offset=np.concatenate([closing.offset for closing in closings]),
+    )
+    tally = Tally(
+        *(np.concatenate([getattr(cl.tally, name) for cl in closings]) for name in _TALLY)
+    )
+    state, _ = many.run(
+        join_states([closing.state for closing in closings]), times, ctl, members, tally=tally
+    )
+    start = 0
+    for closing, size in zip(closings, sizes, strict=True):
+        rows = np.arange(start, start + size)
+        closing.state = state.take(rows) if len(closings) > 1 else state
+        closing.tally = tally.take(rows) if len(closings) > 1 else tally
+        start += size
+
+
+_TALLY: Final = ("start", "stop", "energy", "peak")
 
 
 def hysteresis(v_lamp: F64, start: float, stop: float, on0: BOOL) -> BOOL:

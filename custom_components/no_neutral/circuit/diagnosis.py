@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .ageing import CapacitorSpec, FuseSpec
-from .figures import BREAKER_TRIP_FACTOR, simulate
+from .figures import BREAKER_TRIP_FACTOR, simulate_many
 from .params import FAULT_DIODES, Scenario, number_range, parse_scenario
 
 type Figures = Mapping[str, Any]
@@ -706,19 +706,56 @@ def follow_up(scenario: Mapping[str, Any], figures: Figures) -> dict[str, Any] |
     return _apply(scenario, {"smoothing.fuse_blown": True})
 
 
+def batched_runs(scenario: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Figures]:
+    """
+    Simulate what a diagnosis needs in two batches (simulate_many); return a lookup.
+
+    First the scenario as given and every candidate, then the follow-ups of
+    those whose fusible resistor opens first. The lookup raises a run's
+    ArithmeticError as simulate() would have.
+    """
+    found: dict[str, Figures | ArithmeticError] = {}
+
+    def batch(scenarios: Iterable[Mapping[str, Any]]) -> None:
+        todo = {scenario_key(m): m for m in scenarios if scenario_key(m) not in found}
+        results = simulate_many(list(todo.values()), errors=True)
+        found.update(zip(todo, results, strict=True))
+
+    firsts = first_scenarios(scenario)
+    batch(firsts)
+    batch(
+        after
+        for mapping in firsts
+        if not isinstance(figures := found[scenario_key(mapping)], ArithmeticError)
+        and (after := follow_up(mapping, figures)) is not None
+    )
+
+    def lookup(mapping: Mapping[str, Any]) -> Figures:
+        figures = found.get(scenario_key(mapping))
+        if figures is None:
+            batch([mapping])
+            figures = found[scenario_key(mapping)]
+        if isinstance(figures, ArithmeticError):
+            raise figures
+        return figures
+
+    return lookup
+
+
 def diagnose(
     scenario: Mapping[str, Any],
     symptoms: object,
     *,
     ambient_c: object = DEFAULT_AMBIENT_C,
     capacitor: CapacitorSpec | None = None,
-    run: Callable[[Mapping[str, Any]], Mapping[str, Any]] = simulate,
+    run: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """
     Rank the single faults that reproduce the ticked symptoms.
 
     `scenario` is the adaptor as the user built it (its options); `run` is the
-    simulation (simulate(), or a lookup of runs made elsewhere); `capacitor`
+    simulation (None: every candidate simulated in one batch, simulate_many;
+    or simulate, or a lookup of runs made elsewhere); `capacitor`
     gives the part's ripple rating for its heating (the defaults otherwise).
     Raises ScenarioError for a bad scenario and DiagnosisError for bad symptoms
     or ambient temperature, each naming the field, before simulating anything;
@@ -730,6 +767,8 @@ def diagnose(
     sc = parse_scenario(scenario)
     base = dict(scenario)
     cache: dict[str, Figures] = {}
+    if run is None:
+        run = batched_runs(scenario)
 
     def figures(mapping: Mapping[str, Any]) -> Figures:
         key = scenario_key(mapping)

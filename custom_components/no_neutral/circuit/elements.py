@@ -119,6 +119,16 @@ class Circuit:
         """Return 1, or 0 where the smoothing branch is a resistor (a shorted capacitor)."""
         return 0.0 if self.cap_shorted else 1.0
 
+    @property
+    def signs(self) -> F64:
+        """Return each element's orientation against ELEMENTS: 1, -1 reversed, 0 absent."""
+        return np.array(
+            [
+                0.0 if now == ABSENT else (1.0 if now == designed else -1.0)
+                for now, designed in zip(self.elements, ELEMENTS, strict=True)
+            ]
+        )
+
     @classmethod
     def from_scenario(cls, sc: Scenario) -> Circuit:
         """Turn scenario units (uF, pF/m, mm2) into SI element values."""
@@ -201,12 +211,12 @@ class Circuit:
         )
 
 
-def stamp(g: F64, a: int, b: int, value: float) -> None:
-    """Add a conductance between nodes a and b (-1 for N) to a nodal matrix."""
+def stamp(g: F64, a: int, b: int, value: float | F64) -> None:
+    """Add a conductance between nodes a and b (-1 for N) to a nodal matrix (or a stack)."""
     if a >= 0:
-        g[a, a] += value
+        g[..., a, a] += value
     if b >= 0:
-        g[b, b] += value
+        g[..., b, b] += value
     if a >= 0 and b >= 0:
-        g[a, b] -= value
-        g[b, a] -= value
+        g[..., a, b] -= value
+        g[..., b, a] -= value

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -13,18 +14,22 @@ from .analysis import (
     PRECHARGE,
     Discharge,
     Envelope,
+    EnvelopeJob,
+    Inrush,
+    InrushJob,
     SteadyCycle,
     closed_steady,
     discharge_time,
-    envelope,
+    envelope_many,
     ghost_cycle,
-    inrush,
+    inrush_many,
     lamp_state,
     open_steady,
     source_current,
 )
 from .elements import (
     CAP_BULK,
+    F64,
     REC_ICAP,
     REC_LEDON,
     REC_NODES,
@@ -197,30 +202,24 @@ def _warnings(sc: Scenario, out: Mapping[str, Any]) -> list[str]:
     return [code for code in WARNING_CODES if raised[code]]
 
 
-def _faulted_envelope(
-    solver: Solver, env: Envelope, bulk: float, extra: list[float]
-) -> tuple[float, Envelope]:
+def _faulted_bulk(solver: Solver, env: Envelope, bulk: float) -> float:
     """
-    Tabulate the open state again for a faulted adaptor: its bulk voltage, finer at the root.
+    Return a faulted adaptor's bulk voltage with the relay open, from open cycles.
 
     As designed, the relay's bulk capacitor sits at about the same level with
     the contact open as closed. A fault can make it a voltage doubler when
     closed (Dc shorted: twice the peak) or tie the lamp side to the relay's
     supply (Da shorted), so the bulk voltage at the start of an open cycle is
     taken from open cycles: from 0.9 of the peak at most (a peak recharges it
-    from below within a cycle; from above it would drain for seconds). And a
-    fault can clamp the lamp side near a diode drop, where D(V) bends sharply
-    between two points of the table: that interval is tabulated finely.
+    from below within a cycle; from above it would drain for seconds). The
+    open state's table is then made again at that voltage, and, where a
+    fault clamps the lamp side near a diode drop (D(V) bending sharply
+    between two points), finely in the interval that holds its root.
     """
     c = solver.c
     seed = min(bulk, PRECHARGE * c.v_peak) if bulk > c.v_peak else bulk
     cycle = open_steady(solver, lamp_state(np.array([_open_lamp_side(c, env)]), seed))
-    bulk = float(cycle.state.caps[0, CAP_BULK])
-    env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
-    if (bracket := env.bracket()) is not None:
-        fine = np.linspace(*bracket, REFINE_POINTS)[1:-1]
-        env = envelope(solver, 2.05 * c.v_peak, bulk, np.array([*extra, *fine]))
-    return bulk, env
+    return float(cycle.state.caps[0, CAP_BULK])
 
 
 def _open_lamp_side(c: Circuit, env: Envelope) -> float:
@@ -233,50 +232,141 @@ def _open_lamp_side(c: Circuit, env: Envelope) -> float:
 INRUSH_KEYS: Final = ("inrush_peak_a", "inrush_fuse_energy_j", "inrush_fuse_energy_mean_j")
 
 
-def solve(
-    sc: Scenario, *, inrush_wanted: Callable[[Scenario, dict[str, Any]], bool] | None = None
-) -> dict[str, Any]:
-    """
-    Every figure for a validated scenario.
+@dataclass(slots=True)
+class _Job:
+    """One scenario of solve_many between its stages."""
 
-    `inrush_wanted`, given the closed and open figures (and the discharge
-    time), may leave the switch-on run out (its three figures null): it is
-    most of a simulation's time, and a sweep (circuit/recommend.py) needs it
-    only where it can still decide.
-    """
+    sc: Scenario
+    solver: Solver
+    steady: SteadyCycle
+    out: dict[str, Any]
+    bulk: float
+    extra: list[float]
+    env: Envelope | None = None
+    discharge: Discharge | None = None
+
+    @property
+    def top(self) -> float:
+        """The open state's table reaches up to here."""
+        return 2.05 * self.solver.c.v_peak
+
+    def envelope_job(self, extra: list[float]) -> EnvelopeJob:
+        """Return the open-state table to make at the job's bulk voltage."""
+        return EnvelopeJob(self.solver, self.top, self.bulk, np.array(extra))
+
+
+def _start(sc: Scenario) -> _Job:
+    """Solve the closed steady cycle and its figures."""
     c = Circuit.from_scenario(sc)
     solver = Solver(c)
     steady = closed_steady(solver)
     out = _closed_figures(sc, c, steady)
-    bulk = out["device_supply_min_v"]
     extra = [DISCHARGE_V]
     if sc.lamp.type == "led":
         extra += [c.led_stop, c.led_start]
-    env = envelope(solver, 2.05 * c.v_peak, bulk, np.array(extra))
-    if not c.nominal:
-        bulk, env = _faulted_envelope(solver, env, bulk, extra)
+    return _Job(sc, solver, steady, out, out["device_supply_min_v"], extra)
+
+
+def _envelopes(jobs: Sequence[_Job]) -> None:
+    """Make every job's open-state table, the faulted ones' again at their open bulk voltage."""
+    for job, env in zip(jobs, envelope_many([j.envelope_job(j.extra) for j in jobs]), strict=True):
+        job.env = env
+    faulted = [job for job in jobs if not job.solver.c.nominal]
+    for job in faulted:
+        assert job.env is not None  # noqa: S101
+        job.bulk = _faulted_bulk(job.solver, job.env, job.bulk)
+    tables = envelope_many([job.envelope_job(job.extra) for job in faulted])
+    finer: list[tuple[_Job, list[float]]] = []
+    for job, env in zip(faulted, tables, strict=True):
+        job.env = env
+        if (bracket := env.bracket()) is not None:
+            fine = np.linspace(*bracket, REFINE_POINTS)[1:-1]
+            finer.append((job, [*job.extra, *fine.tolist()]))
+    tables = envelope_many([job.envelope_job(extra) for job, extra in finer])
+    for (job, _), env in zip(finer, tables, strict=True):
+        job.env = env
+
+
+def _open_stage(job: _Job) -> None:
+    """Solve the discharge and the open state's figures."""
+    env = job.env
+    assert env is not None  # noqa: S101
+    out = job.out
     out["off_leakage_current_a"] = env.leakage_a
-    discharge = discharge_time(solver, steady.state, env)
-    out.update(_open_figures(solver, sc, env, bulk, discharge))
-    out["discharge_time_s"] = discharge.time_s
+    job.discharge = discharge_time(job.solver, job.steady.state, env)
+    out.update(_open_figures(job.solver, job.sc, env, job.bulk, job.discharge))
+    out["discharge_time_s"] = job.discharge.time_s
     out.update(dict.fromkeys(INRUSH_KEYS))  # not known yet
-    if not c.has_branch:
+    if not job.solver.c.has_branch:
         out.update(dict.fromkeys(INRUSH_KEYS, 0.0))
-    elif inrush_wanted is None or inrush_wanted(sc, out):
-        phases = np.array(sorted({*MEAN_PHASES, sc.relay.close_phase_deg}))
-        result = inrush(solver, phases, steady)
-        k = int(np.searchsorted(phases, sc.relay.close_phase_deg))
-        mean_idx = np.isin(phases, MEAN_PHASES)
-        out["inrush_peak_a"] = float(result.peak_a[k])
-        out["inrush_fuse_energy_j"] = float(result.excess_j[k])
-        out["inrush_fuse_energy_mean_j"] = float(result.excess_j[mean_idx].mean())
-    out.update(_off_supply_figures(solver, env, bulk, discharge.lit))
+
+
+def _phases(sc: Scenario) -> F64:
+    return np.array(sorted({*MEAN_PHASES, sc.relay.close_phase_deg}))
+
+
+def _inrush_figures(job: _Job, result: Inrush) -> None:
+    phases = result.phases
+    k = int(np.searchsorted(phases, job.sc.relay.close_phase_deg))
+    mean_idx = np.isin(phases, MEAN_PHASES)
+    job.out["inrush_peak_a"] = float(result.peak_a[k])
+    job.out["inrush_fuse_energy_j"] = float(result.excess_j[k])
+    job.out["inrush_fuse_energy_mean_j"] = float(result.excess_j[mean_idx].mean())
+
+
+def _finish(job: _Job) -> dict[str, Any]:
+    """Solve the open cycle's draw from the mains, then the breaker and the warnings."""
+    out, sc = job.out, job.sc
+    assert job.env is not None  # noqa: S101
+    assert job.discharge is not None  # noqa: S101
+    out.update(_off_supply_figures(job.solver, job.env, job.bulk, job.discharge.lit))
     worst = max(out["source_current_rms_a"], out["off_source_current_rms_a"])
     out["breaker_trip"] = bool(worst >= BREAKER_TRIP_FACTOR * sc.mains.breaker_a)
     out["warnings"] = _warnings(sc, out)
     result_dict = {key: out[key] for key in RESULT_KEYS}
     _check_finite(result_dict)
     return result_dict
+
+
+type InrushWanted = Callable[[Scenario, dict[str, Any]], bool]
+
+
+def solve_many(
+    scenarios: Sequence[Scenario], *, inrush_wanted: InrushWanted | None = None
+) -> list[dict[str, Any]]:
+    """
+    Every figure for each validated scenario, the batched runs shared by all of them.
+
+    The runs that step many members at once (the open state's tables, the
+    switch-on at 36 phases: most of a simulation's time) take every
+    scenario's members in one batch per mains period; the single-member runs
+    (closed and open cycles, discharge, ghost cycle) go one scenario after
+    another. Each member's every decision is its own (solver.Many), so a
+    scenario's figures are the same alone or in any batch.
+
+    `inrush_wanted`, given the closed and open figures (and the discharge
+    time), may leave the switch-on run out (its three figures null): it is
+    most of a simulation's time, and a sweep (circuit/recommend.py) needs it
+    only where it can still decide.
+    """
+    jobs = [_start(sc) for sc in scenarios]
+    _envelopes(jobs)
+    for job in jobs:
+        _open_stage(job)
+    switched = [
+        job
+        for job in jobs
+        if job.solver.c.has_branch and (inrush_wanted is None or inrush_wanted(job.sc, job.out))
+    ]
+    results = inrush_many([InrushJob(j.solver, _phases(j.sc), j.steady) for j in switched])
+    for job, result in zip(switched, results, strict=True):
+        _inrush_figures(job, result)
+    return [_finish(job) for job in jobs]
+
+
+def solve(sc: Scenario, *, inrush_wanted: InrushWanted | None = None) -> dict[str, Any]:
+    """Every figure for a validated scenario (solve_many of one)."""
+    return solve_many([sc], inrush_wanted=inrush_wanted)[0]
 
 
 def _check_finite(result: Mapping[str, Any]) -> None:
@@ -289,3 +379,30 @@ def _check_finite(result: Mapping[str, Any]) -> None:
 def simulate(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a scenario and return every figure of docs/model.md as a JSON-safe dict."""
     return solve(parse_scenario(mapping))
+
+
+def simulate_many(
+    mappings: Sequence[Mapping[str, Any]], *, errors: bool = False
+) -> list[dict[str, Any] | ArithmeticError]:
+    """
+    simulate() of each scenario, their batched runs shared (solve_many): the same figures.
+
+    Every scenario is validated first (ScenarioError names the field of the
+    first bad one). A scenario that cannot be solved raises ArithmeticError,
+    or, with errors=True, has the error in its place while the others are
+    solved: the batch is then solved again one scenario at a time (a
+    member's figures do not depend on its batch).
+    """
+    scenarios = [parse_scenario(mapping) for mapping in mappings]
+    try:
+        return list(solve_many(scenarios))
+    except ArithmeticError:
+        if not errors or len(scenarios) == 1:
+            raise
+    out: list[dict[str, Any] | ArithmeticError] = []
+    for sc in scenarios:
+        try:
+            out.append(solve(sc))
+        except ArithmeticError as err:
+            out.append(err)
+    return out

@@ -14,9 +14,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .elements import (
     BM,
@@ -45,7 +46,7 @@ FORWARD_V: Final = 0.3
 SUBSTEPS: Final = 20
 MAX_SPLITS: Final = 12
 
-type Matrices = tuple[F64, F64, F64, float]
+type Matrices = tuple[F64, F64, F64, F64]
 
 
 def _solve_wrapped(a: F64, b: F64) -> F64:  # pragma: no cover - fallback only
@@ -78,47 +79,116 @@ def junction_constants(c: Circuit) -> tuple[float, float]:
     return y0, v_crit
 
 
+class MatrixValues(NamedTuple):
+    """The values behind a step's matrices: one circuit's (floats) or one per row (arrays)."""
+
+    g_static: F64
+    c_cable: F64
+    c_bulk: F64
+    c_led: F64
+    c_smooth: F64
+    r_branch: F64
+    smooth_memory: F64
+    has_branch: npt.NDArray[np.bool_]
+    cap_shorted: npt.NDArray[np.bool_]
+    g_relay_open: F64
+
+    @classmethod
+    def of(cls, circuits: Sequence[Circuit]) -> MatrixValues:
+        """Stack the circuits' values, one row each."""
+
+        def col(name: str) -> F64:
+            return np.array([float(getattr(c, name)) for c in circuits])
+
+        return cls(
+            np.array([c.g_static for c in circuits]),
+            col("c_cable"),
+            col("c_bulk"),
+            col("c_led"),
+            col("c_smooth"),
+            col("r_branch"),
+            col("smooth_memory"),
+            np.array([c.has_branch for c in circuits]),
+            np.array([c.cap_shorted for c in circuits]),
+            col("g_relay_open"),
+        )
+
+    def take(self, index: npt.NDArray[np.intp]) -> MatrixValues:
+        """Return the rows picked by index."""
+        return MatrixValues._make(value[index] for value in self)
+
+
+def build_matrices(v: MatrixValues, h: F64 | float, a0: F64 | float) -> Matrices:
+    """
+    Conductance matrices (relay open, closed), history map and branch conductance, per row.
+
+    h and a0 are one value or one per row of v. One formula for a circuit's
+    cached matrices and for a batch whose members step differently, so that
+    both give the same bits.
+    """
+    n = len(v.c_cable)
+    h = np.broadcast_to(h, (n,))
+    a0 = np.broadcast_to(a0, (n,))
+    with np.errstate(divide="ignore"):
+        reactance = np.where(v.cap_shorted, 0.0, h / (a0 * v.c_smooth))
+        g_rc = np.where(v.has_branch, 1.0 / (v.r_branch + reactance), 0.0)
+    return (*_stamped(v, h, a0, g_rc), g_rc)
+
+
+def _stamped(
+    v: Circuit | MatrixValues, h: F64 | float, a0: F64 | float, g_rc: F64 | float
+) -> tuple[F64, F64, F64]:
+    """Stamp a step's capacitors and relay: one circuit's (floats) or one per row (arrays)."""
+    g = v.g_static.copy()
+    gc, gb, gl = v.c_cable * a0 / h, v.c_bulk * a0 / h, v.c_led * a0 / h
+    stamp(g, L, SWS, gc)
+    stamp(g, BP, BM, gb)
+    stamp(g, P, -1, gl + g_rc)
+    g_open = g.copy()
+    stamp(g_open, L, LO, v.g_relay_open)
+    g_closed = g
+    stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
+    # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
+    hmap = np.zeros((*g.shape[:-2], CAPS, NODES))
+    hmap[..., CAP_CABLE, L] = -v.c_cable / h
+    hmap[..., CAP_CABLE, SWS] = v.c_cable / h
+    hmap[..., CAP_BULK, BP] = -v.c_bulk / h
+    hmap[..., CAP_BULK, BM] = v.c_bulk / h
+    # The LED capacitor sits N-P, so its current enters P with the other sign.
+    hmap[..., CAP_LED, P] = v.c_led / h
+    hmap[..., CAP_SMOOTH, P] = -g_rc / a0 * v.smooth_memory
+    return g_open, g_closed, hmap
+
+
 class StepMatrices:
     """One circuit's conductance matrices per step size, built on demand and kept."""
 
     def __init__(self, circuit: Circuit) -> None:
         """Keep the circuit; no matrix is built yet."""
         self.c = circuit
-        self._cache: dict[tuple[float, float], Matrices] = {}
+        self._cache: dict[tuple[float, float], tuple[F64, F64, F64, float]] = {}
 
-    def __call__(self, h: float, a0: float) -> Matrices:
-        """Conductance matrices (relay open, closed) and history map for one step."""
+    def __call__(self, h: float, a0: float) -> tuple[F64, F64, F64, float]:
+        """
+        Conductance matrices (relay open, closed) and history map for one step.
+
+        build_matrices in floats (a tenth of its numpy calls' cost on one
+        circuit), operation for operation: the same bits.
+        """
         key = (h, a0)
         found = self._cache.get(key)
         if found is not None:
             return found
         c = self.c
-        g = c.g_static.copy()
-        gc, gb, gl = c.c_cable * a0 / h, c.c_bulk * a0 / h, c.c_led * a0 / h
         reactance = 0.0 if c.cap_shorted else h / (a0 * c.c_smooth)
         g_rc = 1.0 / (c.r_branch + reactance) if c.has_branch else 0.0
-        stamp(g, L, SWS, gc)
-        stamp(g, BP, BM, gb)
-        stamp(g, P, -1, gl + g_rc)
-        g_open = g.copy()
-        stamp(g_open, L, LO, c.g_relay_open)
-        g_closed = g
-        stamp(g_closed, L, LO, 1.0 / RELAY_CLOSED_OHM)
-        # Injected currents = hist @ hmap, hist being a1*v_n + a2*v_(n-1) per capacitor.
-        hmap = np.zeros((CAPS, NODES))
-        hmap[CAP_CABLE, L] = -c.c_cable / h
-        hmap[CAP_CABLE, SWS] = c.c_cable / h
-        hmap[CAP_BULK, BP] = -c.c_bulk / h
-        hmap[CAP_BULK, BM] = c.c_bulk / h
-        # The LED capacitor sits N-P, so its current enters P with the other sign.
-        hmap[CAP_LED, P] = c.c_led / h
-        hmap[CAP_SMOOTH, P] = -g_rc / a0 * c.smooth_memory
+        g_open, g_closed, hmap = _stamped(c, h, a0, g_rc)
         found = (g_open, g_closed, hmap, g_rc)
         self._cache[key] = found
         return found
 
 
-def bdf2(h: float, h_prev: float) -> tuple[float, float, float]:
+def bdf2[V: (float, F64)](h: V, h_prev: V) -> tuple[V, V, V]:
     """
     Variable-step BDF2 for a step h after h_prev: a0 and the history weights k1, k2.
 
@@ -128,7 +198,7 @@ def bdf2(h: float, h_prev: float) -> tuple[float, float, float]:
     return (1.0 + 2.0 * r) / (1.0 + r), -(1.0 + r), r * r / (1.0 + r)
 
 
-def quadratic_weights(h: float, h1: float, h2: float) -> tuple[float, float, float]:
+def quadratic_weights[V: (float, F64)](h: V, h1: V, h2: V) -> tuple[V, V, V]:
     """Lagrange weights extrapolating the last three points (steps h1, h2) to h after the last."""
     l0 = (h + h1) * (h + h1 + h2) / (h1 * (h1 + h2))
     l1 = -h * (h + h1 + h2) / (h1 * h2)
@@ -137,7 +207,7 @@ def quadratic_weights(h: float, h1: float, h2: float) -> tuple[float, float, flo
 
 
 def capacitors[V: (float, F64)](
-    x: Sequence[V] | F64, hist_smooth: V, a0: float, g_rc: float, r_branch: float
+    x: Sequence[V] | F64, hist_smooth: V, a0: V, g_rc: V, r_branch: V
 ) -> tuple[V, list[V]]:
     """
     Return the smoothing branch's current and the capacitor voltages (CAP_* order) after a step.
