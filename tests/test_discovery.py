@@ -20,6 +20,7 @@ from homeassistant import config_entries
 from homeassistant.components.zeroconf.const import DATA_DISCOVERY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.loader import async_get_zeroconf
@@ -286,16 +287,25 @@ async def test_node_followed_in_companion_mode_is_not_offered(
     """A relay followed through HA's own Matter light (companion mode) is one adaptor already."""
     node_id, fabric = await imported_node_on_matter(hass, matter_server, MINIR4M)
 
+    node = f"deviceid_{instance(fabric, node_id)}-"
+
     def relay_entities() -> list[er.RegistryEntry]:
+        """The node's own light or switch (the server may hold other tests' nodes)."""
+        devices = dr.async_get(hass)
         return [
             entity
             for entity in er.async_get(hass).entities.values()
-            if entity.platform == "matter" and entity.domain in {"light", "switch"}
+            if entity.platform == "matter"
+            and entity.domain in {"light", "switch"}
+            and entity.device_id is not None
+            and (device := devices.async_get(entity.device_id)) is not None
+            and any(ident.startswith(node) for _, ident in device.identifiers)
         ]
 
-    # HA's Matter integration adds the node's entities once it has read the node.
+    # HA's Matter integration adds the node's entities once it has read the node
+    # (the test dump has more than one on/off entity; following any one counts).
     await wait_for(relay_entities)
-    (light,) = relay_entities()
+    light, *_ = relay_entities()
     companion = MockConfigEntry(
         domain=DOMAIN, unique_id=light.id, data={CONF_ENTITY: light.id, "relay_model": "minir4m"}
     )
