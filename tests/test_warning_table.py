@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from custom_components.no_neutral.circuit import WARNING_CODES
-from custom_components.no_neutral.switching import SWITCHING_TRIGGER_TYPES
 from custom_components.no_neutral.repairs import PARTS_ADVICE_CODES
+from custom_components.no_neutral.switching import SWITCHING_TRIGGER_TYPES
 from custom_components.no_neutral.warning_table import (
     CODES,
     WARNINGS,

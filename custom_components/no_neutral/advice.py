@@ -310,7 +310,7 @@ def recommendation_markdown(t: Texts, result: Mapping[str, Any]) -> str:
     if result["advice"]:
         lines += ["", t("nothing_qualifies")]
         lines += [
-            f"- {t(f'change_{item['change']}')} ({', '.join(_because(t, item['because']))})"
+            f"- {t(f'change_{item["change"]}')} ({', '.join(_because(t, item['because']))})"
             for item in result["advice"]
         ]
     return "\n".join(lines).strip()

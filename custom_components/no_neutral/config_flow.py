@@ -585,7 +585,7 @@ class NoNeutralOptionsFlow(OptionsFlow):
     async def async_step_troubleshoot(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask what the user sees (symptoms as checkboxes) and, optionally, the ambient temperature."""
+        """Ask what the user sees (symptoms as checkboxes) and, optionally, the ambient."""
         errors: dict[str, str] = {}
         placeholders = {"reason": ""}
         self._take_failure(errors, placeholders)
@@ -594,7 +594,9 @@ class NoNeutralOptionsFlow(OptionsFlow):
                 self._symptoms = check_symptoms(user_input.get(CONF_SYMPTOMS) or [])
                 self._ambient_c = check_ambient(user_input.get(CONF_AMBIENT_C, DEFAULT_AMBIENT_C))
             except DiagnosisError as err:
-                errors[err.key] = ERROR_NO_SYMPTOM if err.key == CONF_SYMPTOMS else ERROR_ADVICE_INPUT
+                errors[err.key] = (
+                    ERROR_NO_SYMPTOM if err.key == CONF_SYMPTOMS else ERROR_ADVICE_INPUT
+                )
                 placeholders["reason"] = err.reason
             else:
                 return await self.async_step_troubleshoot_run()

@@ -30,7 +30,6 @@ from .warning_table import (
     warning_changes,
 )
 
-
 # The warnings that other parts can cure: their fix flow shows which to buy.
 PARTS_ADVICE_CODES: Final = frozenset(
     {"no_load", "led_dropout", "fuse_overstress", "cap_end_of_life", "ghost_flash"}
@@ -264,7 +263,6 @@ class AdviceFlow(RepairsFlow):
         issue = ir.async_get(self.hass).async_get_issue(self.handler, self.issue_id)
         return dict(issue.translation_placeholders or {}) if issue else {}
 
-    @override
     async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """Say what the issue is and that the advice takes a while."""
         if user_input is not None:
@@ -282,7 +280,9 @@ class AdviceFlow(RepairsFlow):
             return self.async_abort(reason="entry_gone")
         if self._task is None:
             # Not eager: an answer all from the cache still passes through the progress.
-            self._task = self.hass.async_create_task(self._work(self.hass, entry), eager_start=False)
+            self._task = self.hass.async_create_task(
+                self._work(self.hass, entry), eager_start=False
+            )
         if not self._task.done():
             return self.async_show_progress(
                 step_id="run", progress_action="run", progress_task=self._task
@@ -315,7 +315,9 @@ class AdviceFlow(RepairsFlow):
         self, _user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
         """Say why there is no answer."""
-        return self.async_abort(reason="advice_failed", description_placeholders={"reason": self._failure})
+        return self.async_abort(
+            reason="advice_failed", description_placeholders={"reason": self._failure}
+        )
 
 
 class CapacitorAdviceFlow(AdviceFlow):
