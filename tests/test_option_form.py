@@ -92,6 +92,11 @@ async def test_invalid_json_over_the_rest_api_stores_nothing(
     )
     assert response.status == HTTPStatus.OK
     flow_id = (await response.json())["flow_id"]
+    # The menu first: the adaptor's settings.
+    response = await client.post(
+        f"/api/config/config_entries/options/flow/{flow_id}", json={"next_step_id": "settings"}
+    )
+    assert (await response.json())["step_id"] == "settings"
     response = await client.post(
         f"/api/config/config_entries/options/flow/{flow_id}",
         data=b'{"lamp": {"lamp_count": 2',

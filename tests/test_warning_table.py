@@ -57,7 +57,7 @@ def test_every_warning_has_its_texts_and_icon() -> None:
         # A replaceable part's issue says what to do in its fix flow's confirmation,
         # one that other parts cure in its fix flow's first step (the parts advice).
         flow = issue.get("fix_flow", {}).get("step", {})
-        text = flow["confirm"] if warning.part else flow["init"] if flow else issue
+        text = flow["confirm"] if warning.part else flow["intro"] if flow else issue
         assert text["description"], warning.code
         fixable = warning.part is not None or warning.code in PARTS_ADVICE_CODES
         assert ("fix_flow" in issue) is fixable, warning.code

@@ -69,12 +69,11 @@ async def async_troubleshoot(
     Raises DiagnosisError or ScenarioError naming the field before simulating,
     ArithmeticError or SimulatorTimeoutError as async_diagnose does.
     """
-    client = async_get_simulator(hass)
-
-    async def simulate_fn(scenario: dict[str, Any]) -> dict[str, Any]:
-        # The entries' own job and kind: their scenarios are cached already.
-        return await client.async_run("figures", simulate, scenario)
-
+    if _loaded(entry):
+        # The entry's own runs: its scenario is cached already.
+        simulate_fn = entry.runtime_data.adaptor.async_simulate
+    else:
+        simulate_fn = partial(async_get_simulator(hass).async_run, "figures", simulate)
     return await async_diagnose(
         simulate_fn,
         entry_scenario(entry),

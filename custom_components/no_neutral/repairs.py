@@ -263,12 +263,16 @@ class AdviceFlow(RepairsFlow):
         issue = ir.async_get(self.hass).async_get_issue(self.handler, self.issue_id)
         return dict(issue.translation_placeholders or {}) if issue else {}
 
-    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+    async def async_step_init(self, _user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Start with what the issue is (the manager hands the first step the issue's data)."""
+        return await self.async_step_intro()
+
+    async def async_step_intro(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """Say what the issue is and that the advice takes a while."""
         if user_input is not None:
             return await self.async_step_run()
         return self.async_show_form(
-            step_id="init",
+            step_id="intro",
             data_schema=probatio.Schema({}),
             description_placeholders=self._placeholders(),
         )
@@ -324,7 +328,7 @@ class CapacitorAdviceFlow(AdviceFlow):
     """The capacitor's end of life: which capacitor to buy, or confirm its replacement."""
 
     @override
-    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+    async def async_step_init(self, _user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """Offer the parts advice (minutes) or the confirmation (as PartReplacedFlow)."""
         return self.async_show_menu(
             step_id="init",
