@@ -39,6 +39,14 @@ from tests.adaptor_common import add_relay_entry, tick
 SMALL_STOCK = Stock(
     capacitances_uf=(15.0,), fuse_resistances_ohm=(4.7,), bleed_resistances_ohm=(220e3,)
 )
+# The default entry's lamp and mains, as the parts form shows them.
+ENTRY_LAMP_AND_MAINS: dict[str, Any] = {
+    CONF_LAMP_TYPE: "led",
+    CONF_LAMP_COUNT: 1,
+    CONF_LAMP_POWER_W: 10.0,
+    CONF_MAINS_VOLTAGE: 230.0,
+    CONF_MAINS_FREQUENCY: 50.0,
+}
 
 
 @pytest.fixture
@@ -124,9 +132,7 @@ async def test_parts_for_the_entrys_lamp_then_nothing_changes(hass: HomeAssistan
     assert result["step_id"] == "parts"
     keys = [CONF_LAMP_TYPE, CONF_LAMP_COUNT, CONF_LAMP_POWER_W, CONF_MAINS_VOLTAGE]
     assert [str(key) for key in result["data_schema"].schema] == [*keys, CONF_MAINS_FREQUENCY]
-    shown = {
-        str(key): key.description["suggested_value"] for key in result["data_schema"].schema
-    }
+    shown = {str(key): key.description["suggested_value"] for key in result["data_schema"].schema}
     assert shown == {
         CONF_LAMP_TYPE: "led",
         CONF_LAMP_COUNT: 1,
@@ -143,7 +149,6 @@ async def test_parts_for_the_entrys_lamp_then_nothing_changes(hass: HomeAssistan
     assert lines[2].startswith("**1. capacitor 15 µF 450 V, fusible resistor 4.7 Ω 1 W")
     assert lines[2].endswith(", bleed resistor 220 kΩ**")
     assert lines[3].startswith("- Margins: lamp power +")
-    print("\n".join(lines))
     assert "Why the others lost (combinations): " in lines[-1]
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
@@ -154,18 +159,14 @@ async def test_parts_for_the_entrys_lamp_then_nothing_changes(hass: HomeAssistan
 async def test_parts_for_no_lamp_say_what_to_change(hass: HomeAssistant) -> None:
     entry = await _entry(hass)
     result = await _menu(hass, entry, "parts")
-    given = {
-        CONF_LAMP_TYPE: "capacitive_dropper",
-        CONF_LAMP_COUNT: 1,
-        CONF_LAMP_POWER_W: 7,
-        CONF_MAINS_VOLTAGE: 230,
-        CONF_MAINS_FREQUENCY: 50,
-    }
+    given = ENTRY_LAMP_AND_MAINS | {CONF_LAMP_TYPE: "capacitive_dropper", CONF_LAMP_POWER_W: 7}
     result = await hass.config_entries.options.async_configure(result["flow_id"], given)
     result = await _progress(hass, result, "parts_run", hass.config_entries.options)
     answer = result["description_placeholders"]["answer"]
     assert answer.startswith("0 of 12 parts combinations qualify.")
-    assert answer.endswith("No combination qualifies. What to change:\n- another lamp type (no load)")
+    assert answer.endswith(
+        "No combination qualifies. What to change:\n- another lamp type (no load)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -188,15 +189,14 @@ async def test_parts_refuses_bad_input_on_its_field(
         CONF_MAINS_VOLTAGE: 230,
         CONF_MAINS_FREQUENCY: 50,
     }
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], given | change
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], given | change)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: error, "base": "fields_invalid"}
     assert result["description_placeholders"]["problems"]
 
 
 # --- the repair issues' fix flows ---------------------------------------------
+
 
 def _issue(hass: HomeAssistant, entry: MockConfigEntry, code: str) -> ir.IssueEntry | None:
     return ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry.entry_id, code))

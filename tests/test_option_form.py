@@ -285,6 +285,10 @@ async def test_the_served_form_resubmitted_as_shown_saves(
     response = await client.post(
         "/api/config/config_entries/options/flow", json={"handler": entry.entry_id}
     )
+    flow_id = (await response.json())["flow_id"]
+    response = await client.post(
+        f"/api/config/config_entries/options/flow/{flow_id}", json={"next_step_id": "settings"}
+    )
     step = await response.json()
     assert [field["type"] for field in step["data_schema"]] == ["expandable"] * 5
     values = form_values(step, {CONF_BLEED_RESISTANCE_OHM: 100, CONF_AMBIENT_SENSOR: None})
