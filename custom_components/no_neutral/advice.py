@@ -52,6 +52,11 @@ def entry_scenario(entry: NoNeutralConfigEntry) -> dict[str, Any]:
     return scenario_from_options(default_options() | dict(entry.options))
 
 
+def entry_ambient_c(entry: NoNeutralConfigEntry) -> float:
+    """Return the ambient temperature the entry's adaptor runs at (the fault finder's default)."""
+    return float(entry.runtime_data.adaptor.data.ambient_c) if _loaded(entry) else DEFAULT_AMBIENT_C
+
+
 def _loaded(entry: NoNeutralConfigEntry) -> bool:
     runtime = getattr(entry, "runtime_data", None)
     return runtime is not None and runtime.adaptor.data is not None
@@ -334,6 +339,5 @@ async def async_supply_advice(
 ) -> str:
     """Return the fault finder's answer for a relay that reboots, light on or off as observed."""
     symptom = "relay_drops_on" if light_on else "relay_drops_off"
-    ambient = entry.runtime_data.adaptor.data.ambient_c if _loaded(entry) else DEFAULT_AMBIENT_C
-    answer = await async_troubleshoot(hass, entry, [symptom], ambient)
+    answer = await async_troubleshoot(hass, entry, [symptom], entry_ambient_c(entry))
     return diagnosis_markdown(await async_texts(hass), answer)

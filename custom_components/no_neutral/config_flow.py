@@ -50,6 +50,7 @@ from .advice import (
     async_texts,
     async_troubleshoot,
     diagnosis_markdown,
+    entry_ambient_c,
     recommendation_markdown,
 )
 from .circuit import ScenarioError
@@ -547,7 +548,7 @@ class NoNeutralOptionsFlow(OptionsFlow):
         self._answer = ""
         self._failure: tuple[str, str] | None = None
         self._symptoms: list[str] = []
-        self._ambient_c = DEFAULT_AMBIENT_C
+        self._ambient_c: float | None = None
         self._parts_base: dict[str, Any] = {}
         self._parts_values: dict[str, Any] = {}
 
@@ -589,10 +590,13 @@ class NoNeutralOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         placeholders = {"reason": ""}
         self._take_failure(errors, placeholders)
+        if self._ambient_c is None:
+            # Where the adaptor runs: its ambient sensor's or option's reading.
+            self._ambient_c = entry_ambient_c(self.config_entry)
         if user_input is not None:
             try:
                 self._symptoms = check_symptoms(user_input.get(CONF_SYMPTOMS) or [])
-                self._ambient_c = check_ambient(user_input.get(CONF_AMBIENT_C, DEFAULT_AMBIENT_C))
+                self._ambient_c = check_ambient(user_input.get(CONF_AMBIENT_C, self._ambient_c))
             except DiagnosisError as err:
                 errors[err.key] = (
                     ERROR_NO_SYMPTOM if err.key == CONF_SYMPTOMS else ERROR_ADVICE_INPUT
@@ -624,9 +628,8 @@ class NoNeutralOptionsFlow(OptionsFlow):
         )
 
     async def _async_troubleshoot(self) -> str:
-        answer = await async_troubleshoot(
-            self.hass, self.config_entry, self._symptoms, self._ambient_c
-        )
+        ambient = DEFAULT_AMBIENT_C if self._ambient_c is None else self._ambient_c
+        answer = await async_troubleshoot(self.hass, self.config_entry, self._symptoms, ambient)
         return diagnosis_markdown(await async_texts(self.hass), answer)
 
     async def _async_progress(
