@@ -171,13 +171,23 @@ async def async_texts(hass: HomeAssistant) -> Texts:
     return Texts(common, selector)
 
 
+KILO: Final = 1000.0
+
+
 def _n(value: float) -> str:
     return f"{value:g}"
 
 
 def _range(values: Sequence[float], unit: str) -> str:
     low, high = values
+    if unit == "Ω" and low >= KILO:
+        # A bleed resistor reads 198-242 kΩ, as its colour bands and the meter say.
+        low, high, unit = low / KILO, high / KILO, "kΩ"
     return f"{_n(low)} {unit}" if low == high else f"{_n(low)}-{_n(high)} {unit}"
+
+
+def _value(value: float, unit: str) -> str:
+    return _range((value, value), unit)
 
 
 _UNITS: Final = {
@@ -191,7 +201,7 @@ _UNITS: Final = {
 
 def _reading(t: Texts, reading: object, unit: str) -> str:
     if isinstance(reading, int | float) and not isinstance(reading, bool):
-        return f"{_n(reading)} {unit}"
+        return _value(reading, unit)
     if reading in {"resistive", "led", "capacitive_dropper"}:
         return t.lamp_type(str(reading))
     return t(f"reading_{reading}")
@@ -245,9 +255,7 @@ def action_text(t: Texts, action: Mapping[str, Any]) -> str:
     elif "lamp_type" in action:
         value = t.lamp_type(action["lamp_type"])
     else:
-        value = " ".join(
-            f"{_n(action[key])} {unit}" for key, unit in _UNITS.items() if key in action
-        )
+        value = " ".join(_value(action[key], unit) for key, unit in _UNITS.items() if key in action)
     return t(f"action_{action['action']}", part=part, value=value or "-")
 
 
@@ -260,7 +268,8 @@ def diagnosis_markdown(t: Texts, answer: Mapping[str, Any]) -> str:
     if not candidates:
         lines.append(t("no_fault"))
     for entry in candidates:
-        title = t(f"fault_{entry['fault']}", part=t.part(entry["part"]))
+        # The titles name a diode by its label ("Diode Da ..."); other parts by the fault.
+        title = t(f"fault_{entry['fault']}", part=entry["part"])
         lines.append(f"**{entry['rank']}. {title}**")
         lines.append(f"- {t('explains', symptoms=t.symptoms(entry['reproduces']))}")
         if entry["unexplained"]:
@@ -279,8 +288,8 @@ def _parts_line(t: Texts, parts: Mapping[str, Any]) -> str:
     return t(
         "parts",
         capacitor=f"{_n(parts['capacitance_uf'])} µF {_n(parts['voltage_rating_v'])} V",
-        fuse=f"{_n(parts['fuse_resistance_ohm'])} Ω {_n(parts['fuse_power_rating_w'])} W",
-        bleed=t("no_bleed") if bleed is None else f"{_n(bleed / 1000)} kΩ",
+        fuse=f"{_value(parts['fuse_resistance_ohm'], 'Ω')} {_n(parts['fuse_power_rating_w'])} W",
+        bleed=t("no_bleed") if bleed is None else _value(bleed, "Ω"),
     )
 
 

@@ -305,15 +305,12 @@ class AdviceFlow(RepairsFlow):
     ) -> RepairsFlowResult:
         """Show the advisor's answer."""
         if user_input is not None:
-            return await self._async_after_answer()
+            return self.async_abort(reason="advice_shown")
         return self.async_show_form(
             step_id="answer",
             data_schema=probatio.Schema({}),
             description_placeholders=self._placeholders() | {"answer": self._answer},
         )
-
-    async def _async_after_answer(self) -> RepairsFlowResult:
-        return self.async_abort(reason="advice_shown")
 
     async def async_step_failed(
         self, _user_input: dict[str, str] | None = None

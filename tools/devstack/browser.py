@@ -297,7 +297,7 @@ async def _check_troubleshoot(page: Page, base_url: str, out: Path, result: Chec
     # Done: the options stay as they were (the flow ends without saving).
     await dialog.get_by_role("button", name="Done").click()
     await dialog.locator("step-flow-abort").wait_for(state="attached")
-    await dialog.get_by_role("button", name="Close").click()
+    await dialog.locator("ha-dialog-footer").get_by_role("button", name="Close").click()
     await dialog.locator("step-flow-abort").wait_for(state="detached")
 
 
