@@ -115,7 +115,7 @@ async def test_troubleshoot_finds_the_missing_bleed_resistor(
     first = answer.split("\n\n")[0].splitlines()
     assert first[0] == "**1. Bleed resistor missing**"
     assert first[1] == "- Explains: The lamp glows or flashes while off"
-    assert "- Measure: resistance of the bleed resistor: good 198-242 kΩ" in first
+    assert "- Measure: resistance of the bleed resistor: good 198-242 kΩ; faulty: open" in first
     assert "- Fix: fit the bleed resistor: 220 kΩ" in first
     assert answer.endswith("measure each part out of the circuit.")
     result = await manager.async_configure(result["flow_id"], {})
