@@ -570,10 +570,20 @@ async def _options_entry(hass: HomeAssistant) -> MockConfigEntry:
     )
 
 
+async def open_settings(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open the entry's options menu and choose the adaptor's settings (the form)."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "troubleshoot", "parts"]
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+
+
 async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_settings(hass, entry)
+    assert result["step_id"] == "settings"
     assert set(SCENARIO_PATHS) | {CONF_AMBIENT_SENSOR} <= set(form_fields(result))
     # Not one long column: the lamp; mains and cable; the bypass module's parts;
     # the capacitor's datasheet; the environment; the relay's own draw.
@@ -604,7 +614,7 @@ async def test_options_flow_edits_every_part(hass: HomeAssistant) -> None:
 async def test_options_flow_takes_the_bleed_resistor_in_kilohms(hass: HomeAssistant) -> None:
     """Stored in ohms, as before (stored entries need no migration)."""
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     values = form_defaults()
     values[CONF_BLEED_RESISTANCE_OHM] = 150
     result = await hass.config_entries.options.async_configure(
@@ -626,7 +636,7 @@ async def test_options_flow_errors_name_the_field(
     hass: HomeAssistant, field: str, value: float
 ) -> None:
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     values = form_defaults()
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_input(values | {field: value})
@@ -651,7 +661,7 @@ async def _save_options(
 
 async def test_options_flow_refuses_out_of_range_ageing(hass: HomeAssistant) -> None:
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     values = form_defaults()
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_input(values | {"cap_rated_life_h": 0})
@@ -712,7 +722,7 @@ def _form_selectors(result: dict[str, Any]) -> dict[str, Any]:
 async def test_form_limits_are_the_simulators(hass: HomeAssistant) -> None:
     """Every number that sets a scenario value: the form takes exactly the simulator's range."""
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     selectors = _form_selectors(result)
     assert len(SCENARIO_NUMBERS) == len(SCENARIO_PATHS) - 1  # all but the lamp type
     for option in SCENARIO_NUMBERS:
@@ -738,7 +748,7 @@ async def test_options_form_refuses_just_over_the_simulators_limit(
     high = limits.high / option.scale
     over_in_the_form = high + 1 if option.whole else math.nextafter(high, math.inf)
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     values = form_defaults()
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_input(values | {option.key: over_in_the_form})

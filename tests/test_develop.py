@@ -31,7 +31,7 @@ import aiohttp
 import pytest
 from homeassistant.const import UnitOfElectricCurrent
 
-from tools.devstack.browser import CHROMIUM, ENERGY_TIMEOUT_S
+from tools.devstack.browser import CHROMIUM, ENERGY_TIMEOUT_S, TROUBLESHOOT_TIMEOUT_S
 from tools.devstack.ha_api import HomeAssistantAPI
 from tools.rig.sockets import free_port
 
@@ -40,8 +40,8 @@ from .rig import require_netns
 ROOT = Path(__file__).parent.parent
 START_TIMEOUT_S = 420
 # The browser check waits up to 5 minutes for the lamp's energy to count (its
-# ENERGY_TIMEOUT_S) besides its pages.
-BROWSER_TIMEOUT_S = START_TIMEOUT_S + ENERGY_TIMEOUT_S
+# ENERGY_TIMEOUT_S) and for the fault finder's answer, besides its pages.
+BROWSER_TIMEOUT_S = START_TIMEOUT_S + ENERGY_TIMEOUT_S + TROUBLESHOOT_TIMEOUT_S
 # A bound for failure only: a stop takes seconds.
 STOP_TIMEOUT_S = 120
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -361,7 +361,8 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
 
     Then Configure: five sections, the ambient picker without the adaptor's own
     sensors, a save that raises ghost flashing on the Warning event entity with
-    no entity unavailable, and the option restored. Then the Energy dashboard:
+    no entity unavailable, and the option restored. Then Troubleshoot: ghosting
+    ticked, the missing bleed resistor ranked first. Then the Energy dashboard:
     the lamp an individual device once its energy has counted, no validation issue.
     """
     if not shutil.which(CHROMIUM):
@@ -387,6 +388,7 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
     ) in check.stdout
     assert "ambient picker offers sensor.browser_check_room_temperature (" in check.stdout
     assert "none unavailable; ghost_flash_raised at " in check.stdout
+    assert "Troubleshoot, ghosting ticked: top fault '1. Bleed resistor missing'" in check.stdout
     assert (
         "Energy dashboard individual devices: Lamp, Adaptor losses, Adaptor standby; "
         "energy validation: no issue"
@@ -414,6 +416,7 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
         "energy-now.png",
         "energy.png",
         "options.png",
+        "troubleshoot.png",
     ]
     for shot in shots:
         assert shot.stat().st_size > 10_000, shot

@@ -34,7 +34,7 @@ from custom_components.no_neutral.options import (
 from custom_components.no_neutral.warning_table import WARNING_EVENT
 from tests.adaptor_common import tick
 from tests.rig import MatterServer
-from tests.test_config_flow import form_input
+from tests.test_config_flow import form_input, open_settings
 
 pytestmark = [pytest.mark.matter, pytest.mark.usefixtures("socket_enabled")]
 
@@ -98,7 +98,7 @@ class Watch:
 
 async def save_options(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
     """Submit the options form as a user would: the stored values, some changed (None: empty)."""
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     assert result["type"] is FlowResultType.FORM
     values = {
         key: OPTION[key].to_form(value)

@@ -34,6 +34,7 @@ from custom_components.no_neutral.options import (
     default_options,
 )
 from tests.adaptor_common import add_relay_entry
+from tests.test_config_flow import open_settings
 from tools.devstack.flows import form_values
 
 from .test_config_flow import form_defaults, form_fields, form_input, shown, with_base
@@ -53,10 +54,10 @@ async def _options_entry(hass: HomeAssistant) -> MockConfigEntry:
 async def _refused(hass: HomeAssistant, entry: MockConfigEntry, user_input: Any) -> dict[str, Any]:
     """Submit; assert the form came back and nothing was stored. Return the result."""
     before = dict(entry.options)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "settings"
     assert dict(entry.options) == before
     hass.config_entries.options.async_abort(result["flow_id"])
     return result
@@ -91,6 +92,11 @@ async def test_invalid_json_over_the_rest_api_stores_nothing(
     )
     assert response.status == HTTPStatus.OK
     flow_id = (await response.json())["flow_id"]
+    # The menu first: the adaptor's settings.
+    response = await client.post(
+        f"/api/config/config_entries/options/flow/{flow_id}", json={"next_step_id": "settings"}
+    )
+    assert (await response.json())["step_id"] == "settings"
     response = await client.post(
         f"/api/config/config_entries/options/flow/{flow_id}",
         data=b'{"lamp": {"lamp_count": 2',
@@ -189,7 +195,7 @@ async def test_another_adaptors_sensor_is_refused(hass: HomeAssistant) -> None:
     )
     _temperature_sensor(hass, other.entity_id)
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     # Not offered...
     config = form_fields(result)[CONF_AMBIENT_SENSOR][1].config
     assert other.entity_id in config["exclude_entities"]
@@ -204,7 +210,7 @@ async def test_another_adaptors_sensor_is_refused(hass: HomeAssistant) -> None:
 async def test_a_temperature_sensor_is_taken(hass: HomeAssistant) -> None:
     _temperature_sensor(hass, "sensor.attic_temperature")
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         form_input(form_defaults() | {CONF_AMBIENT_SENSOR: "sensor.attic_temperature"}),
@@ -233,7 +239,7 @@ async def test_its_own_core_temperature_cannot_be_the_ambient(
     before = dict(entry.options)
     core_state = hass.states.get(core)
 
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     # The picker does not offer it (nor any entity of this integration).
     config = form_fields(result)[CONF_AMBIENT_SENSOR][1].config
     assert (config["domain"], config["device_class"]) == (["sensor"], ["temperature"])
@@ -279,6 +285,10 @@ async def test_the_served_form_resubmitted_as_shown_saves(
     response = await client.post(
         "/api/config/config_entries/options/flow", json={"handler": entry.entry_id}
     )
+    flow_id = (await response.json())["flow_id"]
+    response = await client.post(
+        f"/api/config/config_entries/options/flow/{flow_id}", json={"next_step_id": "settings"}
+    )
     step = await response.json()
     assert [field["type"] for field in step["data_schema"]] == ["expandable"] * 6
     values = form_values(step, {CONF_BLEED_RESISTANCE_OHM: 100, CONF_AMBIENT_SENSOR: None})
@@ -300,7 +310,7 @@ async def test_a_registered_temperature_sensor_not_reporting_yet_is_taken(
     )
     assert hass.states.get(sensor.entity_id) is None
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_input(form_defaults() | {CONF_AMBIENT_SENSOR: sensor.entity_id})
     )

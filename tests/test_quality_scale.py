@@ -351,8 +351,8 @@ BROKEN_COPIES: list[tuple[str, Callable[[Path], None], str]] = [
     ),
     (
         "config-flow",
-        lambda p: _drop_description(p, "options", "init", "fuse_power_rating_w", "bypass"),
-        "options.step.init.sections.bypass: no data_description for fuse_power_rating_w",
+        lambda p: _drop_description(p, "options", "settings", "fuse_power_rating_w", "bypass"),
+        "options.step.settings.sections.bypass: no data_description for fuse_power_rating_w",
     ),
     (
         "runtime-data",

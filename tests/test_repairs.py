@@ -39,7 +39,8 @@ async def test_no_lamp_raises_issues_that_clear_with_a_lamp(
     assert set(found) == {"no_load", "slow_discharge"}
     no_load = found["no_load"]
     assert no_load.severity is ir.IssueSeverity.ERROR
-    assert not no_load.is_fixable
+    # Its fix flow says which lamp and parts cure it (tests/test_advisor.py).
+    assert no_load.is_fixable
     assert no_load.translation_placeholders == {"name": "Hall lamp"}
 
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAMP_TYPE: "led"})
@@ -73,6 +74,9 @@ async def test_end_of_life_is_fixed_by_confirming_the_replacement(
     manager = repairs_flow_manager(hass)
     assert manager is not None
     flow = await manager.async_init(DOMAIN, context={"issue_id": issue.issue_id})
+    # A menu: which capacitor to buy (tests/test_advisor.py), or confirm the replacement.
+    assert flow["menu_options"] == ["run", "confirm"]
+    flow = await manager.async_configure(flow["flow_id"], {"next_step_id": "confirm"})
     assert flow["step_id"] == "confirm"
     assert flow["description_placeholders"] == {"name": "Hall lamp"}
     result = await manager.async_configure(flow["flow_id"], {})

@@ -471,7 +471,7 @@ async def test_home_assistant_shows_each_language(hass: HomeAssistant, language:
     translation = load(PACKAGE / "translations" / f"{language}.json")
     for category, path in (
         ("entity", ("entity", "button", "capacitor_replaced", "name")),
-        ("issues", ("issues", "no_load", "description")),
+        ("issues", ("issues", "incompatible_lamp", "description")),
         ("exceptions", ("exceptions", "cannot_connect", "message")),
     ):
         shown = await async_get_translations(hass, language, category, {"no_neutral"})

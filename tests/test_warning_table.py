@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from custom_components.no_neutral.circuit import WARNING_CODES
+from custom_components.no_neutral.repairs import PARTS_ADVICE_CODES
 from custom_components.no_neutral.switching import SWITCHING_TRIGGER_TYPES
 from custom_components.no_neutral.warning_table import (
     CODES,
@@ -53,10 +54,15 @@ def test_every_warning_has_its_texts_and_icon() -> None:
         assert sensors[warning.code]["name"], warning.code
         issue = issues[warning.code]
         assert issue["title"], warning.code
-        # A replaceable part's issue says what to do in its fix flow's confirmation.
-        text = issue["fix_flow"]["step"]["confirm"] if warning.part else issue
+        # A replaceable part's issue says what to do in its fix flow's confirmation,
+        # one that other parts cure in its fix flow's first step (the parts advice).
+        flow = issue.get("fix_flow", {}).get("step", {})
+        text = flow["confirm"] if warning.part else flow["intro"] if flow else issue
         assert text["description"], warning.code
-        assert ("fix_flow" in issue) is (warning.part is not None), warning.code
+        fixable = warning.part is not None or warning.code in PARTS_ADVICE_CODES
+        assert ("fix_flow" in issue) is fixable, warning.code
+        if warning.code in PARTS_ADVICE_CODES:
+            assert flow["answer"]["description"] == "{answer}", warning.code
         assert icons["entity"]["binary_sensor"][warning.code]["default"], warning.code
         for trigger_type in warning.trigger_types:
             assert triggers[trigger_type], trigger_type

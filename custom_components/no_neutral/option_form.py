@@ -252,6 +252,6 @@ async def async_error_message(hass: HomeAssistant, checked: Checked) -> str:
             lines.append(message)
             continue
         section_name = OPTION[key].section
-        label = texts.get(f"{prefix}.step.init.sections.{section_name}.data.{key}", key)
+        label = texts.get(f"{prefix}.step.settings.sections.{section_name}.data.{key}", key)
         lines.append(f"{label}: {message}")
     return " ".join(lines)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+from collections.abc import Callable, Collection, Coroutine
+from functools import partial
 from typing import Any, Final, override
 
+import probatio
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 
+from .circuit import ScenarioError
 from .const import DOMAIN, LOGGER
 from .data import NoNeutralConfigEntry, adaptor_identifier
 from .warning_table import (
@@ -23,6 +28,11 @@ from .warning_table import (
     Part,
     WarningChanges,
     warning_changes,
+)
+
+# The warnings that other parts can cure: their fix flow shows which to buy.
+PARTS_ADVICE_CODES: Final = frozenset(
+    {"no_load", "led_dropout", "fuse_overstress", "cap_end_of_life", "ghost_flash"}
 )
 
 
@@ -90,8 +100,9 @@ def _async_create_warning_issue(
         hass,
         DOMAIN,
         issue_id(entry.entry_id, warning.code),
-        # A replaceable part's issue is fixed by confirming the replacement.
-        is_fixable=warning.part is not None,
+        # A replaceable part's issue is fixed by confirming the replacement;
+        # one that other parts cure shows which to buy.
+        is_fixable=warning.part is not None or warning.code in PARTS_ADVICE_CODES,
         is_persistent=False,
         severity=warning.severity,
         translation_key=warning.code,
@@ -164,11 +175,13 @@ def async_sync_supply_evidence_issue(
         hass,
         DOMAIN,
         issue,
-        is_fixable=False,
+        # Its fix flow runs the fault finder with the relay's symptom ticked.
+        is_fixable=True,
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,
         translation_key=SUPPLY_EVIDENCE_KEYS[bool(light_on)],
         translation_placeholders={"name": entry.title, **placeholders},
+        data={"entry_id": entry.entry_id, "code": SUPPLY_EVIDENCE, "light_on": bool(light_on)},
     )
 
 
@@ -227,16 +240,136 @@ class PartReplacedFlow(ConfirmRepairFlow):
         return await super().async_step_confirm(user_input)
 
 
+type AdviceWork = Callable[[HomeAssistant, NoNeutralConfigEntry], Coroutine[Any, Any, str]]
+
+
+class AdviceFlow(RepairsFlow):
+    """
+    Explain the issue, run the advisor (a progress step), show its answer; the issue stays.
+
+    The issue goes away by itself once the adaptor's options or its relay
+    agree again; the fault finder or the parts recommender says what to do.
+    """
+
+    def __init__(self, entry_id: str, work: AdviceWork) -> None:
+        """Remember which entry, and the advice to run for it."""
+        self.entry_id = entry_id
+        self._work = work
+        self._task: asyncio.Task[str] | None = None
+        self._answer = ""
+        self._failure = ""
+
+    def _placeholders(self) -> dict[str, str]:
+        issue = ir.async_get(self.hass).async_get_issue(self.handler, self.issue_id)
+        return dict(issue.translation_placeholders or {}) if issue else {}
+
+    async def async_step_init(self, _user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Start with what the issue is (the manager hands the first step the issue's data)."""
+        return await self.async_step_intro()
+
+    async def async_step_intro(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Say what the issue is and that the advice takes a while."""
+        if user_input is not None:
+            return await self.async_step_run()
+        return self.async_show_form(
+            step_id="intro",
+            data_schema=probatio.Schema({}),
+            description_placeholders=self._placeholders(),
+        )
+
+    async def async_step_run(self, _user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Run the advisor in the background while the dialog shows progress."""
+        entry = self.hass.config_entries.async_get_entry(self.entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_gone")
+        if self._task is None:
+            # Not eager: an answer all from the cache still passes through the progress.
+            self._task = self.hass.async_create_task(
+                self._work(self.hass, entry), eager_start=False
+            )
+        if not self._task.done():
+            return self.async_show_progress(
+                step_id="run", progress_action="run", progress_task=self._task
+            )
+        task, self._task = self._task, None
+        try:
+            self._answer = task.result()
+        except ScenarioError as err:
+            self._failure = f"{err.key}: {err.reason}"
+        except (ArithmeticError, HomeAssistantError) as err:
+            self._failure = str(err) or type(err).__name__
+        return self.async_show_progress_done(next_step_id="failed" if self._failure else "answer")
+
+    async def async_step_answer(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Show the advisor's answer."""
+        if user_input is not None:
+            return self.async_abort(reason="advice_shown")
+        return self.async_show_form(
+            step_id="answer",
+            data_schema=probatio.Schema({}),
+            description_placeholders=self._placeholders() | {"answer": self._answer},
+        )
+
+    async def async_step_failed(
+        self, _user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Say why there is no answer."""
+        return self.async_abort(
+            reason="advice_failed", description_placeholders={"reason": self._failure}
+        )
+
+
+class CapacitorAdviceFlow(AdviceFlow):
+    """The capacitor's end of life: which capacitor to buy, or confirm its replacement."""
+
+    @override
+    async def async_step_init(self, _user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Offer the parts advice (minutes) or the confirmation (as PartReplacedFlow)."""
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["run", "confirm"],
+            description_placeholders=self._placeholders(),
+        )
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Confirm the replacement: the part's history starts again (as PartReplacedFlow)."""
+        if user_input is None:
+            return self.async_show_form(
+                step_id="confirm",
+                data_schema=probatio.Schema({}),
+                description_placeholders=self._placeholders(),
+            )
+        if entry := self.hass.config_entries.async_get_entry(self.entry_id):
+            await entry.runtime_data.adaptor.async_reset_capacitor()
+        return self.async_create_entry(data={})
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant,  # noqa: ARG001
     issue_id: str,  # noqa: ARG001
     data: dict[str, Any] | None,
 ) -> RepairsFlow:
-    """Return the fix flow of a replaceable part's issue, or an acknowledgement."""
+    """Return the fix flow of an issue: the advisor's, a replaced part's, or an acknowledgement."""
+    # Imported here: advice.py reaches the coordinator's modules, which import this one.
+    from .advice import async_parts_advice, async_supply_advice  # noqa: PLC0415
+
     assert data is not None  # noqa: S101  (only issues created with data are fixable)
-    if data["code"] == HISTORY_RESET:
+    code = str(data["code"])
+    entry_id = str(data["entry_id"])
+    if code == HISTORY_RESET:
         # Nothing to reset: confirming says the user has read it.
         return ConfirmRepairFlow()
-    part = BY_CODE[str(data["code"])].part
+    if code == SUPPLY_EVIDENCE:
+        light_on = bool(data.get("light_on"))
+        return AdviceFlow(entry_id, partial(async_supply_advice, light_on=light_on))
+    part = BY_CODE[code].part
+    if code in PARTS_ADVICE_CODES:
+        if part is Part.CAPACITOR:
+            return CapacitorAdviceFlow(entry_id, async_parts_advice)
+        return AdviceFlow(entry_id, async_parts_advice)
     assert part is not None  # noqa: S101  (only a replaceable part's warning issue is fixable)
-    return PartReplacedFlow(str(data["entry_id"]), part)
+    return PartReplacedFlow(entry_id, part)

@@ -37,7 +37,7 @@ from custom_components.no_neutral.options import (
     scenario_from_options,
 )
 from tests.adaptor_common import add_relay_entry
-from tests.test_config_flow import form_defaults, form_input
+from tests.test_config_flow import form_defaults, form_input, open_settings
 
 from .common import fuzz_in_hass
 from .strategies import BAD_OR_ANY, valid_value
@@ -110,7 +110,7 @@ async def _submit_options(
     hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, Any]
 ) -> None:
     """Submit one options form; assert the outcome is clean."""
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     flow_id = result["flow_id"]
     # Every value is the flow's to check: never Home Assistant's schema error.
     result = await hass.config_entries.options.async_configure(flow_id, user_input)
@@ -154,7 +154,7 @@ async def _refused(hass: HomeAssistant, user_input: dict[str, Any], key: str, er
     """The form comes back with `error` on `key` alone, and the entry keeps its options."""
     entry = await _options_entry(hass)
     before = dict(entry.options)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_input(form_defaults() | user_input)
     )
@@ -195,7 +195,7 @@ async def test_options_flow_refuses_nan_in_every_number(hass: HomeAssistant, key
 async def test_options_flow_takes_a_whole_count_given_as_a_float(hass: HomeAssistant) -> None:
     """3.0 is three lamps (the frontend's number box sends floats), stored as an int."""
     entry = await _options_entry(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_input(form_defaults() | {CONF_LAMP_COUNT: 3.0})
     )

@@ -17,7 +17,7 @@ from custom_components.no_neutral.const import DOMAIN
 from custom_components.no_neutral.options import CONF_LAMP_POWER_W, OPTION
 from tests.adaptor_common import import_node
 from tests.rig import MatterServer
-from tests.test_config_flow import form_input
+from tests.test_config_flow import form_input, open_settings
 
 from .common import watch_logs
 from .test_server_faults import lamp, set_up
@@ -49,7 +49,7 @@ async def test_unsolvable_options_leave_the_lamp_working(
     node_id = await import_node(matter_server.url, relay_on=True)
     with watch_logs("custom_components.no_neutral") as logs:
         entry = await set_up(hass, matter_server.url, node_id)
-        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await open_settings(hass, entry)
         given = {
             key: OPTION[key].to_form(value)
             for key, value in entry.options.items()

@@ -150,6 +150,9 @@ def add_entry(
 def set_options(api: HomeAssistantAPI, entry_id: str, overrides: dict[str, Any]) -> None:
     """Change an entry's options through its options flow."""
     step = api.request("POST", OPTIONS_FLOW, {"handler": entry_id})
-    _expect(step, "form", "init")
+    _expect(step, "menu", "init")
+    # The menu's "Adaptor settings": the options form.
+    step = api.request("POST", f"{OPTIONS_FLOW}/{step['flow_id']}", {"next_step_id": "settings"})
+    _expect(step, "form", "settings")
     step = api.request("POST", f"{OPTIONS_FLOW}/{step['flow_id']}", form_values(step, overrides))
     _expect(step, "create_entry")
