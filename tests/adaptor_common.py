@@ -41,9 +41,9 @@ from syrupy.assertion import SnapshotAssertion
 import custom_components.no_neutral as integration
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
-from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.coordinator import AdaptorCoordinator
+from custom_components.no_neutral.options import default_options
 from custom_components.no_neutral.relay import RelayLink, matter_device_id
 from tests.link_helpers import MINIR4M, import_test_node, server_fabric
 from tests.rig import CommissionedRelay, MatterServer

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import probatio
 from homeassistant.components.sensor import SensorDeviceClass
@@ -61,6 +61,9 @@ COUNTRY_MAINS: Final[dict[str, tuple[float, float]]] = {
     "MX": (127, 60),
     "PR": (120, 60),
 }
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigFlow, OptionsFlow
 
 
 def country_mains(country: str | None) -> dict[str, float]:
@@ -255,3 +258,41 @@ async def async_error_message(hass: HomeAssistant, checked: Checked) -> str:
         label = texts.get(f"{prefix}.step.settings.sections.{section_name}.data.{key}", key)
         lines.append(f"{label}: {message}")
     return " ".join(lines)
+
+
+async def async_submit(
+    hass: HomeAssistant, keys: tuple[str, ...], options: dict[str, Any], user_input: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """
+    Return the options with a submission's values, its form errors and their placeholders.
+
+    Each field is checked, then (when all are sound) the whole set by the
+    simulator's own validation. With an error, nothing is to be saved.
+    """
+    checked = check_fields(hass, keys, submitted_values(keys, user_input))
+    options = options | checked.options
+    if not checked.errors:
+        await async_check_scenario(hass, options, checked)
+    if not checked.errors:
+        return options, {}, {}
+    problems = await async_error_message(hass, checked)
+    errors = {**checked.errors, "base": ERROR_FIELDS}
+    return options, errors, {"problems": problems, "reason": checked.reason}
+
+
+def form_with_input(
+    flow: ConfigFlow | OptionsFlow,
+    keys: tuple[str, ...],
+    options: dict[str, Any],
+    user_input: dict[str, Any] | None,
+) -> probatio.Schema:
+    """Return the form showing the options, or what the user submitted (kept on an error)."""
+    schema = form_schema(flow.hass, keys, shown_values(keys, options))
+    if user_input is None:
+        return schema
+    submitted = submitted_values(keys, user_input)
+    # Every field of the form as sent: one left empty shows empty.
+    kept: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        kept.setdefault(OPTION[key].section, {})[key] = submitted.get(key)
+    return flow.add_suggested_values_to_schema(schema, kept)

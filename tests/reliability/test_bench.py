@@ -61,8 +61,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.no_neutral import PLATFORMS
 from custom_components.no_neutral import coordinator as coordinator_module
 from custom_components.no_neutral.circuit import simulate as real_simulate
-from custom_components.no_neutral.config_flow import default_options
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
+from custom_components.no_neutral.options import default_options
 from tests.adaptor_common import import_node
 from tests.link_helpers import server_command, server_fabric, wait_for
 from tests.rig import CommissionedRelay, MatterServer

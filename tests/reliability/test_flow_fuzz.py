@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.no_neutral.circuit import parse_scenario
-from custom_components.no_neutral.config_flow import OPTIONS_FORM_KEYS
 from custom_components.no_neutral.const import CONF_URL, DOMAIN
 from custom_components.no_neutral.options import (
     CONF_AMBIENT_SENSOR,
@@ -36,6 +35,7 @@ from custom_components.no_neutral.options import (
     default_options,
     scenario_from_options,
 )
+from custom_components.no_neutral.options_flow import OPTIONS_FORM_KEYS
 from tests.adaptor_common import add_relay_entry
 from tests.test_config_flow import form_defaults, form_input, open_settings
 
