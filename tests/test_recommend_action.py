@@ -1,4 +1,4 @@
-"""The `no_neutral.recommend_parts` action: the parts recommender on an entry, errors naming the field."""
+"""The `no_neutral.recommend_parts` action: the parts recommender on an entry, bad fields named."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
+from custom_components.no_neutral.circuit.ageing import DEFAULT_RATED_LIFE_H, DEFAULT_RATED_TEMP_C
 from custom_components.no_neutral.circuit.recommend import Demands, Stock, recommend
 from custom_components.no_neutral.const import DOMAIN
-from custom_components.no_neutral.circuit.ageing import DEFAULT_RATED_LIFE_H, DEFAULT_RATED_TEMP_C
 from custom_components.no_neutral.recommend_action import CIRCUIT_KIND
 from custom_components.no_neutral.simulator import async_get_simulator
 
@@ -58,7 +58,7 @@ def without_time(answer: dict[str, Any]) -> dict[str, Any]:
 async def test_no_load_is_answered_without_simulating(
     hass: HomeAssistant, entry_factory: Callable[..., Any], lamp: dict[str, Any], change: str
 ) -> None:
-    """A lamp that is no load: nothing qualifies whatever the parts, and the answer says what to change."""
+    """A lamp that is no load: nothing can qualify, and the answer says what to change."""
     entry = await entry_factory()
     response = await recommend_parts(hass, config_entry_id=entry.entry_id, lamp=lamp)
     answer = response["recommendation"]
@@ -74,7 +74,7 @@ async def test_no_load_is_answered_without_simulating(
 async def test_answer_is_the_recommenders(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
-    """A 3 x 7 W LED lamp on the entry's mains: the core's answer, every circuit through the shared simulator."""
+    """3 x 7 W LED on the entry's mains: the core's answer, each circuit run by the client."""
     entry = await entry_factory(lamp_power_w=10)
     response = await recommend_parts(
         hass, config_entry_id=entry.entry_id, lamp={"count": 3, "power_w": 7}, stock=SMALL
@@ -107,7 +107,11 @@ async def test_mains_and_ambient_given(
 ) -> None:
     """The call's mains and ambient temperature replace the entry's and the 40 °C default."""
     entry = await entry_factory()
-    stock = {"capacitances_uf": [33.0], "fuse_resistances_ohm": [4.7], "bleed_resistances_ohm": [None]}
+    stock = {
+        "capacitances_uf": [33.0],
+        "fuse_resistances_ohm": [4.7],
+        "bleed_resistances_ohm": [None],
+    }
     response = await recommend_parts(
         hass,
         config_entry_id=entry.entry_id,
@@ -124,15 +128,15 @@ async def test_mains_and_ambient_given(
     )
     expected = recommend(
         scenario,
-        stock=Stock(capacitances_uf=(33.0,), fuse_resistances_ohm=(4.7,), bleed_resistances_ohm=(None,)),
+        stock=Stock(
+            capacitances_uf=(33.0,), fuse_resistances_ohm=(4.7,), bleed_resistances_ohm=(None,)
+        ),
         demands=demands,
     )
     assert without_time(response["recommendation"]) == without_time(expected)
 
 
-async def test_one_sweep_at_a_time(
-    hass: HomeAssistant, entry_factory: Callable[..., Any]
-) -> None:
+async def test_one_sweep_at_a_time(hass: HomeAssistant, entry_factory: Callable[..., Any]) -> None:
     """
     Two calls at once: the second sweep starts after the first has ended.
 

@@ -1,7 +1,7 @@
 """
-The `no_neutral.recommend_parts` action: which parts to buy (circuit/recommend.py) for an entry's lamps.
+The `no_neutral.recommend_parts` action: which parts to buy for an entry's lamps.
 
-The sweep (recommend()) runs in an executor job; each of its circuits is
+The sweep (circuit/recommend.py's recommend()) runs in an executor job; each of its circuits is
 simulated through the simulator client every entry shares, as a run of its
 own (one at a time, paced, under the client's deadline). So the sweep never
 holds the simulator for minutes: the entries' own runs take their turns
@@ -45,8 +45,8 @@ from .options import (
     option_value,
     scenario_from_options,
 )
-from .simulator import scenario_key
 from .simulator import async_get_simulator as get_simulator
+from .simulator import scenario_key
 from .troubleshoot import invalid_field
 
 SERVICE_RECOMMEND_PARTS: Final = "recommend_parts"
@@ -90,7 +90,7 @@ class Sweeps:
     answers: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
 
 
-class _Abandoned(Exception):
+class _AbandonedError(Exception):
     """The caller went away (Home Assistant stops): the sweep ends at its next circuit."""
 
 
@@ -100,7 +100,7 @@ def _circuit_job(job: Mapping[str, Any]) -> dict[str, Any]:
     return circuit_figures(job["circuit"], stock, Demands(**job["demands"]))
 
 
-def _stock_dict(stock: Stock) -> dict[str, list[float | None]]:
+def _stock_dict(stock: Stock) -> dict[str, Any]:
     return {name: list(values) for name, values in asdict(stock).items()}
 
 
@@ -133,7 +133,7 @@ async def async_recommend(
                 except FutureTimeoutError:
                     if gone.is_set():
                         future.cancel()
-                        raise _Abandoned from None
+                        raise _AbandonedError from None
 
         def through_client(
             _fn: Callable[[Mapping[str, Any]], dict[str, Any]],
@@ -142,7 +142,7 @@ async def async_recommend(
             # In the sweep's thread: each circuit is a run of the shared client.
             for scenario in scenarios:
                 if gone.is_set():
-                    raise _Abandoned
+                    raise _AbandonedError
                 run = client.async_run(CIRCUIT_KIND, _circuit_job, {**job, "circuit": scenario})
                 yield wait(asyncio.run_coroutine_threadsafe(run, loop))
 
@@ -160,16 +160,18 @@ async def async_recommend(
 
 
 def _base_scenario(entry: NoNeutralConfigEntry, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The entry's lamps and mains (its options), with the call's lamp and mains laid over."""
+    """Return the entry's lamps and mains (its options), the call's lamp and mains laid over."""
     overrides: dict[str, Any] = {}
     for section, known in SECTION_KEYS.items():
         if (given := data.get(section)) is None:
             continue
         if not isinstance(given, Mapping):
-            raise invalid_field(section, f"not an object of {section} values")
+            reason = f"not an object of {section} values"
+            raise invalid_field(section, reason)
         for name in given:
             if name not in known:
-                raise invalid_field(f"{section}.{name}", "unknown key")
+                field_name = f"{section}.{name}"
+                raise invalid_field(field_name, "unknown key")
         overrides[section] = dict(given)
     # New parts: the options as set, not as worn.
     return merge_scenario(scenario_from_options(entry.runtime_data.adaptor.options), overrides)
@@ -195,7 +197,7 @@ def _number(value: object, field_name: str) -> float:
 
 
 def _stock(given: object) -> Stock:
-    """The stock the call restricts the choice to (each list optional)."""
+    """Return the stock the call restricts the choice to (each list optional)."""
     if given is None:
         return Stock()
     if not isinstance(given, Mapping):
@@ -206,7 +208,8 @@ def _stock(given: object) -> Stock:
         if name not in STOCK_PATHS:
             raise invalid_field(field_name, "unknown key")
         if not isinstance(values, list) or not 1 <= len(values) <= MAX_STOCK_VALUES:
-            raise invalid_field(field_name, f"must be a list of 1 to {MAX_STOCK_VALUES} values")
+            reason = f"must be a list of 1 to {MAX_STOCK_VALUES} values"
+            raise invalid_field(field_name, reason)
         lists[name] = tuple(_stocked(value, field_name, STOCK_PATHS[name]) for value in values)
     return Stock(**lists)
 
@@ -220,10 +223,10 @@ def _stocked(value: object, field_name: str, path: str | None) -> float | None:
             raise invalid_field(field_name, "every value must be positive")
         return number
     limits = number_range(path)
-    if not (limits.low < number or (limits.low_allowed and number == limits.low)) or not (
-        number <= limits.high
-    ):
-        raise invalid_field(field_name, f"every value must be {limits.low:g} to {limits.high:g}")
+    above_low = number > limits.low or (limits.low_allowed and number == limits.low)
+    if not (above_low and number <= limits.high):
+        reason = f"every value must be {limits.low:g} to {limits.high:g}"
+        raise invalid_field(field_name, reason)
     return number
 
 
