@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.no_neutral.circuit.ageing import DEFAULT_RATED_LIFE_H, DEFAULT_RATED_TEMP_C
+from custom_components.no_neutral.circuit.params import DEFAULT_SCENARIO
 from custom_components.no_neutral.circuit.recommend import Demands, Stock, recommend
 from custom_components.no_neutral.const import DOMAIN
-from custom_components.no_neutral.recommend_action import CIRCUIT_KIND
+from custom_components.no_neutral.recommend_action import CIRCUIT_KIND, STOCK_PATHS
 from custom_components.no_neutral.simulator import async_get_simulator
 
 pytestmark = [
@@ -30,6 +33,7 @@ SMALL = {
     "fuse_resistances_ohm": [4.7, 10.0],
     "bleed_resistances_ohm": [220000.0, None],
 }
+SMALL_STOCK = Stock(**{name: tuple(values) for name, values in SMALL.items()})
 # The entry's capacitor datasheet (its options' defaults) goes into the demands.
 DEMANDS = Demands(cap_rated_life_h=DEFAULT_RATED_LIFE_H, cap_rated_temp_c=DEFAULT_RATED_TEMP_C)
 
@@ -83,8 +87,7 @@ async def test_answer_is_the_recommenders(
     assert scenario["lamp"]["count"] == 3
     assert scenario["lamp"]["power_w"] == 7
     assert response["ambient_c"] == 40.0
-    stock = Stock(**{name: tuple(values) for name, values in SMALL.items()})
-    expected = recommend(scenario, stock=stock, demands=DEMANDS)
+    expected = recommend(scenario, stock=SMALL_STOCK, demands=DEMANDS)
     answer = response["recommendation"]
     assert without_time(answer) == without_time(expected)
     assert answer["combinations"] == 1 * 3 * 2 * 4 * 2
@@ -212,3 +215,72 @@ async def test_a_bad_option_of_the_entry_is_named_by_its_option(
         await recommend_parts(hass, config_entry_id=entry.entry_id)
     assert err.value.translation_placeholders["field"] == "mains_frequency_hz"
     assert circuits_run(hass) == []
+
+
+# The README: the action's fields and answer, and the parts it recommends.
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+SERVICES = ROOT / "custom_components" / "no_neutral" / "services.yaml"
+# The README's three cases: (its label, the scenario).
+README_CASES = {
+    "10 W LED, 230 V 50 Hz": {},
+    "3 x 7 W LED, 230 V 50 Hz": {"lamp": {"count": 3, "power_w": 7}},
+    "5 W LED (rated 120 V), 120 V 60 Hz": {
+        "mains": {"voltage_rms": 120, "frequency_hz": 60},
+        "lamp": {"power_w": 5, "rated_voltage_v": 120},
+    },
+}
+
+
+def readme_section(title: str) -> str:
+    start = README.index(f"\n### {title}\n")
+    end = README.index("\n#", start + 1)
+    return README[start:end]
+
+
+def ohms(value: float) -> str:
+    return f"{value / 1e6:g} MΩ" if value >= 1e6 else f"{value / 1e3:g} kΩ"
+
+
+def readme_rows(label: str, answer: dict[str, Any]) -> list[str]:
+    """The README's table rows for one case: the best three, weakest margin first."""
+    rows = []
+    for rank, best in enumerate(answer["best"], 1):
+        bleed = best["bleed_resistance_ohm"]
+        margins = sorted(
+            (value, name) for name, value in best["margins"].items() if value is not None
+        )
+        weakest = ", ".join(f"{name} {value:.0%}" for value, name in margins[:2])
+        rows.append(
+            f"| {label} | {rank} | {best['capacitance_uf']:g} µF {best['voltage_rating_v']:g} V"
+            f" | {best['fuse_resistance_ohm']:g} Ω {best['fuse_power_rating_w']:g} W"
+            f" | {'none' if bleed is None else ohms(bleed)} | {weakest} |"
+        )
+    return rows
+
+
+def test_readme_documents_the_action() -> None:
+    """Every field in its table; every key of the answer and of a recommended entry named."""
+    action = readme_section("The `no_neutral.recommend_parts` action")
+    services = yaml.safe_load(SERVICES.read_text())
+    for name in services["recommend_parts"]["fields"]:
+        assert f"| `{name}` |" in action, name
+    answer = recommend({}, stock=SMALL_STOCK)
+    for key in ("scenario", "ambient_c", "stock", "recommendation", *answer):
+        assert f"`{key}`" in action, key
+    for key in (*answer["best"][0], *answer["best"][0]["figures"]):
+        assert f"`{key}`" in action, key
+    for name in STOCK_PATHS:
+        assert f"`{name}`" in action, name
+    for key in DEFAULT_SCENARIO["lamp"]:
+        assert f"`{key}`" in action, key
+
+
+# Minutes each, one circuit at a time (1,666 circuits); run with -m sweep.
+@pytest.mark.sweep
+@pytest.mark.parametrize("label", list(README_CASES))
+def test_readme_parts_are_the_recommenders(label: str) -> None:
+    """The README's table holds the recommender's best three for the case, as it answers now."""
+    parts = readme_section("Which parts to buy")
+    for row in readme_rows(label, recommend(README_CASES[label])):
+        assert row in parts
