@@ -126,12 +126,17 @@ async def async_recommend(
         gone = threading.Event()
         job = {"stock": _stock_dict(stock), "demands": asdict(demands)}
 
+        def abandoned() -> bool:
+            # A stopping Home Assistant may not cancel the call, and its loop
+            # will not run the circuit waited for.
+            return gone.is_set() or hass.is_stopping
+
         def wait(future: Future[dict[str, Any]]) -> dict[str, Any]:
             while True:
                 try:
                     return future.result(POLL_S)
                 except FutureTimeoutError:
-                    if gone.is_set():
+                    if abandoned():
                         future.cancel()
                         raise _AbandonedError from None
 
@@ -141,7 +146,7 @@ async def async_recommend(
         ) -> Iterator[dict[str, Any]]:
             # In the sweep's thread: each circuit is a run of the shared client.
             for scenario in scenarios:
-                if gone.is_set():
+                if abandoned():
                     raise _AbandonedError
                 run = client.async_run(CIRCUIT_KIND, _circuit_job, {**job, "circuit": scenario})
                 yield wait(asyncio.run_coroutine_threadsafe(run, loop))
