@@ -243,18 +243,26 @@ def ohms(value: float) -> str:
 
 
 def readme_rows(label: str, answer: dict[str, Any]) -> list[str]:
-    """The README's table rows for one case: the best three, weakest margin first."""
+    """Return the README's table rows for one case: the best three, or what to change."""
+    if not answer["best"]:
+        changes = ", ".join(
+            f"`{advice['change']}` (failed: {', '.join(advice['because'])})"
+            for advice in answer["advice"]
+        )
+        return [f"| {label} | none qualifies | {changes} | | | | |"]
     rows = []
     for rank, best in enumerate(answer["best"], 1):
         bleed = best["bleed_resistance_ohm"]
         margins = sorted(
             (value, name) for name, value in best["margins"].items() if value is not None
         )
-        weakest = ", ".join(f"{name} {value:.0%}" for value, name in margins[:2])
+        weakest = ", ".join(f"`{name}` {value:.0%}" for value, name in margins[:2])
+        figures = best["figures"]
         rows.append(
             f"| {label} | {rank} | {best['capacitance_uf']:g} µF {best['voltage_rating_v']:g} V"
             f" | {best['fuse_resistance_ohm']:g} Ω {best['fuse_power_rating_w']:g} W"
-            f" | {'none' if bleed is None else ohms(bleed)} | {weakest} |"
+            f" | {'none' if bleed is None else ohms(bleed)} | {weakest}"
+            f" | {figures['cap_voltage_max_v']:.0f} V | {figures['discharge_time_s']:.2f} s |"
         )
     return rows
 
