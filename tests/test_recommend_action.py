@@ -267,6 +267,20 @@ def readme_rows(label: str, answer: dict[str, Any]) -> list[str]:
     return rows
 
 
+def readme_summary(label: str, answer: dict[str, Any]) -> str:
+    """Return the README's line for one case: how many qualify, what the others lost on."""
+    lost = ", ".join(f"`{name}` {count:,}" for name, count in answer["lost"].items() if count)
+    line = (
+        f"- {label}: {answer['qualifying']:,} of the {answer['combinations']:,} combinations"
+        f" qualify; lost on {lost}"
+    )
+    if warned := [(code, n) for code, n in answer["lost_warnings"].items() if n]:
+        line += " (the warnings: " + ", ".join(f"`{code}` {n:,}" for code, n in warned) + ")"
+    if answer["advice"]:
+        line += "; what to change: " + ", ".join(f"`{a['change']}`" for a in answer["advice"])
+    return line + "."
+
+
 def test_readme_documents_the_action() -> None:
     """Every field in its table; every key of the answer and of a recommended entry named."""
     action = readme_section("The `no_neutral.recommend_parts` action")
@@ -290,5 +304,7 @@ def test_readme_documents_the_action() -> None:
 def test_readme_parts_are_the_recommenders(label: str) -> None:
     """The README's table holds the recommender's best three for the case, as it answers now."""
     parts = readme_section("Which parts to buy")
-    for row in readme_rows(label, recommend(README_CASES[label])):
+    answer = recommend(README_CASES[label])
+    for row in readme_rows(label, answer):
         assert row in parts
+    assert readme_summary(label, answer) in parts.replace("\n  ", " ")
