@@ -28,6 +28,7 @@ from .circuit import DEFAULT_SCENARIO, parse_scenario
 from .circuit.params import merge_scenario
 from .const import DOMAIN
 from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
+from .recommend_action import async_register as async_register_recommend_parts
 from .troubleshoot import async_register as async_register_diagnose
 
 SERVICE_SIMULATE: Final = "simulate"
@@ -123,3 +124,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.ONLY,
     )
     async_register_diagnose(hass)
+    async_register_recommend_parts(hass)

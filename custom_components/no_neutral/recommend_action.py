@@ -1,0 +1,286 @@
+"""
+The `no_neutral.recommend_parts` action: which parts to buy for an entry's lamps.
+
+The sweep (circuit/recommend.py's recommend()) runs in an executor job; each of its circuits is
+simulated through the simulator client every entry shares, as a run of its
+own (one at a time, paced, under the client's deadline). So the sweep never
+holds the simulator for minutes: the entries' own runs take their turns
+between its circuits, and no second thread changes the interpreter's switch
+interval while a paced run has it set. A second call while a sweep runs
+waits for it (one sweep per Home Assistant: two would only share the same
+simulator turns and both finish late); the last answers are kept, so the
+same question asked again is answered at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any, Final
+
+import probatio
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.service import async_get_config_entry
+from homeassistant.util.hass_dict import HassKey
+
+from .circuit import ScenarioError, parse_scenario
+from .circuit.diagnosis import DiagnosisError, check_ambient
+from .circuit.params import DEFAULT_SCENARIO, merge_scenario, number_range
+from .circuit.recommend import AMBIENT_C, Demands, Stock, circuit_figures, recommend
+from .const import DOMAIN
+from .data import NoNeutralConfigEntry
+from .options import (
+    CONF_CAP_RATED_LIFE_H,
+    CONF_CAP_RATED_TEMP_C,
+    option_for_path,
+    option_value,
+    scenario_from_options,
+)
+from .simulator import async_get_simulator as get_simulator
+from .simulator import scenario_key
+from .troubleshoot import invalid_field
+
+SERVICE_RECOMMEND_PARTS: Final = "recommend_parts"
+ATTR_LAMP: Final = "lamp"
+ATTR_MAINS: Final = "mains"
+ATTR_AMBIENT_C: Final = "ambient_c"
+ATTR_STOCK: Final = "stock"
+FIELDS: Final = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_LAMP, ATTR_MAINS, ATTR_AMBIENT_C, ATTR_STOCK})
+# The scenario keys a call may set, by section: the lamp's, and the mains' two.
+SECTION_KEYS: Final = {
+    ATTR_LAMP: frozenset(DEFAULT_SCENARIO["lamp"]),
+    ATTR_MAINS: frozenset({"voltage_rms", "frequency_hz"}),
+}
+# Each stock list and the scenario path whose range its values must be in
+# (a rating only needs to be positive).
+STOCK_PATHS: Final[dict[str, str | None]] = {
+    "capacitances_uf": "smoothing.capacitance_uf",
+    "cap_voltage_ratings_v": None,
+    "fuse_resistances_ohm": "smoothing.fuse_resistance_ohm",
+    "fuse_power_ratings_w": None,
+    "bleed_resistances_ohm": "smoothing.bleed_resistance_ohm",
+}
+MAX_STOCK_VALUES: Final = 30
+# As for `simulate`: every value is checked here, so that each bad input gets
+# the same translated error naming its field.
+RECOMMEND_SCHEMA = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
+# The kind of the simulator client's cache that holds the sweep's circuits.
+CIRCUIT_KIND: Final = "recommend_circuit"
+ANSWERS_KEPT: Final = 8
+# How often a sweep waiting on a circuit looks whether its caller has gone.
+POLL_S: Final = 1.0
+
+SWEEPS: HassKey[Sweeps] = HassKey(f"{DOMAIN}_sweeps")
+
+
+@dataclass
+class Sweeps:
+    """One sweep at a time per Home Assistant, and the last answers."""
+
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    answers: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+
+
+class _AbandonedError(Exception):
+    """The caller went away (Home Assistant stops): the sweep ends at its next circuit."""
+
+
+def _circuit_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Simulate one circuit of a sweep (in the simulator client's executor run)."""
+    stock = Stock(**{name: tuple(values) for name, values in job["stock"].items()})
+    return circuit_figures(job["circuit"], stock, Demands(**job["demands"]))
+
+
+def _stock_dict(stock: Stock) -> dict[str, Any]:
+    return {name: list(values) for name, values in asdict(stock).items()}
+
+
+async def async_recommend(
+    hass: HomeAssistant, base: Mapping[str, Any], *, stock: Stock, demands: Demands
+) -> dict[str, Any]:
+    """
+    Return recommend()'s answer for `base`, its circuits run by the shared simulator client.
+
+    Raises ScenarioError (naming the scenario key) before simulating, the
+    client's ArithmeticError or SimulatorTimeoutError from a circuit.
+    """
+    sweeps = hass.data.setdefault(SWEEPS, Sweeps())
+    key = scenario_key(
+        {"base": dict(base), "stock": _stock_dict(stock), "demands": asdict(demands)}
+    )
+    async with sweeps.turn:
+        if (answer := sweeps.answers.get(key)) is not None:
+            sweeps.answers.move_to_end(key)
+            return answer
+        client = get_simulator(hass)
+        loop = hass.loop
+        gone = threading.Event()
+        job = {"stock": _stock_dict(stock), "demands": asdict(demands)}
+
+        def abandoned() -> bool:
+            # A stopping Home Assistant may not cancel the call, and its loop
+            # will not run the circuit waited for.
+            return gone.is_set() or hass.is_stopping
+
+        def wait(future: Future[dict[str, Any]]) -> dict[str, Any]:
+            while True:
+                try:
+                    return future.result(POLL_S)
+                except FutureTimeoutError:
+                    if abandoned():
+                        future.cancel()
+                        raise _AbandonedError from None
+
+        def through_client(
+            _fn: Callable[[Mapping[str, Any]], dict[str, Any]],
+            scenarios: Iterable[Mapping[str, Any]],
+        ) -> Iterator[dict[str, Any]]:
+            # In the sweep's thread: each circuit is a run of the shared client.
+            for scenario in scenarios:
+                if abandoned():
+                    raise _AbandonedError
+                run = client.async_run(CIRCUIT_KIND, _circuit_job, {**job, "circuit": scenario})
+                yield wait(asyncio.run_coroutine_threadsafe(run, loop))
+
+        try:
+            answer = await hass.async_add_executor_job(
+                partial(recommend, base, stock=stock, demands=demands, map_fn=through_client)
+            )
+        except asyncio.CancelledError:
+            gone.set()
+            raise
+        sweeps.answers[key] = answer
+        while len(sweeps.answers) > ANSWERS_KEPT:
+            sweeps.answers.popitem(last=False)
+        return answer
+
+
+def _base_scenario(entry: NoNeutralConfigEntry, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the entry's lamps and mains (its options), the call's lamp and mains laid over."""
+    overrides: dict[str, Any] = {}
+    for section, known in SECTION_KEYS.items():
+        if (given := data.get(section)) is None:
+            continue
+        if not isinstance(given, Mapping):
+            reason = f"not an object of {section} values"
+            raise invalid_field(section, reason)
+        for name in given:
+            if name not in known:
+                field_name = f"{section}.{name}"
+                raise invalid_field(field_name, "unknown key")
+        overrides[section] = dict(given)
+    # New parts: the options as set, not as worn.
+    return merge_scenario(scenario_from_options(entry.runtime_data.adaptor.options), overrides)
+
+
+def _scenario_field(data: Mapping[str, Any], path: str) -> str:
+    """Name a bad scenario key by the call's field, or by the entry's option that set it."""
+    section, _, name = path.partition(".")
+    given = data.get(section)
+    partner = "led_start_v" if path == "lamp.led_stop_v" else None
+    if isinstance(given, Mapping):
+        if name in given:
+            return path
+        if partner is not None and partner in given:
+            return f"{section}.{partner}"
+    return option_for_path(path) or path
+
+
+def _number(value: object, field_name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise invalid_field(field_name, "must be a finite number")
+    return float(value)
+
+
+def _stock(given: object) -> Stock:
+    """Return the stock the call restricts the choice to (each list optional)."""
+    if given is None:
+        return Stock()
+    if not isinstance(given, Mapping):
+        raise invalid_field(ATTR_STOCK, "not an object of stocked values")
+    lists: dict[str, Any] = {}
+    for name, values in given.items():
+        field_name = f"{ATTR_STOCK}.{name}"
+        if name not in STOCK_PATHS:
+            raise invalid_field(field_name, "unknown key")
+        if not isinstance(values, list) or not 1 <= len(values) <= MAX_STOCK_VALUES:
+            reason = f"must be a list of 1 to {MAX_STOCK_VALUES} values"
+            raise invalid_field(field_name, reason)
+        lists[name] = tuple(_stocked(value, field_name, STOCK_PATHS[name]) for value in values)
+    return Stock(**lists)
+
+
+def _stocked(value: object, field_name: str, path: str | None) -> float | None:
+    if value is None and path == "smoothing.bleed_resistance_ohm":
+        return None  # none fitted
+    number = _number(value, field_name)
+    if path is None:
+        if number <= 0:
+            raise invalid_field(field_name, "every value must be positive")
+        return number
+    limits = number_range(path)
+    above_low = number > limits.low or (limits.low_allowed and number == limits.low)
+    if not (above_low and number <= limits.high):
+        reason = f"every value must be {limits.low:g} to {limits.high:g}"
+        raise invalid_field(field_name, reason)
+    return number
+
+
+async def _async_recommend_call(call: ServiceCall) -> ServiceResponse:
+    data = call.data
+    for name in data:
+        if name not in FIELDS:
+            raise invalid_field(str(name), "unknown field")
+    if (entry_id := data.get(ATTR_CONFIG_ENTRY_ID)) is None:
+        raise invalid_field(ATTR_CONFIG_ENTRY_ID, "required")
+    entry: NoNeutralConfigEntry = async_get_config_entry(call.hass, DOMAIN, str(entry_id))
+    options = entry.runtime_data.adaptor.options
+    scenario = _base_scenario(entry, data)
+    try:
+        ambient = check_ambient(data.get(ATTR_AMBIENT_C, AMBIENT_C))
+    except DiagnosisError as err:
+        raise invalid_field(err.key, err.reason) from err
+    stock = _stock(data.get(ATTR_STOCK))
+    demands = Demands(
+        ambient_c=ambient,
+        cap_rated_life_h=float(option_value(options, CONF_CAP_RATED_LIFE_H)),
+        cap_rated_temp_c=float(option_value(options, CONF_CAP_RATED_TEMP_C)),
+    )
+    try:
+        # Refused before the sweep, on the field the call (or an option) gave.
+        parse_scenario(scenario)
+        answer = await async_recommend(call.hass, scenario, stock=stock, demands=demands)
+    except ScenarioError as err:
+        raise invalid_field(_scenario_field(data, err.key), err.reason) from err
+    except ArithmeticError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="simulation_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return {
+        "scenario": scenario,
+        "ambient_c": ambient,
+        "stock": _stock_dict(stock),
+        "recommendation": answer,
+    }
+
+
+def async_register(hass: HomeAssistant) -> None:
+    """Register `no_neutral.recommend_parts` (called from async_setup_services)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RECOMMEND_PARTS,
+        _async_recommend_call,
+        schema=RECOMMEND_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
