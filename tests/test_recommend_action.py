@@ -187,7 +187,6 @@ async def test_one_sweep_at_a_time(hass: HomeAssistant, entry_factory: Callable[
         ({"stock": {"bleed_resistances_ohm": [None, "big"]}}, "stock.bleed_resistances_ohm"),
         ({"stock": {"capacitances_uf": 22}}, "stock.capacitances_uf"),
         ({"lamp_power_w": 10}, "lamp_power_w"),
-        ({"config_entry_id": None}, "config_entry_id"),
     ],
 )
 async def test_bad_input_names_the_field(
@@ -205,6 +204,15 @@ async def test_bad_input_names_the_field(
     assert err.value.translation_placeholders["field"] == field
     assert str(err.value).startswith(f"Invalid value for {field}: ")
     assert circuits_run(hass) == []
+
+
+async def test_the_entry_may_be_left_out_when_there_is_one(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    """As for `simulate` and `diagnose`: one adaptor, no need to name it."""
+    entry = await entry_factory()
+    named = await recommend_parts(hass, config_entry_id=entry.entry_id, lamp={"type": "none"})
+    assert await recommend_parts(hass, lamp={"type": "none"}) == named
 
 
 async def test_a_bad_option_of_the_entry_is_named_by_its_option(

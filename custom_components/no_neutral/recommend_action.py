@@ -28,11 +28,10 @@ from typing import Any, Final
 import probatio
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.util.hass_dict import HassKey
 
-from .circuit import ScenarioError, parse_scenario
+from .action_fields import call_adaptor, invalid_field, simulator_errors
+from .circuit import parse_scenario
 from .circuit.diagnosis import DiagnosisError, check_ambient
 from .circuit.params import DEFAULT_SCENARIO, merge_scenario, number_range
 from .circuit.recommend import AMBIENT_C, Demands, Stock, circuit_figures, recommend
@@ -47,7 +46,6 @@ from .options import (
 )
 from .simulator import async_get_simulator as get_simulator
 from .simulator import scenario_key
-from .troubleshoot import invalid_field
 
 SERVICE_RECOMMEND_PARTS: Final = "recommend_parts"
 ATTR_LAMP: Final = "lamp"
@@ -237,14 +235,10 @@ def _stocked(value: object, field_name: str, path: str | None) -> float | None:
 
 async def _async_recommend_call(call: ServiceCall) -> ServiceResponse:
     data = call.data
-    for name in data:
-        if name not in FIELDS:
-            raise invalid_field(str(name), "unknown field")
-    if (entry_id := data.get(ATTR_CONFIG_ENTRY_ID)) is None:
-        raise invalid_field(ATTR_CONFIG_ENTRY_ID, "required")
-    entry: NoNeutralConfigEntry = async_get_config_entry(call.hass, DOMAIN, str(entry_id))
-    options = entry.runtime_data.adaptor.options
-    scenario = _base_scenario(entry, data)
+    # As for the other actions: the entry may be left out when there is only one.
+    adaptor = call_adaptor(call, FIELDS)
+    options = adaptor.options
+    scenario = _base_scenario(adaptor.config_entry, data)
     try:
         ambient = check_ambient(data.get(ATTR_AMBIENT_C, AMBIENT_C))
     except DiagnosisError as err:
@@ -255,18 +249,10 @@ async def _async_recommend_call(call: ServiceCall) -> ServiceResponse:
         cap_rated_life_h=float(option_value(options, CONF_CAP_RATED_LIFE_H)),
         cap_rated_temp_c=float(option_value(options, CONF_CAP_RATED_TEMP_C)),
     )
-    try:
+    with simulator_errors(lambda path: _scenario_field(data, path)):
         # Refused before the sweep, on the field the call (or an option) gave.
         parse_scenario(scenario)
         answer = await async_recommend(call.hass, scenario, stock=stock, demands=demands)
-    except ScenarioError as err:
-        raise invalid_field(_scenario_field(data, err.key), err.reason) from err
-    except ArithmeticError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="simulation_failed",
-            translation_placeholders={"error": str(err)},
-        ) from err
     return {
         "scenario": scenario,
         "ambient_c": ambient,
