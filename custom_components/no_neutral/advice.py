@@ -5,9 +5,9 @@ The options flow's Troubleshoot and "Which parts to buy" steps and the repair
 issues' fix flows run the same two things here and show the same answers.
 The fault finder runs through troubleshoot.async_diagnose (its candidates in
 two batches on the simulator client every entry shares). The recommender's
-sweep runs in an executor job; each of its circuits goes through that same client too (paced,
-one run at a time, cached), so a sweep of minutes never holds the event loop
-and never runs beside the entries' own simulations.
+sweep runs in an executor job; each of its circuits goes through that same
+client too (paced, one run at a time, cached), so a sweep of minutes never
+holds the event loop and never runs beside the entries' own simulations.
 
 The answers are markdown built from the integration's translations (the
 `common` category, keys `advice_...`; the symptoms are the `symptom`
