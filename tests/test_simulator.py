@@ -73,6 +73,13 @@ class HeldJob:
         assert await hass.async_add_executor_job(self.started.wait, PATIENCE_S)
         self.started.clear()
 
+    async def release_after_no_other_start(self, hass: HomeAssistant) -> None:
+        """Check that no other run starts while this one is held, then release it."""
+        # A bounded wait for something that must not happen; it cannot pass by
+        # the machine being slow, only fail to notice a second run on a very slow one.
+        assert not await hass.async_add_executor_job(self.started.wait, 0.5)
+        self.release.set()
+
 
 @pytest.fixture
 def client(hass: HomeAssistant) -> SimulatorClient:
@@ -106,11 +113,8 @@ async def test_one_run_at_a_time(hass: HomeAssistant, client: SimulatorClient) -
     await job.wait_started(hass)
     second = hass.async_create_task(client.async_run("figures", job, OTHER))
     # The second waits for its turn: while the first is held it never starts.
-    # (A bounded wait for something that must not happen; it cannot pass by
-    # the machine being slow, only fail to notice a second run on a very slow one.)
-    assert not await hass.async_add_executor_job(job.started.wait, 0.5)
+    await job.release_after_no_other_start(hass)
     assert job.runs == [LED]
-    job.release.set()
     assert await first == {"power_w": 7.0}
     assert await second == {"power_w": 8.0}
     assert job.runs == [LED, OTHER]
@@ -281,33 +285,46 @@ async def test_an_update_past_its_deadline_fails_and_the_next_change_simulates(
     assert hass.states.get(voltage).state != STATE_UNAVAILABLE
 
 
+class Endless:
+    """A job whose solver steps would never end (a scenario or a batch)."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.done = threading.Event()
+        self.ended: list[BaseException] = []
+
+    def __call__(self, _arg: object) -> None:
+        self.started.set()
+        try:
+            while True:
+                pacing.pace()
+        except BaseException as err:
+            self.ended.append(err)
+            raise
+        finally:
+            self.done.set()
+
+    async def stop_home_assistant(
+        self, hass: HomeAssistant, askers: list[asyncio.Task[Any]]
+    ) -> None:
+        """Stop Home Assistant: the askers are cancelled, the run's thread ends at its next step."""
+        assert await hass.async_add_executor_job(self.started.wait, PATIENCE_S)
+        # Cancels the background tasks, the run among them: its thread ends too.
+        await hass.async_stop()
+        for asker in askers:
+            with pytest.raises(asyncio.CancelledError):
+                await asker
+        await wait_for(self.done.is_set, limit=PATIENCE_S)
+        assert len(self.ended) == 1
+        assert isinstance(self.ended[0], pacing.SimulationTimeoutError)
+
+
 async def test_home_assistant_stopping_ends_the_run(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
-    started = threading.Event()
-    done = threading.Event()
-    ended: list[BaseException] = []
-
-    def endless(_scenario: dict[str, Any]) -> None:
-        started.set()
-        try:
-            while True:  # a solver's steps that would never end
-                pacing.pace()
-        except BaseException as err:
-            ended.append(err)
-            raise
-        finally:
-            done.set()
-
+    endless = Endless()
     asker = hass.async_create_task(client.async_run("figures", endless, LED))
-    assert await hass.async_add_executor_job(started.wait, PATIENCE_S)
-    # Cancels the background tasks, the run among them: its thread ends too.
-    await hass.async_stop()
-    with pytest.raises(asyncio.CancelledError):
-        await asker
-    await wait_for(done.is_set, limit=PATIENCE_S)
-    assert len(ended) == 1
-    assert isinstance(ended[0], pacing.SimulationTimeoutError)
+    await endless.stop_home_assistant(hass, [asker])
 
 
 # --- batches ------------------------------------------------------------------
@@ -359,8 +376,7 @@ async def test_a_batch_joins_a_run_of_its_member_and_waits_its_turn(
     await job.wait_started(hass)
     batch = hass.async_create_task(client.async_run_many("figures", job.many, [LED, OTHER]))
     # The batch waits for the run in the executor; OTHER is not run a second time.
-    assert not await hass.async_add_executor_job(job.started.wait, 0.5)
-    job.release.set()
+    await job.release_after_no_other_start(hass)
     assert await single == {"power_w": 8.0}
     assert await batch == [{"power_w": 7.0}, {"power_w": 8.0}]
     assert job.batches == [[LED]]
@@ -469,29 +485,10 @@ async def test_a_batch_has_the_deadline_of_its_members_together(
 async def test_home_assistant_stopping_ends_the_batch(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
-    started = threading.Event()
-    done = threading.Event()
-    ended: list[BaseException] = []
-
-    def endless(_scenarios: list[dict[str, Any]]) -> list[Any]:
-        started.set()
-        try:
-            while True:  # a batch's solver steps that would never end
-                pacing.pace()
-        except BaseException as err:
-            ended.append(err)
-            raise
-        finally:
-            done.set()
-
+    endless = Endless()
     batch = hass.async_create_task(client.async_run_many("figures", endless, [LED, OTHER]))
-    assert await hass.async_add_executor_job(started.wait, PATIENCE_S)
+    assert await hass.async_add_executor_job(endless.started.wait, PATIENCE_S)
+    # An asker of a member joins the batch, and is stopped with it.
     member = hass.async_create_task(client.async_run("figures", simulate, OTHER))
     await asyncio.sleep(0)
-    await hass.async_stop()
-    for asker in (batch, member):
-        with pytest.raises(asyncio.CancelledError):
-            await asker
-    await wait_for(done.is_set, limit=PATIENCE_S)
-    assert len(ended) == 1
-    assert isinstance(ended[0], pacing.SimulationTimeoutError)
+    await endless.stop_home_assistant(hass, [batch, member])
