@@ -2,7 +2,7 @@
 The simulator client: one run at a time in the executor, identical scenarios
 run once, askers joining a run, a cancelled asker leaving it to the others,
 failures of the scenario cached, and a run past its deadline stopped with a
-translated error, not cached.
+translated error, not cached; batches of scenarios likewise, member by member.
 
 Runs are held inside the executor with a threading.Event, never timed: no
 machine's speed changes what these tests see. The deadline is passed with a
@@ -73,6 +73,13 @@ class HeldJob:
         assert await hass.async_add_executor_job(self.started.wait, PATIENCE_S)
         self.started.clear()
 
+    async def release_after_no_other_start(self, hass: HomeAssistant) -> None:
+        """Check that no other run starts while this one is held, then release it."""
+        # A bounded wait for something that must not happen; it cannot pass by
+        # the machine being slow, only fail to notice a second run on a very slow one.
+        assert not await hass.async_add_executor_job(self.started.wait, 0.5)
+        self.release.set()
+
 
 @pytest.fixture
 def client(hass: HomeAssistant) -> SimulatorClient:
@@ -106,11 +113,8 @@ async def test_one_run_at_a_time(hass: HomeAssistant, client: SimulatorClient) -
     await job.wait_started(hass)
     second = hass.async_create_task(client.async_run("figures", job, OTHER))
     # The second waits for its turn: while the first is held it never starts.
-    # (A bounded wait for something that must not happen; it cannot pass by
-    # the machine being slow, only fail to notice a second run on a very slow one.)
-    assert not await hass.async_add_executor_job(job.started.wait, 0.5)
+    await job.release_after_no_other_start(hass)
     assert job.runs == [LED]
-    job.release.set()
     assert await first == {"power_w": 7.0}
     assert await second == {"power_w": 8.0}
     assert job.runs == [LED, OTHER]
@@ -281,30 +285,210 @@ async def test_an_update_past_its_deadline_fails_and_the_next_change_simulates(
     assert hass.states.get(voltage).state != STATE_UNAVAILABLE
 
 
+class Endless:
+    """A job whose solver steps would never end (a scenario or a batch)."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.done = threading.Event()
+        self.ended: list[BaseException] = []
+
+    def __call__(self, _arg: object) -> None:
+        self.started.set()
+        try:
+            while True:
+                pacing.pace()
+        except BaseException as err:
+            self.ended.append(err)
+            raise
+        finally:
+            self.done.set()
+
+    async def stop_home_assistant(
+        self, hass: HomeAssistant, askers: list[asyncio.Task[Any]]
+    ) -> None:
+        """Stop Home Assistant: the askers are cancelled, the run's thread ends at its next step."""
+        assert await hass.async_add_executor_job(self.started.wait, PATIENCE_S)
+        # Cancels the background tasks, the run among them: its thread ends too.
+        await hass.async_stop()
+        for asker in askers:
+            with pytest.raises(asyncio.CancelledError):
+                await asker
+        await wait_for(self.done.is_set, limit=PATIENCE_S)
+        assert len(self.ended) == 1
+        assert isinstance(self.ended[0], pacing.SimulationTimeoutError)
+
+
 async def test_home_assistant_stopping_ends_the_run(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
-    started = threading.Event()
-    done = threading.Event()
-    ended: list[BaseException] = []
-
-    def endless(_scenario: dict[str, Any]) -> None:
-        started.set()
-        try:
-            while True:  # a solver's steps that would never end
-                pacing.pace()
-        except BaseException as err:
-            ended.append(err)
-            raise
-        finally:
-            done.set()
-
+    endless = Endless()
     asker = hass.async_create_task(client.async_run("figures", endless, LED))
-    assert await hass.async_add_executor_job(started.wait, PATIENCE_S)
-    # Cancels the background tasks, the run among them: its thread ends too.
-    await hass.async_stop()
+    await endless.stop_home_assistant(hass, [asker])
+
+
+# --- batches ------------------------------------------------------------------
+
+BAD = {"lamp": {"type": "led", "count": 1, "power_w": -1.0}}
+UNSOLVABLE = ArithmeticError("the circuit equations did not converge")
+
+
+class HeldBatch(HeldJob):
+    """A batch job: records each batch, waits until released, fails members of negative power."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[dict[str, Any]]] = []
+
+    def many(self, scenarios: list[dict[str, Any]]) -> list[Any]:
+        self.batches.append(scenarios)
+        return [
+            UNSOLVABLE if scenario["lamp"]["power_w"] < 0 else self(scenario)
+            for scenario in scenarios
+        ]
+
+
+async def test_a_batch_runs_only_its_members_not_cached(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldBatch()
+    job.release.set()
+    assert await client.async_run("figures", job, LED) == {"power_w": 7.0}
+    # LED is cached; a member asked twice runs once; the answers in the order asked.
+    outcomes = await client.async_run_many("figures", job.many, [OTHER, LED, OTHER])
+    assert outcomes == [{"power_w": 8.0}, {"power_w": 7.0}, {"power_w": 8.0}]
+    assert job.batches == [[OTHER]]
+    # Each member is cached as its own result, for single askers and batches alike.
+    assert await client.async_run("figures", job, OTHER) == {"power_w": 8.0}
+    assert await client.async_run_many("figures", job.many, [LED, OTHER]) == [
+        {"power_w": 7.0},
+        {"power_w": 8.0},
+    ]
+    assert job.runs == [LED, OTHER]
+    assert len(job.batches) == 1
+
+
+async def test_a_batch_joins_a_run_of_its_member_and_waits_its_turn(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldBatch()
+    single = hass.async_create_task(client.async_run("figures", job, OTHER))
+    await job.wait_started(hass)
+    batch = hass.async_create_task(client.async_run_many("figures", job.many, [LED, OTHER]))
+    # The batch waits for the run in the executor; OTHER is not run a second time.
+    await job.release_after_no_other_start(hass)
+    assert await single == {"power_w": 8.0}
+    assert await batch == [{"power_w": 7.0}, {"power_w": 8.0}]
+    assert job.batches == [[LED]]
+    assert job.runs == [OTHER, LED]
+    assert job.most == 1
+
+
+async def test_an_asker_of_a_member_joins_the_batch(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldBatch()
+    batch = hass.async_create_task(client.async_run_many("figures", job.many, [LED, OTHER]))
+    await job.wait_started(hass)
+    single = hass.async_create_task(client.async_run("figures", job, OTHER))
+    other_batch = hass.async_create_task(client.async_run_many("figures", job.many, [OTHER]))
+    await asyncio.sleep(0)
+    job.release.set()
+    assert await single == {"power_w": 8.0}
+    assert await other_batch == [{"power_w": 8.0}]
+    assert await batch == [{"power_w": 7.0}, {"power_w": 8.0}]
+    assert job.batches == [[LED, OTHER]]
+    assert job.runs == [LED, OTHER]
+
+
+async def test_a_failing_member_fails_only_for_its_askers(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldBatch()
+    job.release.set()
+    outcomes = await client.async_run_many("figures", job.many, [LED, BAD])
+    assert outcomes == [{"power_w": 7.0}, UNSOLVABLE]
+    # Kept: asked alone, it raises its error without a run; LED is unaffected.
+    with pytest.raises(ArithmeticError) as raised:
+        await client.async_run("figures", job, BAD)
+    assert raised.value is UNSOLVABLE
+    assert await client.async_run("figures", job, LED) == {"power_w": 7.0}
+    assert job.batches == [[LED, BAD]]
+    assert job.runs == [LED]
+
+
+async def test_the_real_batch_gives_simulate_s_figures_and_each_refusal_in_place(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    figures, refused = await client.async_run_many(
+        "figures", simulator_module.figures_many, [LED, BAD]
+    )
+    assert figures == await hass.async_add_executor_job(simulate, LED)
+    assert isinstance(refused, ScenarioError)
+    assert refused.key == "lamp.power_w"
+    with pytest.raises(ScenarioError):
+        await client.async_run("figures", simulate, BAD)
+    assert await client.async_run("figures", simulate, LED) is figures
+
+
+async def test_a_batch_every_asker_left_still_ends_and_is_kept(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    job = HeldBatch()
+    leaving = hass.async_create_task(client.async_run_many("figures", job.many, [LED, OTHER]))
+    await job.wait_started(hass)
+    staying = hass.async_create_task(client.async_run("figures", job, OTHER))
+    await asyncio.sleep(0)
+    leaving.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await asker
-    await wait_for(done.is_set, limit=PATIENCE_S)
-    assert len(ended) == 1
-    assert isinstance(ended[0], pacing.SimulationTimeoutError)
+        await leaving
+    job.release.set()
+    assert await staying == {"power_w": 8.0}
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await client.async_run_many("figures", job.many, [LED, OTHER]) == [
+        {"power_w": 7.0},
+        {"power_w": 8.0},
+    ]
+    assert job.batches == [[LED, OTHER]]
+
+
+async def test_a_batch_has_the_deadline_of_its_members_together(
+    hass: HomeAssistant, client: SimulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = LateClock(monkeypatch)
+
+    def late(by_s: float) -> Callable[[list[dict[str, Any]]], list[Any]]:
+        def many(scenarios: list[dict[str, Any]]) -> list[Any]:
+            clock.offset += by_s
+            return simulator_module.figures_many(scenarios)
+
+        return many
+
+    # Two members: past one run's deadline is still in time.
+    deadline_s = simulator_module.DEADLINE_S
+    in_time = await client.async_run_many("figures", late(deadline_s + 1.0), [LED, OTHER])
+    assert in_time == [
+        await hass.async_add_executor_job(simulate, LED),
+        await hass.async_add_executor_job(simulate, OTHER),
+    ]
+    third = {"lamp": {"type": "led", "count": 1, "power_w": 9.0}}
+    fourth = {"lamp": {"type": "led", "count": 1, "power_w": 10.0}}
+    with pytest.raises(SimulatorTimeoutError) as raised:
+        await client.async_run_many("figures", late(2 * deadline_s + 1.0), [LED, third, fourth])
+    # Only the two members simulated count (LED is cached); nothing of it kept.
+    assert raised.value.translation_placeholders == {"seconds": "120"}
+    assert (await client.async_run_many("figures", simulator_module.figures_many, [third]))[0] == (
+        await hass.async_add_executor_job(simulate, third)
+    )
+
+
+async def test_home_assistant_stopping_ends_the_batch(
+    hass: HomeAssistant, client: SimulatorClient
+) -> None:
+    endless = Endless()
+    batch = hass.async_create_task(client.async_run_many("figures", endless, [LED, OTHER]))
+    assert await hass.async_add_executor_job(endless.started.wait, PATIENCE_S)
+    # An asker of a member joins the batch, and is stopped with it.
+    member = hass.async_create_task(client.async_run("figures", simulate, OTHER))
+    await asyncio.sleep(0)
+    await endless.stop_home_assistant(hass, [batch, member])

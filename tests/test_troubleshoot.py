@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 
+from custom_components.no_neutral import simulator as simulator_module
 from tests.adaptor_common import call_action, refused_field
 
 pytestmark = [
@@ -16,13 +17,28 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[dict[str, Any]]]:
+    """Every batch the shared simulator client ran this test, as its scenarios."""
+    runs: list[list[dict[str, Any]]] = []
+    shared = simulator_module.simulate_many
+
+    def counted(scenarios: list[dict[str, Any]], *, errors: bool = False) -> list[Any]:
+        runs.append(scenarios)
+        return shared(scenarios, errors=errors)
+
+    monkeypatch.setattr(simulator_module, "simulate_many", counted)
+    return runs
+
+
 @pytest.mark.long
 async def test_no_bleed_resistor_is_found_from_ghosting(
     hass: HomeAssistant,
     entry_factory: Callable[..., Any],
     simulator_runs: list[dict[str, Any]],
+    batches: list[list[dict[str, Any]]],
 ) -> None:
-    """Every candidate runs through the shared simulator; the entry is left as it was."""
+    """The candidates run through the shared simulator in batches; the entry is left as it was."""
     entry = await entry_factory()
     adaptor = entry.runtime_data.adaptor
     before = len(simulator_runs)
@@ -39,8 +55,13 @@ async def test_no_bleed_resistor_is_found_from_ghosting(
         "part": "bleed_resistor",
         "resistance_ohm": 220000,
     }
-    # The entry's own scenario was cached: every other distinct scenario ran once.
-    assert len(simulator_runs) - before == answer["simulations"] - 1
+    # The entry's own scenario was cached: every other distinct scenario ran
+    # once, in the candidates' batch and the follow-ups' (none one at a time).
+    assert len(simulator_runs) == before
+    assert 1 <= len(batches) <= 2
+    ran = [simulator_module.scenario_key(scenario) for batch in batches for scenario in batch]
+    assert len(set(ran)) == len(ran) == answer["simulations"] - 1
+    assert simulator_module.scenario_key(response["scenario"]) not in ran
     assert entry.runtime_data.adaptor.data.scenario == response["scenario"]
 
 

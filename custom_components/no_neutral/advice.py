@@ -3,11 +3,11 @@ The advisor for the forms: the fault finder and the parts recommender, run and p
 
 The options flow's Troubleshoot and "Which parts to buy" steps and the repair
 issues' fix flows run the same two things here and show the same answers.
-The fault finder runs through troubleshoot.async_diagnose (each candidate on
-the simulator client every entry shares). The recommender's sweep runs in an
-executor job; each of its circuits goes through that same client too (paced,
-one run at a time, cached), so a sweep of minutes never holds the event loop
-and never runs beside the entries' own simulations.
+The fault finder runs through troubleshoot.async_diagnose (its candidates in
+two batches on the simulator client every entry shares). The recommender's
+sweep runs in an executor job; each of its circuits goes through that same
+client too (paced, one run at a time, cached), so a sweep of minutes never
+holds the event loop and never runs beside the entries' own simulations.
 
 The answers are markdown built from the integration's translations (the
 `common` category, keys `advice_...`; the symptoms are the `symptom`
@@ -26,13 +26,12 @@ from typing import Any, Final
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
 
-from .circuit import simulate
 from .circuit.diagnosis import DEFAULT_AMBIENT_C
 from .circuit.recommend import CRITERIA, Demands, Stock, circuit_figures, recommend
 from .const import DOMAIN
 from .data import NoNeutralConfigEntry
 from .options import capacitor_spec, default_options, scenario_from_options
-from .simulator import async_get_simulator
+from .simulator import async_get_simulator, figures_many
 from .troubleshoot import async_diagnose
 
 # What the recommender chooses from (the E-series stock); the tests narrow it.
@@ -76,11 +75,13 @@ async def async_troubleshoot(
     """
     if _loaded(entry):
         # The entry's own runs: its scenario is cached already.
-        simulate_fn = entry.runtime_data.adaptor.async_simulate
+        simulate_many_fn = entry.runtime_data.adaptor.async_simulate_many
     else:
-        simulate_fn = partial(async_get_simulator(hass).async_run, "figures", simulate)
+        simulate_many_fn = partial(
+            async_get_simulator(hass).async_run_many, "figures", figures_many
+        )
     return await async_diagnose(
-        simulate_fn,
+        simulate_many_fn,
         entry_scenario(entry),
         list(symptoms),
         ambient_c=ambient_c,

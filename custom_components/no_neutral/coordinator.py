@@ -75,7 +75,7 @@ from .repairs import (
     async_sync_simulation_issue,
     async_sync_supply_evidence_issue,
 )
-from .simulator import SimulatorTimeoutError, async_get_simulator
+from .simulator import SimulatorTimeoutError, async_get_simulator, figures_many
 from .switching import SwitchingTracker
 from .warning_table import CODES, WarningChanges
 
@@ -484,6 +484,12 @@ class AdaptorCoordinator(DataUpdateCoordinator[AdaptorData]):
         SimulatorTimeoutError for a run stopped at its deadline.
         """
         return await async_get_simulator(self.hass).async_run("figures", simulate, scenario)
+
+    async def async_simulate_many(self, scenarios: list[dict[str, Any]]) -> list[Any]:
+        """Return each scenario's figures, or its ScenarioError or ArithmeticError, in one batch."""
+        return await async_get_simulator(self.hass).async_run_many(
+            "figures", figures_many, scenarios
+        )
 
     @override
     async def _async_update_data(self) -> AdaptorData:
