@@ -248,6 +248,15 @@ async def fresh_entry(hass: HomeAssistant, rig: RelayRig) -> MockConfigEntry:
     return await add_entry(hass, rig, node_id)
 
 
+def spread(key: str, seconds: list[float]) -> dict[str, Any]:
+    """Each sample, the median and the max, in seconds to the millisecond."""
+    return {
+        f"{key}_s": [round(x, 3) for x in seconds],
+        f"{key}_median_s": round(statistics.median(seconds), 3),
+        f"{key}_max_s": round(max(seconds), 3),
+    }
+
+
 async def measure_reboots(hass: HomeAssistant, rig: RelayRig, samples: int) -> dict[str, Any]:
     """Relay "ready" -> reboot shown in HA, per brown-out; then once with the server down."""
     sensor_s: list[float] = []
@@ -282,12 +291,8 @@ async def measure_reboots(hass: HomeAssistant, rig: RelayRig, samples: int) -> d
     await hass.config_entries.async_remove(entry.entry_id)
     return {
         "reboots": samples,
-        "reboot_sensor_s": [round(x, 3) for x in sensor_s],
-        "reboot_event_s": [round(x, 3) for x in event_s],
-        "reboot_sensor_median_s": round(statistics.median(sensor_s), 3),
-        "reboot_sensor_max_s": round(max(sensor_s), 3),
-        "reboot_event_median_s": round(statistics.median(event_s), 3),
-        "reboot_event_max_s": round(max(event_s), 3),
+        **spread("reboot_sensor", sensor_s),
+        **spread("reboot_event", event_s),
         "reboot_target_s": TARGET_REBOOT_S,
         "restart_reboot_sensor_s": round(restart_sensor_at - start_sent, 3),
         "restart_reboot_event_s": round(restart_event_at - start_sent, 3),
