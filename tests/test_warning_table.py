@@ -75,9 +75,10 @@ def test_every_warning_has_its_texts_and_icon() -> None:
     # Besides the warnings': the lamp switched elsewhere (switching.py), the relay's reboots.
     assert set(triggers) == trigger_types | set(SWITCHING_TRIGGER_TYPES) | {"relay_rebooted"}
     assert set(event_states) == trigger_types | {"relay_rebooted"}
-    # The issues besides the warnings' own are the server's, the node's, the history's
-    # and the simulator's.
+    # The issues besides the warnings' own are the server's, the node's, the history's,
+    # the simulator's, the relay's evidence and a companion's followed entity.
     assert set(issues) - codes == {
+        "entity_removed",
         "server_version_too_old",
         "server_version_too_new",
         "node_removed",

@@ -63,7 +63,7 @@ DASHBOARD_CARDS = (
     "hui-picture-entity-card",
 )
 # Tall enough for the whole options form, its six sections open, in one picture.
-FORM_VIEWPORT = {"width": 1280, "height": 3050}
+FORM_VIEWPORT = {"width": 1280, "height": 3300}
 DOMAIN = "no_neutral"
 # The options form's sections, as strings.json names them, in their order.
 SECTIONS = (
