@@ -92,10 +92,13 @@ def element_volts(c: Circuit) -> Callable[[list[float]], list[float]]:
     """Return the voltages function of a circuit: volts, or a generic one for a faulted topology."""
     if c.elements == ELEMENTS:
         return volts
-    pairs = c.elements
+    # Index NODES is the neutral's 0.0 appended to x: no test per element.
+    pairs = [(a if a >= 0 else NODES, b if b >= 0 else NODES) for a, b in c.elements]
+    ground = [0.0]
 
     def faulted(x: list[float]) -> list[float]:
-        return [(x[a] if a >= 0 else 0.0) - (x[b] if b >= 0 else 0.0) for a, b in pairs]
+        xg = x + ground
+        return [xg[a] - xg[b] for a, b in pairs]
 
     return faulted
 
@@ -225,6 +228,8 @@ class SingleRun:
         y0, self._v_crit = junction_constants(c)
         self.volts = element_volts(c)
         self._consts = (c.n_vt, c.r_series, c.i_sat, y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
+        self._matrix_key = b""
+        self._matrix_table = np.empty(0)
 
     def _table(self, h: float, a0: float, *, relay: bool) -> _Step:
         # Steps over the same number of grid intervals differ in the last
@@ -274,14 +279,21 @@ class SingleRun:
                 u = exp(s) * scale
             add_i(u - i_sat)
             add_g(u / (n_vt + u * r_s))
-        # Constant power: i = P / max(v, 1 V).
-        for power, vp in ((p_dev, v[DIODES]), (p_led, v[DIODES + 1])):
-            if vp > 1.0:
-                add_i(power / vp)
-                add_g(-power / (vp * vp))
-            else:
-                add_i(power)
-                add_g(0.0)
+        # Constant power: i = P / max(v, 1 V) (written out: a loop costs more).
+        vp = v[DIODES]
+        if vp > 1.0:
+            add_i(p_dev / vp)
+            add_g(-p_dev / (vp * vp))
+        else:
+            add_i(p_dev)
+            add_g(0.0)
+        vp = v[DIODES + 1]
+        if vp > 1.0:
+            add_i(p_led / vp)
+            add_g(-p_led / (vp * vp))
+        else:
+            add_i(p_led)
+            add_g(0.0)
         return i_out, g_out
 
     # Newton -----------------------------------------------------------------
@@ -296,7 +308,13 @@ class SingleRun:
         iterating them one numpy call at a time costs a seventh of a batch
         iteration.
         """
-        table = _newton_table(self.c, g, 1)
+        # A circuit's stragglers mostly share their step's G: its table is
+        # built again only when G's bits change.
+        key = g.tobytes()
+        if key != self._matrix_key:
+            self._matrix_table = _newton_table(self.c, g, 1)
+            self._matrix_key = key
+        table = self._matrix_table
         table[-1, NODES * NODES :] = -b
         return self.newton(guess, table, [1.0], p_nl)
 
@@ -314,11 +332,10 @@ class SingleRun:
         p_dev, p_led = p_nl
         n2 = NODES * NODES
         x = guess
-        v_eval = self.volts(x)
+        v = v_eval = self.volts(x)
         v_last: list[float] | None = None
         v_last2: list[float] | None = None
         for _ in range(NEWTON_MAX):
-            v = self.volts(x)
             limited = False
             for k in range(DIODES) if max(v[:DIODES]) > v_crit else ():
                 vd = v[k]
@@ -352,6 +369,7 @@ class SingleRun:
                 break
             if worst < NEWTON_TOL_V and not limited:
                 return x, i_e[DC]
+            v = self.volts(x)
         msg = "the circuit equations did not converge"
         raise ArithmeticError(msg)
 
