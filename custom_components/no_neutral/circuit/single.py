@@ -279,21 +279,14 @@ class SingleRun:
                 u = exp(s) * scale
             add_i(u - i_sat)
             add_g(u / (n_vt + u * r_s))
-        # Constant power: i = P / max(v, 1 V) (written out: a loop costs more).
-        vp = v[DIODES]
-        if vp > 1.0:
-            add_i(p_dev / vp)
-            add_g(-p_dev / (vp * vp))
-        else:
-            add_i(p_dev)
-            add_g(0.0)
-        vp = v[DIODES + 1]
-        if vp > 1.0:
-            add_i(p_led / vp)
-            add_g(-p_led / (vp * vp))
-        else:
-            add_i(p_led)
-            add_g(0.0)
+        # Constant power: i = P / max(v, 1 V).
+        for power, vp in ((p_dev, v[DIODES]), (p_led, v[DIODES + 1])):
+            if vp > 1.0:
+                add_i(power / vp)
+                add_g(-power / (vp * vp))
+            else:
+                add_i(power)
+                add_g(0.0)
         return i_out, g_out
 
     # Newton -----------------------------------------------------------------
