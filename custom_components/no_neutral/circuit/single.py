@@ -92,10 +92,13 @@ def element_volts(c: Circuit) -> Callable[[list[float]], list[float]]:
     """Return the voltages function of a circuit: volts, or a generic one for a faulted topology."""
     if c.elements == ELEMENTS:
         return volts
-    pairs = c.elements
+    # Index NODES is the neutral's 0.0 appended to x: no test per element.
+    pairs = [(a if a >= 0 else NODES, b if b >= 0 else NODES) for a, b in c.elements]
+    ground = [0.0]
 
     def faulted(x: list[float]) -> list[float]:
-        return [(x[a] if a >= 0 else 0.0) - (x[b] if b >= 0 else 0.0) for a, b in pairs]
+        xg = x + ground
+        return [xg[a] - xg[b] for a, b in pairs]
 
     return faulted
 
@@ -225,6 +228,8 @@ class SingleRun:
         y0, self._v_crit = junction_constants(c)
         self.volts = element_volts(c)
         self._consts = (c.n_vt, c.r_series, c.i_sat, y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
+        self._matrix_key = b""
+        self._matrix_table = np.empty(0)
 
     def _table(self, h: float, a0: float, *, relay: bool) -> _Step:
         # Steps over the same number of grid intervals differ in the last
@@ -296,7 +301,13 @@ class SingleRun:
         iterating them one numpy call at a time costs a seventh of a batch
         iteration.
         """
-        table = _newton_table(self.c, g, 1)
+        # A circuit's stragglers mostly share their step's G: its table is
+        # built again only when G's bits change.
+        key = g.tobytes()
+        if key != self._matrix_key:
+            self._matrix_table = _newton_table(self.c, g, 1)
+            self._matrix_key = key
+        table = self._matrix_table
         table[-1, NODES * NODES :] = -b
         return self.newton(guess, table, [1.0], p_nl)
 
@@ -314,11 +325,10 @@ class SingleRun:
         p_dev, p_led = p_nl
         n2 = NODES * NODES
         x = guess
-        v_eval = self.volts(x)
+        v = v_eval = self.volts(x)
         v_last: list[float] | None = None
         v_last2: list[float] | None = None
         for _ in range(NEWTON_MAX):
-            v = self.volts(x)
             limited = False
             for k in range(DIODES) if max(v[:DIODES]) > v_crit else ():
                 vd = v[k]
@@ -352,6 +362,7 @@ class SingleRun:
                 break
             if worst < NEWTON_TOL_V and not limited:
                 return x, i_e[DC]
+            v = self.volts(x)
         msg = "the circuit equations did not converge"
         raise ArithmeticError(msg)
 

@@ -941,7 +941,7 @@ class Many:
         members that did not converge.
         """
         x = guess
-        v_eval = self.volts(x, p)
+        v = v_eval = self.volts(x, p)
         # Members leave the iteration as they converge: in a batch some member
         # is nearly always switching, and the others need not iterate with it.
         x_out = guess.copy()
@@ -951,7 +951,6 @@ class Many:
         v_last: F64 | None = None
         v_last2: F64 | None = None
         for _ in range(NEWTON_MAX):
-            v = self.volts(x, p)
             v_eval, i_e, g_e, limited = self._linearise(v, v_eval, p_nl, p)
             if v_last is not None and v_last2 is not None:
                 g_e = _knee_chords(v, v_last, v_last2, i_e, g_e, p_nl)
@@ -997,6 +996,7 @@ class Many:
                 if not len(active):
                     break
                 x, v_eval, b, p_nl, v_last, v_last2, g, p = it
+            v = self.volts(x, p)
         else:
             failed.append(active)
         return x_out, i_dc, np.sort(np.concatenate((*failed, np.empty(0, dtype=np.intp))))
