@@ -54,8 +54,8 @@ from .solver import (
 STEPS_PER_CYCLE: Final = 400
 # A shorted smoothing capacitor leaves the LED input capacitance alone on the
 # lamp side, emptying into Rf and the ESR in some 17 us: the closed cycle's
-# step is at most this share of that time constant (a third: at a half the
-# lamp side overshot past N by 3 mV, at 50 us by 0.11 V).
+# step is at most this share of that time constant (at 12.5 us the
+# lamp side overshot past N by 3 mV, at 50 us by 0.11 V; at 6.25 us, 4 uV).
 FAST_RC_SHARE: Final = 1 / 3
 # The closed cycle steps over up to this many grid intervals between the
 # conduction pulses (single.py's run_stretched).
