@@ -52,6 +52,11 @@ from .solver import (
 )
 
 STEPS_PER_CYCLE: Final = 400
+# A shorted smoothing capacitor leaves the LED input capacitance alone on the
+# lamp side, emptying into Rf and the ESR in some 17 us: the closed cycle's
+# step is at most this share of that time constant (at 12.5 us the
+# lamp side overshot past N by 3 mV, at 50 us by 0.11 V; at 6.25 us, 4 uV).
+FAST_RC_SHARE: Final = 1 / 3
 # The closed cycle steps over up to this many grid intervals between the
 # conduction pulses (single.py's run_stretched).
 QUIET_STRETCH: Final = 8
@@ -153,6 +158,14 @@ def _cycle_metrics(rec: F64, times: F64) -> F64:
     )
 
 
+def closed_steps(c: Circuit) -> int:
+    """Return the closed cycle's steps, more than STEPS_PER_CYCLE where the lamp RC is short."""
+    if not (c.cap_shorted and c.has_branch and c.c_led > 0.0):
+        return STEPS_PER_CYCLE
+    tau = c.c_led * c.r_branch
+    return max(STEPS_PER_CYCLE, math.ceil(c.period / (FAST_RC_SHARE * tau)))
+
+
 def closed_steady(
     solver: Solver, steps: int | None = None, stretch: int = QUIET_STRETCH
 ) -> SteadyCycle:
@@ -169,7 +182,7 @@ def closed_steady(
     state says.
     """
     c = solver.c
-    steps = steps or STEPS_PER_CYCLE
+    steps = steps or closed_steps(c)
     charged = PRECHARGE * c.v_peak
     state = lamp_state(np.array([charged]), charged)
     state.led_on[0] = c.p_led > 0.0 and charged > c.led_start
