@@ -141,7 +141,8 @@ async def test_sweep_runs_in_batches_the_entries_taking_turns(
         own_run = asyncio.create_task(
             client.async_run("figures", lambda _scenario: runs.append("entry"), {"entry": 1})
         )
-        while not client._turn._waiters:  # the entry's run waits for the first batch
+        # Until the entry's run waits for the simulator (the first batch has it).
+        while not client._turn._waiters:  # noqa: ASYNC110 (a lock has no event to await)
             await asyncio.sleep(0)
     finally:
         release_first.set()
