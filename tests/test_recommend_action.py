@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import yaml
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
+from custom_components.no_neutral import recommend_action
 from custom_components.no_neutral.circuit.ageing import DEFAULT_RATED_LIFE_H, DEFAULT_RATED_TEMP_C
 from custom_components.no_neutral.circuit.params import DEFAULT_SCENARIO
 from custom_components.no_neutral.circuit.recommend import Demands, Stock, recommend
@@ -103,6 +105,92 @@ async def test_answer_is_the_recommenders(
     )
     assert again == response
     assert len(circuits_run(hass)) == 4
+
+
+async def test_sweep_runs_in_batches_the_entries_taking_turns(
+    hass: HomeAssistant, entry_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    The sweep's circuits go to the client in batches; an entry's run goes between two.
+
+    Three circuits a batch: the small stock's four circuits are two client
+    runs, three then one. An entry's simulation asked while the first batch
+    runs is run before the second: the sweep never holds the simulator longer
+    than a batch. The answer is the core's all the same.
+    """
+    monkeypatch.setattr(recommend_action, "SWEEP_BATCH", 3)
+    runs: list[int | str] = []
+    first_running, release_first = threading.Event(), threading.Event()
+
+    def circuits_job(jobs: list[dict[str, Any]]) -> list[Any]:
+        runs.append(len(jobs))
+        if len(runs) == 1:
+            first_running.set()
+            release_first.wait()
+        return real_job(jobs)
+
+    real_job = recommend_action._circuits_job
+    monkeypatch.setattr(recommend_action, "_circuits_job", circuits_job)
+    entry = await entry_factory()
+    client = async_get_simulator(hass)
+    sweep = asyncio.create_task(
+        recommend_parts(hass, config_entry_id=entry.entry_id, lamp={"power_w": 9}, stock=SMALL)
+    )
+    try:
+        await hass.async_add_executor_job(first_running.wait)
+        own_run = asyncio.create_task(
+            client.async_run("figures", lambda _scenario: runs.append("entry"), {"entry": 1})
+        )
+        # Until the entry's run waits for the simulator (the first batch has it).
+        while not client._turn._waiters:  # noqa: ASYNC110 (a lock has no event to await)
+            await asyncio.sleep(0)
+    finally:
+        release_first.set()
+    response = await sweep
+    await own_run
+    assert runs == [3, "entry", 1]
+    expected = recommend(response["scenario"], stock=SMALL_STOCK, demands=DEMANDS)
+    assert without_time(response["recommendation"]) == without_time(expected)
+    assert len(circuits_run(hass)) == 4
+
+
+async def test_a_cancelled_sweep_stops_at_its_next_batch(
+    hass: HomeAssistant, entry_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The call cancelled while a batch runs: that batch ends, no other starts."""
+    monkeypatch.setattr(recommend_action, "SWEEP_BATCH", 3)
+    runs: list[int] = []
+    first_running, release_first = threading.Event(), threading.Event()
+    ended = threading.Event()
+    real_job, real_recommend = recommend_action._circuits_job, recommend_action.recommend
+
+    def circuits_job(jobs: list[dict[str, Any]]) -> list[Any]:
+        runs.append(len(jobs))
+        first_running.set()
+        release_first.wait()
+        return real_job(jobs)
+
+    def sweep_thread(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return real_recommend(*args, **kwargs)
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(recommend_action, "_circuits_job", circuits_job)
+    monkeypatch.setattr(recommend_action, "recommend", sweep_thread)
+    entry = await entry_factory()
+    sweep = asyncio.create_task(
+        recommend_parts(hass, config_entry_id=entry.entry_id, lamp={"power_w": 11}, stock=SMALL)
+    )
+    try:
+        await hass.async_add_executor_job(first_running.wait)
+        sweep.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sweep
+    finally:
+        release_first.set()
+    await hass.async_add_executor_job(ended.wait)
+    assert runs == [3]
 
 
 async def test_mains_and_ambient_given(

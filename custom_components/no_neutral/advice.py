@@ -6,8 +6,9 @@ issues' fix flows run the same two things here and show the same answers.
 The fault finder runs through troubleshoot.async_diagnose (its candidates in
 two batches on the simulator client every entry shares). The recommender's
 sweep runs in an executor job; each of its circuits goes through that same
-client too (paced, one run at a time, cached), so a sweep of minutes never
-holds the event loop and never runs beside the entries' own simulations.
+client too, in batches (recommend_action.async_recommend, which the
+`recommend_parts` action runs), so a sweep of minutes never holds the event
+loop and never runs beside the entries' own simulations.
 
 The answers are markdown built from the integration's translations (the
 `common` category, keys `advice_...`; the symptoms are the `symptom`
@@ -17,9 +18,7 @@ can hold only finished text.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, Final
 
@@ -27,10 +26,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
 
 from .circuit.diagnosis import DEFAULT_AMBIENT_C
-from .circuit.recommend import CRITERIA, Demands, Stock, circuit_figures, recommend
+from .circuit.recommend import CRITERIA, Demands, Stock
 from .const import DOMAIN
 from .data import NoNeutralConfigEntry
 from .options import capacitor_spec, default_options, scenario_from_options
+from .recommend_action import async_recommend as async_recommend_parts
 from .simulator import async_get_simulator, figures_many
 from .troubleshoot import async_diagnose
 
@@ -89,42 +89,15 @@ async def async_troubleshoot(
     )
 
 
-class _SweepStoppedError(Exception):
-    """The asker went away: the sweep's thread ends at its next circuit."""
-
-
 async def async_recommend(hass: HomeAssistant, base: Mapping[str, Any]) -> dict[str, Any]:
     """
     Return the parts recommendation for a base scenario (its lamp and mains).
 
-    The sweep's bookkeeping runs in an executor job; each circuit is simulated
-    through the shared simulator client. Cancelled, the sweep stops at its
-    next circuit. Raises ScenarioError naming the scenario key.
+    The action's sweep (recommend_action.async_recommend): one at a time, in
+    batches on the shared simulator client, the last answers kept. Cancelled,
+    the sweep stops at its next batch. Raises ScenarioError naming the scenario key.
     """
-    stock, demands = PARTS_STOCK, Demands()
-    client = async_get_simulator(hass)
-    # The inrush run depends on the stock and the demands: their own cache kind.
-    kind = f"recommend {stock!r} {demands!r}"
-    job = partial(circuit_figures, stock=stock, demands=demands)
-    stop = threading.Event()
-    loop = hass.loop
-
-    def through_client(
-        _fn: Callable[[Mapping[str, Any]], dict[str, Any]],
-        scenarios: Iterable[Mapping[str, Any]],
-    ) -> Iterator[dict[str, Any]]:
-        for scenario in scenarios:
-            if stop.is_set():
-                raise _SweepStoppedError
-            run = client.async_run(kind, job, dict(scenario))
-            yield asyncio.run_coroutine_threadsafe(run, loop).result()
-
-    try:
-        return await hass.async_add_executor_job(
-            partial(recommend, base, stock=stock, demands=demands, map_fn=through_client)
-        )
-    finally:
-        stop.set()
+    return await async_recommend_parts(hass, base, stock=PARTS_STOCK, demands=Demands())
 
 
 # --- in words -----------------------------------------------------------------
