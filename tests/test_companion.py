@@ -47,7 +47,7 @@ from custom_components.no_neutral.switching import (
     SWITCHED_EVENT,
 )
 
-from .adaptor_common import LED, tick
+from .adaptor_common import LED, call_action, tick
 
 RELAY = "switch.hall_relay"
 STORAGE_KEY_PREFIX = f"{DOMAIN}."
@@ -508,6 +508,25 @@ async def test_follows_the_demo_integrations_switch(
     demo_device = er.async_get(hass).async_get(demo).device_id
     assert demo_device is not None
     assert device.via_device_id == demo_device
+
+
+@pytest.mark.usefixtures("relays")
+async def test_the_actions_answer_for_a_companion_entry(
+    hass: HomeAssistant, companion: Callable[..., Any]
+) -> None:
+    """simulate and recommend_parts read a companion adaptor as any other (its relay's power)."""
+    entry = await companion(model="nspanel")
+    simulated = await call_action(hass, "simulate", config_entry_id=entry.entry_id)
+    device = simulated["scenario"]["device"]
+    nspanel = RELAY_MODELS["nspanel"]
+    assert (device["power_w_off"], device["power_w_on"]) == (
+        nspanel.power_w_off,
+        nspanel.power_w_on,
+    )
+    stock = {"capacitances_uf": [22.0], "fuse_resistances_ohm": [4.7]}
+    answer = await call_action(hass, "recommend_parts", config_entry_id=entry.entry_id, stock=stock)
+    assert answer["scenario"]["device"] == device
+    assert answer["recommendation"]["combinations"] > 0
 
 
 def test_every_relay_model_is_within_the_options_limits() -> None:
