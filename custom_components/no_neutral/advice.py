@@ -93,8 +93,8 @@ async def async_recommend(hass: HomeAssistant, base: Mapping[str, Any]) -> dict[
     """
     Return the parts recommendation for a base scenario (its lamp and mains).
 
-    The action's sweep (recommend_action.async_recommend): one at a time, in
-    batches on the shared simulator client, the last answers kept. Cancelled,
+    The action's sweep (recommend_action.async_recommend): one sweep at a time,
+    its circuits in batches on the shared simulator client, the last answers kept. Cancelled,
     the sweep stops at its next batch. Raises ScenarioError naming the scenario key.
     """
     return await async_recommend_parts(hass, base, stock=PARTS_STOCK, demands=Demands())
