@@ -618,14 +618,19 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
     return result
 
 
-def main(argv: list[str]) -> int:
-    """Run the check against the stack whose ready file is given."""
-    parser = argparse.ArgumentParser(prog="scripts/browser-check")
+def check_arguments(prog: str, argv: list[str]) -> tuple[dict[str, Any], Path]:
+    """Parse a check's command line: the stack's ready file (read) and the screenshot folder."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
     args = parser.parse_args(argv)
-    facts = json.loads(args.ready_file.read_text())
-    result = asyncio.run(run_check(facts, args.out))
+    return json.loads(args.ready_file.read_text()), args.out
+
+
+def main(argv: list[str]) -> int:
+    """Run the check against the stack whose ready file is given."""
+    facts, out = check_arguments("scripts/browser-check", argv)
+    result = asyncio.run(run_check(facts, out))
     print(
         f"light {result.light_before} -> {result.light_after}, "
         f"click to state {result.click_to_state_s * 1000:.0f} ms; "
