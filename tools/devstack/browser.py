@@ -120,7 +120,8 @@ class CheckResult:
     troubleshoot_s: float = 0.0
 
 
-async def _log_in(page: Page, base_url: str) -> None:
+async def log_in(page: Page, base_url: str) -> None:
+    """Log into the develop stack's HA as its development user, as a person does."""
     await page.goto(base_url + "/")
     await page.get_by_label("Username").fill(DEV_USERNAME)
     await page.get_by_label("Password", exact=True).fill(DEV_PASSWORD)
@@ -580,7 +581,7 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            await _log_in(page, base_url)
+            await log_in(page, base_url)
 
             await page.goto(f"{base_url}/config/devices/device/{facts['device_id']}")
             await _settle(page, "ha-device-info-card", "ha-device-entities-card", "ha-logbook")

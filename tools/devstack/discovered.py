@@ -29,7 +29,7 @@ from typing import Any
 from playwright.async_api import async_playwright
 
 from tools.devstack import ha_ws
-from tools.devstack.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _log_in, check_arguments
+from tools.devstack.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, check_arguments, log_in
 from tools.devstack.ha_api import HomeAssistantAPI
 from tools.rig import client as rig_client
 from tools.rig.mdns import MdnsWatch
@@ -122,7 +122,7 @@ async def _in_browser(
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            await _log_in(page, base_url)
+            await log_in(page, base_url)
             await page.goto(f"{base_url}/config/integrations/dashboard")
             card = page.locator("ha-config-flow-card").filter(has_text=title)
             await card.wait_for(state="visible")
