@@ -23,7 +23,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
-from homeassistant.loader import async_get_zeroconf
+from homeassistant.loader import async_get_integration, async_get_zeroconf
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from zeroconf import ServiceStateChange
@@ -108,6 +108,11 @@ async def zeroconf_up(hass: HomeAssistant, mock_async_zeroconf: Any) -> None:
     """Home Assistant's zeroconf integration, with every manifest's matchers (ours among them)."""
     assert await async_setup_component(hass, "zeroconf", {})
     await hass.async_block_till_done()
+    # Imported now, our config flow is in progress from the moment discovery
+    # starts it: the first discovery would otherwise import it first, out of
+    # sight of settled(), which then finds no flow and returns too early.
+    integration = await async_get_integration(hass, DOMAIN)
+    await integration.async_get_platform("config_flow")
 
 
 async def announce(hass: HomeAssistant, seen: Advertisement) -> None:
