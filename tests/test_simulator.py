@@ -431,6 +431,19 @@ async def test_a_failing_member_fails_only_for_its_askers(
     assert job.runs == [LED]
 
 
+async def test_simulator_runs_counts_batches_and_single_runs_not_the_cache(
+    client: SimulatorClient, simulator_runs: list[list[Any]]
+) -> None:
+    """The fixture the entry tests count runs with sees the fault finder's batches too."""
+    job = HeldBatch()
+    job.release.set()
+    await client.async_run_many("figures", job.many, [LED, OTHER])
+    await client.async_run("figures", job, LED)
+    third = {"lamp": {"type": "led", "count": 1, "power_w": 9.0}}
+    await client.async_run("figures", job, third)
+    assert simulator_runs == [[LED, OTHER], [third]]
+
+
 async def test_the_real_batch_gives_simulate_s_figures_and_each_refusal_in_place(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
