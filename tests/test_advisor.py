@@ -276,3 +276,21 @@ async def test_supply_evidence_runs_the_fault_finder_with_the_light_as_observed(
     assert "(light off)" not in answer.split("- Explains: ")[1].splitlines()[0]
     await _close(manager, result)
     assert _issue(hass, entry, "supply_evidence") is not None
+
+
+@pytest.mark.matter
+@pytest.mark.usefixtures("socket_enabled")
+async def test_supply_evidence_past_the_fault_finders_ambient_says_why(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    """The options allow 100 °C, the fault finder 85 °C: the fix flow says so, no crash."""
+    assert await async_setup_component(hass, "repairs", {})
+    entry = await entry_factory(ambient_temp_c=90.0)
+    placeholders = {"closed_v": "9", "open_v": "8", "min_v": "3"}
+    async_sync_supply_evidence_issue(hass, entry, placeholders, light_on=True)
+    manager, flow = await _fix_flow(hass, entry, "supply_evidence")
+    result = await manager.async_configure(flow["flow_id"], {})
+    result = await _progress(hass, result, "run", manager)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "advice_failed"
+    assert result["description_placeholders"] == {"reason": "ambient_c: must be between -40 and 85"}
