@@ -85,7 +85,6 @@ GHOSTING_TOP_FAULT = "1. Bleed resistor missing"
 # A bound for failure only: the fault finder's some thirty simulations take
 # about 30 s on a loaded 2-core machine.
 TROUBLESHOOT_TIMEOUT_S = 300
-AMBIENT_SENSOR_LABEL = "Ambient temperature sensor"
 # No bleed resistor on the develop stack's 10 W LED bulb: ghost flashing.
 WARNING_CODE = "ghost_flash"
 # A temperature sensor that is not the adaptor's: the picker must offer it.
