@@ -6,7 +6,7 @@ companion (entity, relay model) -> adaptor (config_flow.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import probatio
 from homeassistant.config_entries import ConfigFlowResult
@@ -22,14 +22,10 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import CONF_ENTITY, CONF_RELAY_MODEL, DOMAIN
+from .flow_steps import StepsBase
 from .follower import entity_reference
 from .options import CONF_RELAY_POWER_W_OFF, CONF_RELAY_POWER_W_ON
 from .relay_models import MINIR4M, RELAY_MODELS
-
-if TYPE_CHECKING:
-    from .config_flow import AdaptorFlow as FlowBase
-else:
-    FlowBase = object
 
 ERROR_ENTITY_NOT_FOUND: Final = "entity_not_found"
 ERROR_OWN_RELAY_ENTITY: Final = "own_relay_entity"
@@ -83,7 +79,7 @@ def entity_name(hass: HomeAssistant, entity_id: str) -> str:
     return entity_id
 
 
-class CompanionSteps(FlowBase):
+class CompanionSteps(StepsBase):
     """Companion mode's step (mixed into the config flow)."""
 
     async def async_step_companion(

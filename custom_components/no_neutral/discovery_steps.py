@@ -6,7 +6,7 @@ zeroconf -> adaptor (config_flow.py), the server's URL taken from HA's Matter en
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, override
+from typing import Final, override
 
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -18,12 +18,8 @@ from .discovery import (
     matter_server_urls,
     operational_name,
 )
+from .flow_steps import StepsBase
 from .matter_steps import NodeChoice, ServerError, async_read_nodes
-
-if TYPE_CHECKING:
-    from .config_flow import AdaptorFlow as FlowBase
-else:
-    FlowBase = object
 
 ABORT_NOT_MATTER_NODE: Final = "not_matter_node"
 ABORT_NO_MATTER_ENTRY: Final = "no_matter_entry"
@@ -31,7 +27,7 @@ ABORT_OTHER_FABRIC: Final = "other_fabric"
 ABORT_NOT_A_RELAY_NODE: Final = "not_a_relay_node"
 
 
-class DiscoverySteps(FlowBase):
+class DiscoverySteps(StepsBase):
     """Discovery's step (mixed into the config flow)."""
 
     @override

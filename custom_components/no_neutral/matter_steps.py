@@ -12,7 +12,7 @@ import asyncio
 import ipaddress
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, override
+from typing import Any, Final, override
 
 import probatio
 from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
@@ -38,15 +38,11 @@ from yarl import URL
 
 from .const import CONF_URL, DEFAULT_URL, LOGGER, MINIR4M_PRODUCT_ID, SONOFF_VENDOR_ID
 from .discovery import matter_server_urls
+from .flow_steps import StepsBase
 from .option_form import ERROR_INVALID_NUMBER, ERROR_NOT_WHOLE_NUMBER
 from .options import number_selector
 from .relay import RelayDeviceInfo, has_relay_output
 from .server import listening_client
-
-if TYPE_CHECKING:
-    from .config_flow import AdaptorFlow as FlowBase
-else:
-    FlowBase = object
 
 CONF_NODE: Final = "node"
 CONF_CODE: Final = "code"
@@ -157,7 +153,7 @@ def node_schema(choices: dict[str, NodeChoice], default: str | None = None) -> p
     return probatio.Schema({probatio.Required(CONF_NODE, default=default): selector})
 
 
-class MatterSteps(FlowBase):
+class MatterSteps(StepsBase):
     """The Matter way in's steps (mixed into the config flow)."""
 
     async def async_step_matter(
@@ -229,6 +225,12 @@ class MatterSteps(FlowBase):
         self._chosen = choice
         return await self.async_step_adaptor()
 
+    def _take_commission_error(self, errors: dict[str, str], placeholders: dict[str, str]) -> None:
+        """Show the failed commissioning's error on the form it was started from."""
+        if self._commission_error is not None:
+            errors["base"], placeholders["error"] = self._commission_error
+            self._commission_error = None
+
     async def async_step_commission_code(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -241,9 +243,8 @@ class MatterSteps(FlowBase):
                 self._commission_args = {"code": code}
                 return await self.async_step_commissioning()
             errors[CONF_CODE] = "invalid_code"
-        elif self._commission_error is not None:
-            errors["base"], placeholders["error"] = self._commission_error
-            self._commission_error = None
+        else:
+            self._take_commission_error(errors, placeholders)
         return self.async_show_form(
             step_id="commission_code",
             data_schema=probatio.Schema({probatio.Required(CONF_CODE): TextSelector()}),
@@ -273,9 +274,8 @@ class MatterSteps(FlowBase):
             if not errors:
                 self._commission_args = {"pin": int(user_input[CONF_PIN]), "ip": ip_address}
                 return await self.async_step_commissioning()
-        elif self._commission_error is not None:
-            errors["base"], placeholders["error"] = self._commission_error
-            self._commission_error = None
+        else:
+            self._take_commission_error(errors, placeholders)
         return self.async_show_form(
             step_id="commission_ip",
             data_schema=probatio.Schema(

@@ -7,25 +7,21 @@ reconfigure_companion) -> reconfigure_node.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlowResult
 from homeassistant.helpers import entity_registry as er
 
 from .companion_steps import companion_schema, entity_error
 from .const import CONF_ENTITY, CONF_NODE_ID, CONF_URL
+from .flow_steps import StepsBase
 from .follower import entity_reference
 from .matter_steps import CONF_NODE, node_schema
-
-if TYPE_CHECKING:
-    from .config_flow import AdaptorFlow as FlowBase
-else:
-    FlowBase = object
 
 ERROR_ALREADY_FOLLOWED: Final = "already_followed"
 
 
-class ReconfigureSteps(FlowBase):
+class ReconfigureSteps(StepsBase):
     """Reconfigure's steps after the first (mixed into the config flow)."""
 
     async def async_step_reconfigure_node(
