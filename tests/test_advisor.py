@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from homeassistant.components.repairs import repairs_flow_manager
@@ -255,19 +255,26 @@ async def test_end_of_life_offers_which_capacitor_to_buy(
     assert _issue(hass, entry, "cap_end_of_life") is not None
 
 
+# As the coordinator raises the issue when the relay browned out with the light on.
+BROWN_OUT: Final = {"closed_v": "9", "open_v": "8", "min_v": "3"}
+
+
+async def _supply_evidence_flow(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[Any, Any]:
+    """Raise the brown-out issue (light on) and open its fix flow."""
+    assert await async_setup_component(hass, "repairs", {})
+    async_sync_supply_evidence_issue(hass, entry, BROWN_OUT, light_on=True)
+    return await _fix_flow(hass, entry, "supply_evidence")
+
+
 @pytest.mark.long
 @pytest.mark.matter
 @pytest.mark.usefixtures("socket_enabled")
 async def test_supply_evidence_runs_the_fault_finder_with_the_light_as_observed(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
-    assert await async_setup_component(hass, "repairs", {})
     entry = await entry_factory()
-    # As the coordinator raises it when the relay browned out with the light on.
-    placeholders = {"closed_v": "9", "open_v": "8", "min_v": "3"}
-    async_sync_supply_evidence_issue(hass, entry, placeholders, light_on=True)
-    manager, flow = await _fix_flow(hass, entry, "supply_evidence")
-    assert flow["description_placeholders"] == {"name": "Hall lamp", **placeholders}
+    manager, flow = await _supply_evidence_flow(hass, entry)
+    assert flow["description_placeholders"] == {"name": "Hall lamp", **BROWN_OUT}
     result = await manager.async_configure(flow["flow_id"], {})
     result = await _progress(hass, result, "run", manager)
     answer = result["description_placeholders"]["answer"]
@@ -284,11 +291,8 @@ async def test_supply_evidence_past_the_fault_finders_ambient_says_why(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
     """The options allow 100 °C, the fault finder 85 °C: the fix flow says so, no crash."""
-    assert await async_setup_component(hass, "repairs", {})
     entry = await entry_factory(ambient_temp_c=90.0)
-    placeholders = {"closed_v": "9", "open_v": "8", "min_v": "3"}
-    async_sync_supply_evidence_issue(hass, entry, placeholders, light_on=True)
-    manager, flow = await _fix_flow(hass, entry, "supply_evidence")
+    manager, flow = await _supply_evidence_flow(hass, entry)
     result = await manager.async_configure(flow["flow_id"], {})
     result = await _progress(hass, result, "run", manager)
     assert result["type"] is FlowResultType.ABORT
