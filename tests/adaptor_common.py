@@ -40,6 +40,8 @@ from syrupy.assertion import SnapshotAssertion
 
 import custom_components.no_neutral as integration
 from custom_components.no_neutral import coordinator as coordinator_module
+from custom_components.no_neutral import simulator as simulator_module
+from custom_components.no_neutral.circuit import Pacer
 from custom_components.no_neutral.circuit import simulate as real_simulate
 from custom_components.no_neutral.const import CONF_NODE_ID, CONF_URL, DOMAIN
 from custom_components.no_neutral.coordinator import AdaptorCoordinator
@@ -72,16 +74,23 @@ def _shared_simulations(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def simulator_runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every scenario the shared simulator client ran this test (its cache missed it)."""
-    runs: list[dict[str, Any]] = []
-    shared = coordinator_module.simulate
+def simulator_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
+    """
+    Every run of the shared simulator client this test, as what it solved.
 
-    def counted(scenario: dict[str, Any]) -> dict[str, Any]:
-        runs.append(scenario)
-        return shared(scenario)
+    A run of one scenario is a list of one; a batch (the fault finder's, a parts
+    sweep's) the list of its members. What the client answered from its cache,
+    or by joining a run, is no run.
+    """
+    runs: list[list[Any]] = []
+    # Every run of the client goes through it, in the executor.
+    paced = simulator_module._paced
 
-    monkeypatch.setattr(coordinator_module, "simulate", counted)
+    def counted[A, T](pacer: Pacer, job: Callable[[A], T], arg: A) -> T:
+        runs.append(list(arg) if isinstance(arg, list) else [arg])
+        return paced(pacer, job, arg)
+
+    monkeypatch.setattr(simulator_module, "_paced", counted)
     return runs
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from homeassistant.components.repairs import repairs_flow_manager
@@ -80,6 +80,13 @@ async def _progress(hass: HomeAssistant, result: Any, action: str, manager: Any)
     return await manager.async_configure(result["flow_id"])
 
 
+async def _close(manager: Any, result: Any) -> None:
+    """Close the answer: the flow ends, having shown its advice."""
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "advice_shown"
+
+
 async def test_troubleshoot_refuses_no_symptom_on_its_field(hass: HomeAssistant) -> None:
     entry = await _entry(hass)
     result = await _menu(hass, entry, "troubleshoot")
@@ -118,9 +125,7 @@ async def test_troubleshoot_finds_the_missing_bleed_resistor(
     assert "- Measure: resistance of the bleed resistor: good 198-242 kΩ; faulty: open" in first
     assert "- Fix: fit the bleed resistor: 220 kΩ" in first
     assert answer.endswith("measure each part out of the circuit.")
-    result = await manager.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "advice_shown"
+    await _close(manager, result)
     assert dict(entry.options) == before
 
 
@@ -150,8 +155,7 @@ async def test_parts_for_the_entrys_lamp_then_nothing_changes(hass: HomeAssistan
     assert lines[2].endswith(", bleed resistor 220 kΩ**")
     assert lines[3].startswith("- Margins: lamp power +")
     assert "Why the others lost (combinations): " in lines[-1]
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.ABORT
+    await _close(hass.config_entries.options, result)
     assert dict(entry.options) == before
 
 
@@ -202,6 +206,16 @@ def _issue(hass: HomeAssistant, entry: MockConfigEntry, code: str) -> ir.IssueEn
     return ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry.entry_id, code))
 
 
+async def _fix_flow(hass: HomeAssistant, entry: MockConfigEntry, code: str) -> tuple[Any, Any]:
+    """Open the fix flow of the entry's issue `code`, as the Repairs panel does."""
+    issue = _issue(hass, entry, code)
+    assert issue is not None
+    assert issue.is_fixable
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    return manager, await manager.async_init(DOMAIN, context={"issue_id": issue.issue_id})
+
+
 @pytest.mark.matter
 @pytest.mark.usefixtures("socket_enabled", "small_stock")
 async def test_no_load_fix_flow_shows_what_to_change(
@@ -210,12 +224,7 @@ async def test_no_load_fix_flow_shows_what_to_change(
     """The issue stays: a lamp cures it, and the issue clears when the options say so."""
     assert await async_setup_component(hass, "repairs", {})
     entry = await entry_factory(lamp_type="none")
-    issue = _issue(hass, entry, "no_load")
-    assert issue is not None
-    assert issue.is_fixable
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
-    flow = await manager.async_init(DOMAIN, context={"issue_id": issue.issue_id})
+    manager, flow = await _fix_flow(hass, entry, "no_load")
     assert flow["step_id"] == "intro"
     assert flow["description_placeholders"] == {"name": "Hall lamp"}
     result = await manager.async_configure(flow["flow_id"], {})
@@ -223,9 +232,7 @@ async def test_no_load_fix_flow_shows_what_to_change(
     assert result["step_id"] == "answer"
     answer = result["description_placeholders"]["answer"]
     assert answer.endswith("- another lamp type (no load)")
-    result = await manager.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "advice_shown"
+    await _close(manager, result)
     assert _issue(hass, entry, "no_load") is not None
 
 
@@ -237,20 +244,26 @@ async def test_end_of_life_offers_which_capacitor_to_buy(
     assert await async_setup_component(hass, "repairs", {})
     entry = await nearly_worn()
     await tick(hass, freezer, timedelta(minutes=1))
-    issue = _issue(hass, entry, "cap_end_of_life")
-    assert issue is not None
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
-    flow = await manager.async_init(DOMAIN, context={"issue_id": issue.issue_id})
+    manager, flow = await _fix_flow(hass, entry, "cap_end_of_life")
     assert flow["type"] is FlowResultType.MENU
     assert flow["menu_options"] == ["run", "confirm"]
     result = await manager.async_configure(flow["flow_id"], {"next_step_id": "run"})
     result = await _progress(hass, result, "run", manager)
     assert "**1. capacitor 15 µF 450 V" in result["description_placeholders"]["answer"]
-    result = await manager.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.ABORT
+    await _close(manager, result)
     # Not replaced yet: the issue stays.
     assert _issue(hass, entry, "cap_end_of_life") is not None
+
+
+# As the coordinator raises the issue when the relay browned out with the light on.
+BROWN_OUT: Final = {"closed_v": "9", "open_v": "8", "min_v": "3"}
+
+
+async def _supply_evidence_flow(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[Any, Any]:
+    """Raise the brown-out issue (light on) and open its fix flow."""
+    assert await async_setup_component(hass, "repairs", {})
+    async_sync_supply_evidence_issue(hass, entry, BROWN_OUT, light_on=True)
+    return await _fix_flow(hass, entry, "supply_evidence")
 
 
 @pytest.mark.long
@@ -259,24 +272,29 @@ async def test_end_of_life_offers_which_capacitor_to_buy(
 async def test_supply_evidence_runs_the_fault_finder_with_the_light_as_observed(
     hass: HomeAssistant, entry_factory: Callable[..., Any]
 ) -> None:
-    assert await async_setup_component(hass, "repairs", {})
     entry = await entry_factory()
-    # As the coordinator raises it when the relay browned out with the light on.
-    placeholders = {"closed_v": "9", "open_v": "8", "min_v": "3"}
-    async_sync_supply_evidence_issue(hass, entry, placeholders, light_on=True)
-    issue = _issue(hass, entry, "supply_evidence")
-    assert issue is not None
-    assert issue.is_fixable
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
-    flow = await manager.async_init(DOMAIN, context={"issue_id": issue.issue_id})
-    assert flow["description_placeholders"] == {"name": "Hall lamp", **placeholders}
+    manager, flow = await _supply_evidence_flow(hass, entry)
+    assert flow["description_placeholders"] == {"name": "Hall lamp", **BROWN_OUT}
     result = await manager.async_configure(flow["flow_id"], {})
     result = await _progress(hass, result, "run", manager)
     answer = result["description_placeholders"]["answer"]
     light_on = "The relay will not stay connected or keeps restarting (light on)"
     assert f"- Explains: {light_on}" in answer
     assert "(light off)" not in answer.split("- Explains: ")[1].splitlines()[0]
-    result = await manager.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.ABORT
+    await _close(manager, result)
     assert _issue(hass, entry, "supply_evidence") is not None
+
+
+@pytest.mark.matter
+@pytest.mark.usefixtures("socket_enabled")
+async def test_supply_evidence_past_the_fault_finders_ambient_says_why(
+    hass: HomeAssistant, entry_factory: Callable[..., Any]
+) -> None:
+    """The options allow 100 °C, the fault finder 85 °C: the fix flow says so, no crash."""
+    entry = await entry_factory(ambient_temp_c=90.0)
+    manager, flow = await _supply_evidence_flow(hass, entry)
+    result = await manager.async_configure(flow["flow_id"], {})
+    result = await _progress(hass, result, "run", manager)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "advice_failed"
+    assert result["description_placeholders"] == {"reason": "ambient_c: must be between -40 and 85"}

@@ -59,7 +59,7 @@ async def test_capacitor_ages_with_the_lamp_on(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     entry_factory: Callable[..., Any],
-    simulator_runs: list[dict[str, Any]],
+    simulator_runs: list[list[Any]],
 ) -> None:
     entry = await entry_factory(ambient_temp_c=85.0)
     data = adaptor(entry).data
@@ -108,7 +108,7 @@ async def test_worn_values_are_fed_back_into_the_simulation(
     hass_storage: dict[str, Any],
     freezer: FrozenDateTimeFactory,
     entry_factory: Callable[..., Any],
-    simulator_runs: list[dict[str, Any]],
+    simulator_runs: list[list[Any]],
 ) -> None:
     entry = await entry_factory(setup=False, ambient_temp_c=85.0)
     # Just short of the first wear step (0.5 % of its life).
@@ -210,7 +210,7 @@ async def test_switching_faster_than_the_fuse_sheds_inrush(
     freezer: FrozenDateTimeFactory,
     entry_factory: Callable[..., Any],
     switchable_relay: Callable[..., Any],
-    simulator_runs: list[dict[str, Any]],
+    simulator_runs: list[list[Any]],
 ) -> None:
     # A 0.1 W resistor: the LED's steady 0.06 W leaves 0.04 W for inrush energy.
     entry = await entry_factory(fuse_power_rating_w=0.1)

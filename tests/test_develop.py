@@ -359,7 +359,7 @@ def test_browser_switches_the_light(develop: DevelopStack, tmp_path: Path) -> No
     """
     The README's browser check: log in with Chromium, open the pages, click the light.
 
-    Then Configure: five sections, the ambient picker without the adaptor's own
+    Then Configure: six sections, the ambient picker without the adaptor's own
     sensors, a save that raises ghost flashing on the Warning event entity with
     no entity unavailable, and the option restored. Then Troubleshoot: ghosting
     ticked, the missing bleed resistor ranked first. Then the Energy dashboard:

@@ -12,6 +12,8 @@ cache and its browser's callback is called, as the socket layer would.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
-from homeassistant.loader import async_get_zeroconf
+from homeassistant.loader import async_get_integration, async_get_zeroconf
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from zeroconf import ServiceStateChange
@@ -108,6 +110,11 @@ async def zeroconf_up(hass: HomeAssistant, mock_async_zeroconf: Any) -> None:
     """Home Assistant's zeroconf integration, with every manifest's matchers (ours among them)."""
     assert await async_setup_component(hass, "zeroconf", {})
     await hass.async_block_till_done()
+    # Imported now, our config flow is in progress from the moment discovery
+    # starts it: the first discovery would otherwise import it first, out of
+    # sight of settled(), which then finds no flow and returns too early.
+    integration = await async_get_integration(hass, DOMAIN)
+    await integration.async_get_platform("config_flow")
 
 
 async def announce(hass: HomeAssistant, seen: Advertisement) -> None:
@@ -154,10 +161,31 @@ def fresh_node(rig: RelayRig) -> int:
     return rig_client.run_sync(lambda: rig_client.commission(url, code=rig.relay.manual_code))
 
 
-async def relay_on_matter(hass: HomeAssistant, rig: RelayRig) -> tuple[int, int, MockConfigEntry]:
-    """Pair the relay afresh, set HA's Matter integration up on its server; node, fabric, entry."""
-    node_id = await hass.async_add_executor_job(fresh_node, rig)
-    return node_id, await server_fabric(rig.url), await add_matter_entry(hass, rig.url)
+@dataclass(frozen=True, kw_only=True)
+class RelayOnMatter:
+    """The relay paired on its rig's server, with HA's Matter integration set up there."""
+
+    rig: RelayRig
+    node_id: int
+    fabric: int
+    matter: MockConfigEntry
+
+    @property
+    def name(self) -> str:
+        """The operational instance name the relay advertises."""
+        return instance(self.fabric, self.node_id)
+
+
+@pytest.fixture
+async def relay_on_matter(
+    hass: HomeAssistant, relay_rig: RelayRig, zeroconf_up: None
+) -> AsyncIterator[RelayOnMatter]:
+    """Pair the relay afresh, set HA's Matter integration up on its server (and HA's zeroconf)."""
+    node_id = await hass.async_add_executor_job(fresh_node, relay_rig)
+    fabric = await server_fabric(relay_rig.url)
+    matter = await add_matter_entry(hass, relay_rig.url)
+    yield RelayOnMatter(rig=relay_rig, node_id=node_id, fabric=fabric, matter=matter)
+    await hass.config_entries.async_unload(matter.entry_id)
 
 
 async def imported_node_on_matter(
@@ -176,18 +204,18 @@ async def test_our_matcher_is_in_home_assistants_zeroconf(hass: HomeAssistant) -
 @pytest.mark.matter
 @pytest.mark.netns
 async def test_relay_of_the_matter_integration_is_offered_and_added_without_a_url(
-    hass: HomeAssistant, relay_rig: RelayRig, zeroconf_up: None
+    hass: HomeAssistant, relay_on_matter: RelayOnMatter
 ) -> None:
-    rig = relay_rig
-    node_id, fabric, matter = await relay_on_matter(hass, rig)
+    paired = relay_on_matter
+    node_id, name, matter = paired.node_id, paired.name, paired.matter
 
     def capture() -> Advertisement:
-        with MdnsWatch(rig.server_ns, MATTER_TYPE) as watch:
-            return watch.next("Added", instance(fabric, node_id))
+        with MdnsWatch(paired.rig.server_ns, MATTER_TYPE) as watch:
+            return watch.next("Added", name)
 
     seen = await hass.async_add_executor_job(capture)
     # The name matter.js gives a commissioned node: <fabric>-<node>, upper-case hex.
-    assert seen.name == f"{instance(fabric, node_id)}.{MATTER_TYPE}"
+    assert seen.name == f"{name}.{MATTER_TYPE}"
     await announce(hass, seen)
 
     (offer,) = offers(hass)
@@ -199,7 +227,7 @@ async def test_relay_of_the_matter_integration_is_offered_and_added_without_a_ur
     entry = result["result"]
     # The URL came from HA's Matter entry: nobody typed it.
     assert entry.data == {CONF_URL: matter.data["url"], CONF_NODE_ID: node_id}
-    assert entry.unique_id == instance(fabric, node_id)
+    assert entry.unique_id == name
     assert entry.title == f"MINIR4M {RELAY_SERIAL}"
     await hass.async_block_till_done()
     assert entry.state is config_entries.ConfigEntryState.LOADED
@@ -207,31 +235,29 @@ async def test_relay_of_the_matter_integration_is_offered_and_added_without_a_ur
     # Announced again (a new address, a restart): a followed node is not offered again.
     await announce(hass, seen)
     assert offers(hass) == []
-    assert_translated_abort(await discover(hass, instance(fabric, node_id)), "already_configured")
+    assert_translated_abort(await discover(hass, name), "already_configured")
 
     # Unfollowed, it is offered again (HA's zeroconf rediscovers for a removed entry).
     assert await hass.config_entries.async_remove(entry.entry_id)
     await settled(hass)
     assert len(offers(hass)) == 1
-    await hass.config_entries.async_unload(matter.entry_id)
 
 
 @pytest.mark.matter
 @pytest.mark.netns
 async def test_node_removed_from_matter_withdraws_its_offer(
-    hass: HomeAssistant, relay_rig: RelayRig, zeroconf_up: None
+    hass: HomeAssistant, relay_on_matter: RelayOnMatter
 ) -> None:
-    rig = relay_rig
-    node_id, fabric, matter = await relay_on_matter(hass, rig)
-    name = instance(fabric, node_id)
-    watch = await hass.async_add_executor_job(MdnsWatch, rig.server_ns, MATTER_TYPE)
+    paired = relay_on_matter
+    name = paired.name
+    watch = await hass.async_add_executor_job(MdnsWatch, paired.rig.server_ns, MATTER_TYPE)
     try:
         seen = await hass.async_add_executor_job(watch.next, "Added", name)
         await announce(hass, seen)
         assert len(offers(hass)) == 1
 
         # Removed from the fabric, the relay says goodbye; HA's zeroconf drops the offer.
-        await rig_client.remove_node(rig.url, node_id)
+        await rig_client.remove_node(paired.rig.url, paired.node_id)
         gone = await hass.async_add_executor_job(watch.next, "Removed", name)
         await announce(hass, gone)
         assert offers(hass) == []
@@ -242,7 +268,6 @@ async def test_node_removed_from_matter_withdraws_its_offer(
     await announce(hass, seen)
     assert offers(hass) == []
     assert_translated_abort(await discover(hass, name), "not_a_relay_node")
-    await hass.config_entries.async_unload(matter.entry_id)
 
 
 # --- the discovery step against a real server (test nodes: no relay, no mDNS needed)

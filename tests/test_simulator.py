@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -73,6 +73,20 @@ class HeldJob:
         assert await hass.async_add_executor_job(self.started.wait, PATIENCE_S)
         self.started.clear()
 
+    async def ask_while_held(
+        self,
+        hass: HomeAssistant,
+        first: Coroutine[Any, Any, Any],
+        *others: Coroutine[Any, Any, Any],
+    ) -> list[asyncio.Task[Any]]:
+        """Ask `first` and hold its run in this job, then ask the others while it is held."""
+        asked = [hass.async_create_task(first)]
+        await self.wait_started(hass)
+        asked += [hass.async_create_task(other) for other in others]
+        # One turn of the loop: the later askers reach the client and find the run there.
+        await asyncio.sleep(0)
+        return asked
+
     async def release_after_no_other_start(self, hass: HomeAssistant) -> None:
         """Check that no other run starts while this one is held, then release it."""
         # A bounded wait for something that must not happen; it cannot pass by
@@ -90,13 +104,12 @@ async def test_askers_of_one_scenario_share_one_run(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
     job = HeldJob()
-    first = hass.async_create_task(client.async_run("figures", job, LED))
-    await job.wait_started(hass)
     # Asked again while it runs (the same circuit, keys in another order): joined.
-    second = hass.async_create_task(
-        client.async_run("figures", job, {"lamp": {"power_w": 7.0, "count": 1, "type": "led"}})
+    first, second = await job.ask_while_held(
+        hass,
+        client.async_run("figures", job, LED),
+        client.async_run("figures", job, {"lamp": {"power_w": 7.0, "count": 1, "type": "led"}}),
     )
-    await asyncio.sleep(0)
     job.release.set()
     assert await first == await second == {"power_w": 7.0}
     assert job.runs == [LED]
@@ -109,9 +122,9 @@ async def test_askers_of_one_scenario_share_one_run(
 
 async def test_one_run_at_a_time(hass: HomeAssistant, client: SimulatorClient) -> None:
     job = HeldJob()
-    first = hass.async_create_task(client.async_run("figures", job, LED))
-    await job.wait_started(hass)
-    second = hass.async_create_task(client.async_run("figures", job, OTHER))
+    first, second = await job.ask_while_held(
+        hass, client.async_run("figures", job, LED), client.async_run("figures", job, OTHER)
+    )
     # The second waits for its turn: while the first is held it never starts.
     await job.release_after_no_other_start(hass)
     assert job.runs == [LED]
@@ -125,10 +138,9 @@ async def test_a_cancelled_asker_leaves_the_run_to_the_others(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
     job = HeldJob()
-    leaving = hass.async_create_task(client.async_run("figures", job, LED))
-    await job.wait_started(hass)
-    staying = hass.async_create_task(client.async_run("figures", job, LED))
-    await asyncio.sleep(0)
+    leaving, staying = await job.ask_while_held(
+        hass, client.async_run("figures", job, LED), client.async_run("figures", job, LED)
+    )
     leaving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await leaving
@@ -141,8 +153,7 @@ async def test_a_run_every_asker_left_still_ends_and_is_kept(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
     job = HeldJob()
-    leaving = hass.async_create_task(client.async_run("figures", job, LED))
-    await job.wait_started(hass)
+    (leaving,) = await job.ask_while_held(hass, client.async_run("figures", job, LED))
     leaving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await leaving
@@ -372,9 +383,11 @@ async def test_a_batch_joins_a_run_of_its_member_and_waits_its_turn(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
     job = HeldBatch()
-    single = hass.async_create_task(client.async_run("figures", job, OTHER))
-    await job.wait_started(hass)
-    batch = hass.async_create_task(client.async_run_many("figures", job.many, [LED, OTHER]))
+    single, batch = await job.ask_while_held(
+        hass,
+        client.async_run("figures", job, OTHER),
+        client.async_run_many("figures", job.many, [LED, OTHER]),
+    )
     # The batch waits for the run in the executor; OTHER is not run a second time.
     await job.release_after_no_other_start(hass)
     assert await single == {"power_w": 8.0}
@@ -388,11 +401,12 @@ async def test_an_asker_of_a_member_joins_the_batch(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
     job = HeldBatch()
-    batch = hass.async_create_task(client.async_run_many("figures", job.many, [LED, OTHER]))
-    await job.wait_started(hass)
-    single = hass.async_create_task(client.async_run("figures", job, OTHER))
-    other_batch = hass.async_create_task(client.async_run_many("figures", job.many, [OTHER]))
-    await asyncio.sleep(0)
+    batch, single, other_batch = await job.ask_while_held(
+        hass,
+        client.async_run_many("figures", job.many, [LED, OTHER]),
+        client.async_run("figures", job, OTHER),
+        client.async_run_many("figures", job.many, [OTHER]),
+    )
     job.release.set()
     assert await single == {"power_w": 8.0}
     assert await other_batch == [{"power_w": 8.0}]
@@ -417,6 +431,19 @@ async def test_a_failing_member_fails_only_for_its_askers(
     assert job.runs == [LED]
 
 
+async def test_simulator_runs_counts_batches_and_single_runs_not_the_cache(
+    client: SimulatorClient, simulator_runs: list[list[Any]]
+) -> None:
+    """The fixture the entry tests count runs with sees the fault finder's batches too."""
+    job = HeldBatch()
+    job.release.set()
+    await client.async_run_many("figures", job.many, [LED, OTHER])
+    await client.async_run("figures", job, LED)
+    third = {"lamp": {"type": "led", "count": 1, "power_w": 9.0}}
+    await client.async_run("figures", job, third)
+    assert simulator_runs == [[LED, OTHER], [third]]
+
+
 async def test_the_real_batch_gives_simulate_s_figures_and_each_refusal_in_place(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
@@ -435,10 +462,11 @@ async def test_a_batch_every_asker_left_still_ends_and_is_kept(
     hass: HomeAssistant, client: SimulatorClient
 ) -> None:
     job = HeldBatch()
-    leaving = hass.async_create_task(client.async_run_many("figures", job.many, [LED, OTHER]))
-    await job.wait_started(hass)
-    staying = hass.async_create_task(client.async_run("figures", job, OTHER))
-    await asyncio.sleep(0)
+    leaving, staying = await job.ask_while_held(
+        hass,
+        client.async_run_many("figures", job.many, [LED, OTHER]),
+        client.async_run("figures", job, OTHER),
+    )
     leaving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await leaving

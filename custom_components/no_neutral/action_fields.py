@@ -1,5 +1,5 @@
 """
-What the actions (`simulate`, `diagnose`) share: the entry, the fields, the errors naming them.
+What the actions (`simulate`, `diagnose`, `recommend_parts`) share: entry, fields, errors.
 
 Each action checks every value itself, not with a schema, so that every bad
 input gets the same translated error naming its field (a schema error would
@@ -8,12 +8,13 @@ reach the user untranslated).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
+import probatio
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
-from homeassistant.core import ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_config_entry
 
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
     from .coordinator import AdaptorCoordinator
 
 ATTR_SCENARIO: Final = "scenario"
+# Lets every field through: the action checks each value itself (see above).
+ANY_FIELDS_SCHEMA: Final = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
+
+
+def async_register_action(
+    hass: HomeAssistant,
+    service: str,
+    handler: Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]],
+) -> None:
+    """Register an action that answers with data and checks its own fields."""
+    hass.services.async_register(
+        DOMAIN, service, handler, schema=ANY_FIELDS_SCHEMA, supports_response=SupportsResponse.ONLY
+    )
 
 
 def invalid_field(field: str, reason: str) -> ServiceValidationError:

@@ -23,9 +23,11 @@ from functools import partial
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.translation import async_get_translations
 
-from .circuit.diagnosis import DEFAULT_AMBIENT_C
+from .circuit import ScenarioError
+from .circuit.diagnosis import DEFAULT_AMBIENT_C, DiagnosisError
 from .circuit.recommend import CRITERIA, Demands, Stock
 from .const import DOMAIN
 from .data import NoNeutralConfigEntry
@@ -38,6 +40,17 @@ from .troubleshoot import async_diagnose
 PARTS_STOCK: Stock = Stock()
 # The ranked faults an answer lists: the rest rarely help and make the form long.
 SHOWN_FAULTS: Final = 5
+# What the advisor's work may end in instead of an answer; the form shows failure_reason().
+# A fix flow's input is the entry's own: its ambient (the options allow 100 °C)
+# may be past the fault finder's range.
+ADVICE_FAILURES: Final = (ScenarioError, DiagnosisError, ArithmeticError, HomeAssistantError)
+
+
+def failure_reason(err: Exception) -> str:
+    """Say why the advisor has no answer: the value refused and why, or the error."""
+    if isinstance(err, ScenarioError | DiagnosisError):
+        return f"{err.key}: {err.reason}"
+    return str(err) or type(err).__name__
 
 
 def entry_scenario(entry: NoNeutralConfigEntry) -> dict[str, Any]:

@@ -41,6 +41,9 @@ from .options import (
     scenario_from_options,
 )
 
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigFlow, OptionsFlow
+
 ERROR_REQUIRED: Final = "required"
 ERROR_NOT_A_NUMBER: Final = "not_a_number"
 ERROR_INVALID_NUMBER: Final = "invalid_number"
@@ -54,16 +57,14 @@ ERROR_OWN_ENTITY: Final = "own_entity"
 ERROR_FIELDS: Final = "fields_invalid"
 
 # Mains by Home Assistant's country (ISO 3166 alpha-2): North America's 120 V
-# at 60 Hz; elsewhere the model's default (230 V, 50 Hz: Europe and most of the world).
+# (Mexico's 127 V) at 60 Hz; elsewhere the model's default (230 V, 50 Hz:
+# Europe and most of the world).
 COUNTRY_MAINS: Final[dict[str, tuple[float, float]]] = {
     "US": (120, 60),
     "CA": (120, 60),
     "MX": (127, 60),
     "PR": (120, 60),
 }
-
-if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigFlow, OptionsFlow
 
 
 def country_mains(country: str | None) -> dict[str, float]:

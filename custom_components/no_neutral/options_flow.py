@@ -18,7 +18,6 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
@@ -26,14 +25,15 @@ from homeassistant.helpers.selector import (
 )
 
 from .advice import (
+    ADVICE_FAILURES,
     async_recommend,
     async_texts,
     async_troubleshoot,
     diagnosis_markdown,
     entry_ambient_c,
+    failure_reason,
     recommendation_markdown,
 )
-from .circuit import ScenarioError
 from .circuit.diagnosis import (
     AMBIENT_RANGE_C,
     DEFAULT_AMBIENT_C,
@@ -196,10 +196,8 @@ class NoNeutralOptionsFlow(OptionsFlow):
         task, self._task = self._task, None
         try:
             self._answer = task.result()
-        except ScenarioError as err:
-            self._failure = (ERROR_ADVICE_FAILED, f"{err.key}: {err.reason}")
-        except (ArithmeticError, HomeAssistantError) as err:
-            self._failure = (ERROR_ADVICE_FAILED, str(err) or type(err).__name__)
+        except ADVICE_FAILURES as err:
+            self._failure = (ERROR_ADVICE_FAILED, failure_reason(err))
         if self._failure is not None:
             return self.async_show_progress_done(next_step_id=back)
         return self.async_show_progress_done(next_step_id=done)

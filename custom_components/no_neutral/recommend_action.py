@@ -27,12 +27,11 @@ from functools import partial
 from itertools import islice
 from typing import Any, Final
 
-import probatio
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.util.hass_dict import HassKey
 
-from .action_fields import call_adaptor, invalid_field, simulator_errors
+from .action_fields import async_register_action, call_adaptor, invalid_field, simulator_errors
 from .circuit import parse_scenario
 from .circuit.diagnosis import DiagnosisError, check_ambient
 from .circuit.params import DEFAULT_SCENARIO, merge_scenario, number_range
@@ -61,6 +60,8 @@ ATTR_LAMP: Final = "lamp"
 ATTR_MAINS: Final = "mains"
 ATTR_AMBIENT_C: Final = "ambient_c"
 ATTR_STOCK: Final = "stock"
+# As for `simulate`: every value is checked here, so that each bad input gets
+# the same translated error naming its field (action_fields.py).
 FIELDS: Final = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_LAMP, ATTR_MAINS, ATTR_AMBIENT_C, ATTR_STOCK})
 # The scenario keys a call may set, by section: the lamp's, and the mains' two.
 SECTION_KEYS: Final = {
@@ -77,9 +78,6 @@ STOCK_PATHS: Final[dict[str, str | None]] = {
     "bleed_resistances_ohm": "smoothing.bleed_resistance_ohm",
 }
 MAX_STOCK_VALUES: Final = 30
-# As for `simulate`: every value is checked here, so that each bad input gets
-# the same translated error naming its field.
-RECOMMEND_SCHEMA = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
 # The kind of the simulator client's cache that holds the sweep's circuits.
 CIRCUIT_KIND: Final = "recommend_circuit"
 ANSWERS_KEPT: Final = 8
@@ -303,10 +301,4 @@ async def _async_recommend_call(call: ServiceCall) -> ServiceResponse:
 
 def async_register(hass: HomeAssistant) -> None:
     """Register `no_neutral.recommend_parts` (called from async_setup_services)."""
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_RECOMMEND_PARTS,
-        _async_recommend_call,
-        schema=RECOMMEND_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
+    async_register_action(hass, SERVICE_RECOMMEND_PARTS, _async_recommend_call)

@@ -10,11 +10,9 @@ from typing import Any, Final, override
 import probatio
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 
-from .circuit import ScenarioError
 from .const import DOMAIN, LOGGER
 from .data import NoNeutralConfigEntry, adaptor_identifier
 from .warning_table import (
@@ -279,6 +277,9 @@ class AdviceFlow(RepairsFlow):
 
     async def async_step_run(self, _user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """Run the advisor in the background while the dialog shows progress."""
+        # Imported here: advice.py reaches the coordinator's modules, which import this one.
+        from .advice import ADVICE_FAILURES, failure_reason  # noqa: PLC0415
+
         entry = self.hass.config_entries.async_get_entry(self.entry_id)
         if entry is None:
             return self.async_abort(reason="entry_gone")
@@ -294,10 +295,8 @@ class AdviceFlow(RepairsFlow):
         task, self._task = self._task, None
         try:
             self._answer = task.result()
-        except ScenarioError as err:
-            self._failure = f"{err.key}: {err.reason}"
-        except (ArithmeticError, HomeAssistantError) as err:
-            self._failure = str(err) or type(err).__name__
+        except ADVICE_FAILURES as err:
+            self._failure = failure_reason(err)
         return self.async_show_progress_done(next_step_id="failed" if self._failure else "answer")
 
     async def async_step_answer(

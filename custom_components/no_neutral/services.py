@@ -6,18 +6,12 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any, Final
 
-import probatio
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-    callback,
-)
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, callback
 
 from .action_fields import (
     ATTR_SCENARIO,
+    async_register_action,
     call_adaptor,
     entry_field,
     given_in_scenario,
@@ -26,7 +20,6 @@ from .action_fields import (
 )
 from .circuit import DEFAULT_SCENARIO, parse_scenario
 from .circuit.params import merge_scenario
-from .const import DOMAIN
 from .options import SCENARIO_PATHS, option_for_path, scenario_from_options
 from .recommend_action import async_register as async_register_recommend_parts
 from .troubleshoot import async_register as async_register_diagnose
@@ -40,7 +33,6 @@ ATTR_RELAY_CLOSED: Final = "relay_closed"
 FIELDS: Final = frozenset(
     {ATTR_CONFIG_ENTRY_ID, *SCENARIO_PATHS, ATTR_FUSE_BLOWN, ATTR_RELAY_CLOSED, ATTR_SCENARIO}
 )
-SIMULATE_SCHEMA = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
 
 # Action fields that set a scenario path directly (not through the options).
 DIRECT_FIELDS: Final = {
@@ -116,12 +108,6 @@ async def _async_simulate(call: ServiceCall) -> ServiceResponse:
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_SIMULATE,
-        _async_simulate,
-        schema=SIMULATE_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
+    async_register_action(hass, SERVICE_SIMULATE, _async_simulate)
     async_register_diagnose(hass)
     async_register_recommend_parts(hass)

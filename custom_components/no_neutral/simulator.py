@@ -7,8 +7,8 @@ event loop needs), paced: its solver hands the GIL over about every half
 millisecond, so the loop is never kept waiting for it, and stops once the run
 is past DEADLINE_S (circuit/pacing.py).
 
-Results are cached per kind ("figures", "picture") under the canonical JSON of
-the scenario: identical adaptors share one simulation, and askers of a
+Results are cached per kind ("figures", "picture", a parts sweep's circuits)
+under the canonical JSON of the scenario: identical adaptors share one simulation, and askers of a
 scenario being simulated wait for that run. A scenario the simulator refuses
 or cannot solve is cached as its error, raised to every asker (an unsolvable
 scenario is not retried every minute); a run stopped at its deadline is not

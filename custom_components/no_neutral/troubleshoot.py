@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, Final
 
-import probatio
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 
 from .action_fields import (
     ATTR_SCENARIO,
+    async_register_action,
     call_adaptor,
     entry_field,
     given_in_scenario,
@@ -41,15 +41,13 @@ from .circuit.diagnosis import (
     scenario_key,
 )
 from .circuit.params import merge_scenario
-from .const import DOMAIN
 from .options import capacitor_spec
 
 SERVICE_DIAGNOSE: Final = "diagnose"
 ATTR_SYMPTOMS: Final = "symptoms"
 ATTR_AMBIENT_C: Final = "ambient_c"
-FIELDS: Final = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_SYMPTOMS, ATTR_AMBIENT_C, ATTR_SCENARIO})
 # As for `simulate`: every value is checked here (action_fields.py).
-DIAGNOSE_SCHEMA = probatio.Schema({}, extra=probatio.ALLOW_EXTRA)
+FIELDS: Final = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_SYMPTOMS, ATTR_AMBIENT_C, ATTR_SCENARIO})
 
 
 async def async_diagnose(
@@ -134,10 +132,4 @@ async def _async_diagnose_call(call: ServiceCall) -> ServiceResponse:
 
 def async_register(hass: HomeAssistant) -> None:
     """Register `no_neutral.diagnose` (called from async_setup_services)."""
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_DIAGNOSE,
-        _async_diagnose_call,
-        schema=DIAGNOSE_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
+    async_register_action(hass, SERVICE_DIAGNOSE, _async_diagnose_call)

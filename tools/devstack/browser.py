@@ -85,7 +85,6 @@ GHOSTING_TOP_FAULT = "1. Bleed resistor missing"
 # A bound for failure only: the fault finder's some thirty simulations take
 # about 30 s on a loaded 2-core machine.
 TROUBLESHOOT_TIMEOUT_S = 300
-AMBIENT_SENSOR_LABEL = "Ambient temperature sensor"
 # No bleed resistor on the develop stack's 10 W LED bulb: ghost flashing.
 WARNING_CODE = "ghost_flash"
 # A temperature sensor that is not the adaptor's: the picker must offer it.
@@ -120,7 +119,8 @@ class CheckResult:
     troubleshoot_s: float = 0.0
 
 
-async def _log_in(page: Page, base_url: str) -> None:
+async def log_in(page: Page, base_url: str) -> None:
+    """Log into the develop stack's HA as its development user, as a person does."""
     await page.goto(base_url + "/")
     await page.get_by_label("Username").fill(DEV_USERNAME)
     await page.get_by_label("Password", exact=True).fill(DEV_PASSWORD)
@@ -580,7 +580,7 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            await _log_in(page, base_url)
+            await log_in(page, base_url)
 
             await page.goto(f"{base_url}/config/devices/device/{facts['device_id']}")
             await _settle(page, "ha-device-info-card", "ha-device-entities-card", "ha-logbook")
@@ -618,14 +618,19 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
     return result
 
 
-def main(argv: list[str]) -> int:
-    """Run the check against the stack whose ready file is given."""
-    parser = argparse.ArgumentParser(prog="scripts/browser-check")
+def check_arguments(prog: str, argv: list[str]) -> tuple[dict[str, Any], Path]:
+    """Parse a check's command line: the stack's ready file (read) and the screenshot folder."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
     args = parser.parse_args(argv)
-    facts = json.loads(args.ready_file.read_text())
-    result = asyncio.run(run_check(facts, args.out))
+    return json.loads(args.ready_file.read_text()), args.out
+
+
+def main(argv: list[str]) -> int:
+    """Run the check against the stack whose ready file is given."""
+    facts, out = check_arguments("scripts/browser-check", argv)
+    result = asyncio.run(run_check(facts, out))
     print(
         f"light {result.light_before} -> {result.light_after}, "
         f"click to state {result.click_to_state_s * 1000:.0f} ms; "

@@ -18,9 +18,7 @@ stack is as it was.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ from typing import Any
 from playwright.async_api import async_playwright
 
 from tools.devstack import ha_ws
-from tools.devstack.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _log_in
+from tools.devstack.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, check_arguments, log_in
 from tools.devstack.ha_api import HomeAssistantAPI
 from tools.rig import client as rig_client
 from tools.rig.mdns import MdnsWatch
@@ -124,7 +122,7 @@ async def _in_browser(
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            await _log_in(page, base_url)
+            await log_in(page, base_url)
             await page.goto(f"{base_url}/config/integrations/dashboard")
             card = page.locator("ha-config-flow-card").filter(has_text=title)
             await card.wait_for(state="visible")
@@ -159,16 +157,12 @@ def _wait_for_entry(api: HomeAssistantAPI, title: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Run the check against the stack whose ready file is given."""
-    parser = argparse.ArgumentParser(prog="scripts/discovery-check")
-    parser.add_argument("--ready-file", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
-    args = parser.parse_args(argv)
-    facts = json.loads(args.ready_file.read_text())
-    seen = asyncio.run(run_check(facts, args.out))
+    facts, out = check_arguments("scripts/discovery-check", argv)
+    seen = asyncio.run(run_check(facts, out))
     print(
         f"announced {seen['announced']}; offered under Discovered as {seen['offer']!r}; "
         f"added in the browser without a URL: entry {seen['entry']} ({seen['state']}); "
-        f"screenshot: {args.out / 'discovered.png'}"
+        f"screenshot: {out / 'discovered.png'}"
     )
     return 0
 

@@ -58,6 +58,18 @@ def _expect(step: dict[str, Any], kind: str, step_id: str | None = None) -> None
         raise HomeAssistantAPIError(msg)
 
 
+def _submit(
+    api: HomeAssistantAPI, flow: str, step: dict[str, Any], step_id: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """
+    Check that `step` is the form `step_id`, submit `values`; return the next step.
+
+    Values that pick a next step answer a menu.
+    """
+    _expect(step, "menu" if "next_step_id" in values else "form", step_id)
+    return api.request("POST", flow, values)
+
+
 def _wait_for_progress(
     api: HomeAssistantAPI, step: dict[str, Any], timeout: float
 ) -> dict[str, Any]:
@@ -82,8 +94,7 @@ def add_template_switch(api: HomeAssistantAPI, name: str) -> str:
     step = api.request("POST", FLOW, {"handler": "template"})
     flow = f"{FLOW}/{step['flow_id']}"
     step = api.request("POST", flow, {"next_step_id": "switch"})
-    _expect(step, "form", "switch")
-    step = api.request("POST", flow, {"name": name})
+    step = _submit(api, flow, step, "switch", {"name": name})
     _expect(step, "create_entry")
     entity_id = f"switch.{slugify(name)}"
     deadline = time.monotonic() + 30
@@ -103,8 +114,7 @@ def add_companion_entry(
 ) -> dict[str, Any]:
     """Add an adaptor in companion mode, following `entity_id`."""
     flow, step = _start_flow(api, "companion")
-    _expect(step, "form", "companion")
-    step = api.request("POST", flow, {"entity": entity_id, "relay_model": relay_model})
+    step = _submit(api, flow, step, "companion", {"entity": entity_id, "relay_model": relay_model})
     return _describe_adaptor(api, flow, step, adaptor)
 
 
@@ -112,16 +122,14 @@ def _start_flow(api: HomeAssistantAPI, way: str) -> tuple[str, dict[str, Any]]:
     """Start the config flow and take `way` from its first menu; return the flow's path and step."""
     step = api.request("POST", FLOW, {"handler": DOMAIN, "show_advanced_options": False})
     flow = f"{FLOW}/{step['flow_id']}"
-    _expect(step, "menu", "start")
-    return flow, api.request("POST", flow, {"next_step_id": way})
+    return flow, _submit(api, flow, step, "start", {"next_step_id": way})
 
 
 def _describe_adaptor(
     api: HomeAssistantAPI, flow: str, step: dict[str, Any], adaptor: dict[str, Any]
 ) -> dict[str, Any]:
     """Fill the adaptor step; return the new entry."""
-    _expect(step, "form", "adaptor")
-    step = api.request("POST", flow, form_values(step, adaptor))
+    step = _submit(api, flow, step, "adaptor", form_values(step, adaptor))
     _expect(step, "create_entry")
     entry: dict[str, Any] = step["result"]
     return entry
@@ -132,17 +140,14 @@ def add_entry(
 ) -> dict[str, Any]:
     """Add the adaptor: pick the server's relay if it has one, else commission it."""
     flow, step = _start_flow(api, "matter")
-    _expect(step, "form", "user")
-    step = api.request("POST", flow, {"url": url})
+    step = _submit(api, flow, step, "user", {"url": url})
     _expect(step, "menu", "pick")
     if "node" in step["menu_options"]:
-        step = api.request("POST", flow, {"next_step_id": "node"})
-        _expect(step, "form", "node")
-        step = api.request("POST", flow, form_values(step, {}))
+        step = _submit(api, flow, step, "pick", {"next_step_id": "node"})
+        step = _submit(api, flow, step, "node", form_values(step, {}))
     else:
-        step = api.request("POST", flow, {"next_step_id": "commission_code"})
-        _expect(step, "form", "commission_code")
-        step = api.request("POST", flow, {"code": manual_code})
+        step = _submit(api, flow, step, "pick", {"next_step_id": "commission_code"})
+        step = _submit(api, flow, step, "commission_code", {"code": manual_code})
         step = _wait_for_progress(api, step, timeout=120)
     return _describe_adaptor(api, flow, step, adaptor)
 
@@ -150,9 +155,8 @@ def add_entry(
 def set_options(api: HomeAssistantAPI, entry_id: str, overrides: dict[str, Any]) -> None:
     """Change an entry's options through its options flow."""
     step = api.request("POST", OPTIONS_FLOW, {"handler": entry_id})
-    _expect(step, "menu", "init")
+    flow = f"{OPTIONS_FLOW}/{step['flow_id']}"
     # The menu's "Adaptor settings": the options form.
-    step = api.request("POST", f"{OPTIONS_FLOW}/{step['flow_id']}", {"next_step_id": "settings"})
-    _expect(step, "form", "settings")
-    step = api.request("POST", f"{OPTIONS_FLOW}/{step['flow_id']}", form_values(step, overrides))
+    step = _submit(api, flow, step, "init", {"next_step_id": "settings"})
+    step = _submit(api, flow, step, "settings", form_values(step, overrides))
     _expect(step, "create_entry")

@@ -136,15 +136,6 @@ CIRCUIT_WARNINGS: Final = (
     "slow_discharge",
     "short_circuit",
 )
-CRITERIA: Final = (
-    "warnings",
-    "lamp_power",
-    "cap_voltage",
-    "fuse_steady",
-    "fuse_switching",
-    "discharge",
-    "capacitor_life",
-)
 # Margins that rank the qualifying circuits.
 RANKED: Final = (
     "lamp_power",
@@ -154,6 +145,8 @@ RANKED: Final = (
     "discharge",
     "capacitor_life",
 )
+# What a circuit must pass: no warning, then a margin on each ranked figure.
+CRITERIA: Final = ("warnings", *RANKED)
 
 # What to change when nothing qualifies, by the criterion or warning that
 # every combination failed.
