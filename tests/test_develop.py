@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from homeassistant.const import UnitOfElectricCurrent
 
+from tools.devstack import ha_ws
 from tools.devstack.browser import CHROMIUM, ENERGY_TIMEOUT_S, TROUBLESHOOT_TIMEOUT_S
 from tools.devstack.ha_api import HomeAssistantAPI
 from tools.rig.sockets import free_port
@@ -283,17 +283,9 @@ def _ws_command(url: str, token: str | None, command: dict[str, Any]) -> Any:
 
 
 async def _async_ws_command(url: str, token: str | None, command: dict[str, Any]) -> Any:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(url.replace("http", "ws", 1) + "/api/websocket") as ws,
-    ):
-        assert (await ws.receive_json())["type"] == "auth_required"
-        await ws.send_json({"type": "auth", "access_token": token})
-        assert (await ws.receive_json())["type"] == "auth_ok"
-        await ws.send_json({"id": 1, **command})
-        reply = await ws.receive_json()
-        assert reply["success"], reply
-        return reply["result"]
+    assert token, "log in first"
+    async with ha_ws.connect(url, token) as ws:
+        return await ws.command(command)
 
 
 def test_develop_restarts_a_dead_matter_server_and_dies_with_its_parent(

@@ -33,12 +33,14 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Locator, Page, async_playwright
+from playwright.async_api import Locator, Page, Playwright, async_playwright
 
 from tools.devstack import energy, ha_ws
 from tools.devstack.ha_api import DEV_PASSWORD, DEV_USERNAME, HomeAssistantAPI
@@ -576,46 +578,56 @@ async def run_check(facts: dict[str, Any], out: Path) -> CheckResult:
     api = HomeAssistantAPI(base_url)
     api.login()
     result = CheckResult(light_before=api.state(light)["state"])
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            await log_in(page, base_url)
+    async with async_playwright() as playwright, chromium_page(playwright) as page:
+        await log_in(page, base_url)
 
-            await page.goto(f"{base_url}/config/devices/device/{facts['device_id']}")
-            await _settle(page, "ha-device-info-card", "ha-device-entities-card", "ha-logbook")
-            await page.screenshot(path=out / "device.png", full_page=True, animations="disabled")
-            result.screenshots.append(out / "device.png")
+        await page.goto(f"{base_url}/config/devices/device/{facts['device_id']}")
+        await _settle(page, "ha-device-info-card", "ha-device-entities-card", "ha-logbook")
+        await page.screenshot(path=out / "device.png", full_page=True, animations="disabled")
+        result.screenshots.append(out / "device.png")
 
-            await page.goto(base_url + facts["dashboard"])
-            await _settle(page, *DASHBOARD_CARDS)
-            await page.screenshot(path=out / "dashboard.png", full_page=True, animations="disabled")
-            result.screenshots.append(out / "dashboard.png")
+        await page.goto(base_url + facts["dashboard"])
+        await _settle(page, *DASHBOARD_CARDS)
+        await page.screenshot(path=out / "dashboard.png", full_page=True, animations="disabled")
+        result.screenshots.append(out / "dashboard.png")
 
-            # The tile card's icon toggles a light: the click a person makes.
-            expected = "off" if result.light_before == "on" else "on"
-            tile = page.locator("hui-tile-card").first
-            clicked = time.monotonic()
-            await tile.locator("ha-tile-icon").click()
-            await asyncio.to_thread(_wait_for_state, api, light, expected, 15)
-            result.click_to_state_s = time.monotonic() - clicked
-            result.light_after = expected
-            # The tile shows what HA now holds ("On" or "Off").
-            await tile.get_by_text(expected.capitalize(), exact=True).wait_for()
-            await _settle(page, *DASHBOARD_CARDS)
-            await page.screenshot(
-                path=out / "dashboard-switched.png", full_page=True, animations="disabled"
-            )
-            result.screenshots.append(out / "dashboard-switched.png")
+        # The tile card's icon toggles a light: the click a person makes.
+        expected = "off" if result.light_before == "on" else "on"
+        tile = page.locator("hui-tile-card").first
+        clicked = time.monotonic()
+        await tile.locator("ha-tile-icon").click()
+        await asyncio.to_thread(_wait_for_state, api, light, expected, 60)
+        result.click_to_state_s = time.monotonic() - clicked
+        result.light_after = expected
+        # The tile shows what HA now holds ("On" or "Off").
+        await tile.get_by_text(expected.capitalize(), exact=True).wait_for()
+        await _settle(page, *DASHBOARD_CARDS)
+        await page.screenshot(
+            path=out / "dashboard-switched.png", full_page=True, animations="disabled"
+        )
+        result.screenshots.append(out / "dashboard-switched.png")
 
-            await _check_options(page, facts, api, out, result)
-            await page.set_viewport_size(FORM_VIEWPORT)  # type: ignore[arg-type]
-            await _check_troubleshoot(page, base_url, out, result)
-            await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
-            await _check_energy(page, facts, api, out, result)
-        finally:
-            await browser.close()
+        await _check_options(page, facts, api, out, result)
+        await page.set_viewport_size(FORM_VIEWPORT)  # type: ignore[arg-type]
+        await _check_troubleshoot(page, base_url, out, result)
+        await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+        await _check_energy(page, facts, api, out, result)
     return result
+
+
+@asynccontextmanager
+async def chromium_page(playwright: Playwright) -> AsyncIterator[Page]:
+    """Open Chromium with one page; on the way out, end the page's connections to HA cleanly."""
+    browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+        yield page
+        # Leave HA's pages first: the frontend's websocket then ends with a
+        # close frame, not dropped with the browser while HA may be sending it
+        # a compressed frame (asyncio logs that at ERROR in HA's log).
+        await page.goto("about:blank")
+    finally:
+        await browser.close()
 
 
 def check_arguments(prog: str, argv: list[str]) -> tuple[dict[str, Any], Path]:

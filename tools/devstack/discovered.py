@@ -29,7 +29,7 @@ from typing import Any
 from playwright.async_api import async_playwright
 
 from tools.devstack import ha_ws
-from tools.devstack.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, check_arguments, log_in
+from tools.devstack.browser import check_arguments, chromium_page, log_in
 from tools.devstack.ha_api import HomeAssistantAPI
 from tools.rig import client as rig_client
 from tools.rig.mdns import MdnsWatch
@@ -118,29 +118,24 @@ async def _in_browser(
     api: HomeAssistantAPI, base_url: str, offer: dict[str, Any], out: Path
 ) -> dict[str, Any]:
     title = offer["context"]["title_placeholders"]["name"]
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            await log_in(page, base_url)
-            await page.goto(f"{base_url}/config/integrations/dashboard")
-            card = page.locator("ha-config-flow-card").filter(has_text=title)
-            await card.wait_for(state="visible")
-            # Not browser._settle: the integrations' brand icons come from the
-            # internet, which this closed network never reaches.
-            await page.wait_for_load_state("networkidle")
-            await page.evaluate("document.fonts.ready.then(() => true)")
-            await page.screenshot(path=out / "discovered.png", animations="disabled")
-            await card.get_by_text("Add", exact=True).click()
-            dialog = page.locator("dialog-data-entry-flow")
-            await dialog.get_by_text("The lamp and the mains").first.wait_for()
-            if await dialog.get_by_label("Server URL").count():
-                msg = "the discovered flow asked for the server URL"
-                raise RuntimeError(msg)
-            await dialog.get_by_role("button", name="Submit").click()
-            entry = await asyncio.to_thread(_wait_for_entry, api, title)
-        finally:
-            await browser.close()
+    async with async_playwright() as playwright, chromium_page(playwright) as page:
+        await log_in(page, base_url)
+        await page.goto(f"{base_url}/config/integrations/dashboard")
+        card = page.locator("ha-config-flow-card").filter(has_text=title)
+        await card.wait_for(state="visible")
+        # Not browser._settle: the integrations' brand icons come from the
+        # internet, which this closed network never reaches.
+        await page.wait_for_load_state("networkidle")
+        await page.evaluate("document.fonts.ready.then(() => true)")
+        await page.screenshot(path=out / "discovered.png", animations="disabled")
+        await card.get_by_text("Add", exact=True).click()
+        dialog = page.locator("dialog-data-entry-flow")
+        await dialog.get_by_text("The lamp and the mains").first.wait_for()
+        if await dialog.get_by_label("Server URL").count():
+            msg = "the discovered flow asked for the server URL"
+            raise RuntimeError(msg)
+        await dialog.get_by_role("button", name="Submit").click()
+        entry = await asyncio.to_thread(_wait_for_entry, api, title)
     return {"offer": title, "entry": entry["entry_id"], "state": entry["state"]}
 
 
