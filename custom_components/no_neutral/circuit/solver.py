@@ -193,6 +193,8 @@ class Params:
     junction: F64
     values: F64
     sign: F64 | None
+    # The junction constants as floats where every member shares the circuit.
+    shared: tuple[float, ...] | None = None
 
     def take(self, index: npt.NDArray[np.intp] | BOOL) -> Params:
         """Return the members picked by index."""
@@ -202,6 +204,7 @@ class Params:
             self.junction[index],
             self.values[index],
             None if self.sign is None else self.sign[index],
+            self.shared,
         )
 
     def col(self, k: int) -> F64:
@@ -215,8 +218,8 @@ class Params:
         The same bits either way: numpy broadcasts the float to the same IEEE
         operations, without the column's cost on a small batch.
         """
-        if self.one and len(self.junction):
-            return float(self.junction[0, k])
+        if self.shared is not None:
+            return self.shared[k]
         return self.junction[:, k, None]
 
 
@@ -537,6 +540,7 @@ class Many:
             self._junction[members],
             self._values[members],
             None if designed else self._signs[members],
+            tuple(self._junction[members[0]].tolist()) if one and len(members) else None,
         )
 
     def elements(self, v: F64, p_nl: F64, p: Params) -> tuple[F64, F64]:
@@ -976,10 +980,13 @@ class Many:
                 return x_out, i_dc, np.concatenate((*failed, np.empty(0, dtype=np.intp)))
             leave = done | lost
             if leave.any():
-                x_out[active[done]] = x[done]
-                i_dc[active[done]] = i_dc_now[done]
-                failed.append(active[lost])
-                keep = ~leave
+                # Integer rows: each boolean mask would be searched again per array.
+                left = np.flatnonzero(done)
+                x_out[active[left]] = x[left]
+                i_dc[active[left]] = i_dc_now[left]
+                if lost.any():
+                    failed.append(active[lost])
+                keep = np.flatnonzero(~leave)
                 active = active[keep]
                 if not len(active):
                     break
@@ -1028,7 +1035,7 @@ class _Iterate(NamedTuple):
     g: F64
     p: Params
 
-    def take(self, keep: BOOL) -> _Iterate:
+    def take(self, keep: npt.NDArray[np.intp]) -> _Iterate:
         """Return the members kept (g stays whole where they share it)."""
         return _Iterate(
             self.x[keep],
