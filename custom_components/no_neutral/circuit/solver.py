@@ -742,17 +742,21 @@ class Many:
         if tally is not None and sub_tally is not None:
             tally.put(failed, sub_tally)
 
-    def _matrices(self, p: Params, h: F64, a0: F64) -> Matrices:
-        """Each member's matrices for its own step size."""
+    def _matrices(self, p: Params, h: F64, a0: F64, relay: BOOL) -> tuple[F64, F64, F64]:
+        """Each member's matrix G (its relay's), history map and branch conductance for its step."""
         h0, a00 = float(h[0]), float(a0[0])
         if bool(np.all(h == h0)) and bool(np.all(a0 == a00)):
-            return self._matrices_at(p, h0, a00)
-        return build_matrices(self._matrix_values.take(p.circuit), h, a0)
+            return self._matrices_at(p, h0, a00, relay)
+        g_open, g_closed, hmap, g_rc = build_matrices(self._matrix_values.take(p.circuit), h, a0)
+        return _by_relay(relay, g_open, g_closed, None), hmap, g_rc
 
-    def _matrices_at(self, p: Params, h: float, a0: float) -> Matrices:
+    def _matrices_at(
+        self, p: Params, h: float, a0: float, relay: BOOL
+    ) -> tuple[F64, F64, F64 | float]:
         """Return the members' matrices for one step size: their circuit's, or stacked."""
         if p.one:
-            return self.solvers[int(p.circuit[0])].matrices(h, a0)  # type: ignore[return-value]
+            g_open, g_closed, hmap, g_rc = self.solvers[int(p.circuit[0])].matrices(h, a0)
+            return _by_relay(relay, g_open, g_closed, None), hmap, g_rc
         key = (h, a0)
         stacked = self._stacked.get(key)
         if stacked is None:
@@ -761,7 +765,9 @@ class Many:
             stacked = self._stacked[key] = build_matrices(self._matrix_values, h, a0)
         g_open, g_closed, hmap, g_rc = stacked
         index = p.circuit
-        return g_open[index], g_closed[index], hmap[index], g_rc[index]
+        # Only the relay state's rows are gathered: a stack of 8x8 matrices
+        # per member is most of a large batch step's memory traffic.
+        return _by_relay(relay, g_open, g_closed, index), hmap[index], g_rc[index]
 
     def _predict_alike(self, w: _Walk, h: float, h1: float, h2: float) -> F64:
         """_predict where every member has the same step history (the same bits)."""
@@ -790,7 +796,7 @@ class Many:
             if not bool(w.fresh[0]):
                 a_0, k1, k2 = bdf2(step, h1)
                 hist = k1 * w.caps + k2 * w.caps_prev
-            g_open, g_closed, hmap, g_rc = self._matrices_at(p, step, a_0)
+            g, hmap, g_rc = self._matrices_at(p, step, a_0, w.relay)
             guess = self._predict_alike(w, step, h1, float(w.h_prev2[0]))
             h: F64 | float = step
             a0: F64 | float = a_0
@@ -801,14 +807,8 @@ class Many:
             t1 = np.broadcast_to(t1, (len(w.x),))
             h = t1 - t0
             a0, hist = _history(w, h)
-            g_open, g_closed, hmap, g_rc = self._matrices(p, h, np.broadcast_to(a0, h.shape))
+            g, hmap, g_rc = self._matrices(p, h, np.broadcast_to(a0, h.shape), w.relay)
             guess = self._predict(w, h)
-        if w.relay.all():
-            g = g_closed
-        elif not w.relay.any():
-            g = g_open
-        else:
-            g = np.where(w.relay[:, None, None], g_closed, g_open)
         if w.hold is not None:
             g = g + w.hold[:, None, None] * _HOLD_STAMP
         b = _injected(hist, hmap)
@@ -1089,6 +1089,17 @@ def _injected(hist: F64, hmap: F64) -> F64:
         hist[:, CAP_LED] * hmap[..., CAP_LED, P] + hist[:, CAP_SMOOTH] * hmap[..., CAP_SMOOTH, P]
     )
     return b
+
+
+def _by_relay(relay: BOOL, g_open: F64, g_closed: F64, index: npt.NDArray[np.intp] | None) -> F64:
+    """Return each member's G for its relay state (rows index of stacks, or all of them)."""
+    if relay.all():
+        return g_closed if index is None else g_closed[index]
+    if not relay.any():
+        return g_open if index is None else g_open[index]
+    if index is not None:
+        g_open, g_closed = g_open[index], g_closed[index]
+    return np.where(relay[:, None, None], g_closed, g_open)
 
 
 def _rows(g: F64, index: npt.NDArray[np.intp] | BOOL) -> F64:
