@@ -31,9 +31,9 @@ import numpy as np
 from custom_components.no_neutral.circuit import parse_scenario
 from custom_components.no_neutral.circuit.analysis import (
     STEPS_PER_CYCLE,
+    InrushJob,
     _after_closing_grid,
     _closing_state,
-    InrushJob,
     closed_steady,
     join_states,
 )
@@ -51,6 +51,10 @@ from custom_components.no_neutral.circuit.solver import Controls, Many, Solver, 
 
 SIZES = (36, 576, 1152, 1728, 2304, 9216)
 REPEATS = 3
+# Larger batches are timed once (a run takes tens of seconds).
+TIMED_ONCE_ABOVE = 2304
+# The batch stepper's step, counted by wrapping it.
+MANY_STEP = "_step"
 # Circuits of the whole stock counted (every k-th), then scaled to all of them.
 STOCK_SAMPLE = 64
 TARGETS = {"fault finder": 2.0, "recommender, whole stock": 5.0}
@@ -82,7 +86,9 @@ def step_cost(size: int, *, shared: bool) -> float:
         else np.repeat(np.arange(copies, dtype=np.intp), len(phases))
     )
     times = _after_closing_grid(c.period, STEPS_PER_CYCLE)
-    ctl = Controls(np.ones(size, dtype=bool), np.zeros(size, dtype=bool), offset=np.tile(offset, copies))
+    ctl = Controls(
+        np.ones(size, dtype=bool), np.zeros(size, dtype=bool), offset=np.tile(offset, copies)
+    )
     start = join_states([state] * copies)
 
     def run() -> None:
@@ -90,7 +96,7 @@ def step_cost(size: int, *, shared: bool) -> float:
         many.run(start, times, ctl, members, tally=tally)
 
     run()  # the step matrices built once, as in a sweep
-    return _cpu(run, 1 if size > 2304 else REPEATS) / (size * (len(times) - 1))
+    return _cpu(run, 1 if size > TIMED_ONCE_ABOVE else REPEATS) / (size * (len(times) - 1))
 
 
 @dataclass
@@ -110,7 +116,7 @@ class Count:
 def counting() -> Iterator[Count]:
     """Count the member-steps of whatever runs inside (attempts, retries and sub-steps too)."""
     count = Count()
-    many_step, single_step = Many._step, SingleRun.step
+    many_step, single_step = getattr(Many, MANY_STEP), SingleRun.step
 
     def batched(self: Many, w: Any, *args: Any) -> Any:
         count.batched += len(w.x)
@@ -120,12 +126,12 @@ def counting() -> Iterator[Count]:
         count.single += 1
         return single_step(self, *args, **kwargs)
 
-    Many._step = batched  # type: ignore[method-assign]
+    setattr(Many, MANY_STEP, batched)
     SingleRun.step = single  # type: ignore[method-assign]
     try:
         yield count
     finally:
-        Many._step = many_step  # type: ignore[method-assign]
+        setattr(Many, MANY_STEP, many_step)
         SingleRun.step = single_step  # type: ignore[method-assign]
 
 

@@ -750,13 +750,12 @@ class Many:
         g_open, g_closed, hmap, g_rc = build_matrices(self._matrix_values.take(p.circuit), h, a0)
         return _by_relay(relay, g_open, g_closed, None), hmap, g_rc
 
-    def _matrices_at(
-        self, p: Params, h: float, a0: float, relay: BOOL
-    ) -> tuple[F64, F64, F64 | float]:
+    def _matrices_at(self, p: Params, h: float, a0: float, relay: BOOL) -> tuple[F64, F64, F64]:
         """Return the members' matrices for one step size: their circuit's, or stacked."""
         if p.one:
-            g_open, g_closed, hmap, g_rc = self.solvers[int(p.circuit[0])].matrices(h, a0)
-            return _by_relay(relay, g_open, g_closed, None), hmap, g_rc
+            own = self.solvers[int(p.circuit[0])].matrices(h, a0)
+            # Its branch conductance is one float, which numpy broadcasts as the column.
+            return _by_relay(relay, own[0], own[1], None), own[2], cast("F64", own[3])
         key = (h, a0)
         stacked = self._stacked.get(key)
         if stacked is None:
