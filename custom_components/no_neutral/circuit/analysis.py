@@ -94,6 +94,10 @@ FINE_STEPS: Final = 10
 GROWTH: Final = 1.3
 MIN_STEP_S: Final = 1e-9
 INRUSH_CYCLES: Final = 10
+# Circuits switched on together (each with its 36 closing phases): per member a
+# step cost 3.3 to 4 us at 300 to 1,150 members, 7 to 9 us at 1,700 and more,
+# where the batch's arrays outgrow the caches (scripts/bench_floor.py).
+INRUSH_CIRCUITS: Final = 32
 # Inrush: stop once the cycles left could change the excess energy by less than this.
 ENERGY_TOL: Final = 1e-3
 DISCHARGE_V: Final = 50.0
@@ -748,7 +752,8 @@ def inrush_many(jobs: Sequence[InrushJob]) -> list[Inrush]:
 
     All members run on one grid of time since their closing (each sees its
     own source phase), so the microsecond steps after the closing are taken
-    once for the whole batch, every circuit of the same mains period in it.
+    once for the whole batch: circuits of the same mains period, up to
+    INRUSH_CIRCUITS of them (in near-equal parts).
     A member whose capacitor voltages are back on the closed steady state at
     a whole number of cycles after its closing contributes exactly the
     steady energy from then on, so a circuit's runs stop once every one of
@@ -756,8 +761,11 @@ def inrush_many(jobs: Sequence[InrushJob]) -> list[Inrush]:
     """
     out: list[Inrush | None] = [None] * len(jobs)
     for group in _by_period([job.solver for job in jobs]):
-        for k, result in zip(group, _inrush_group([jobs[k] for k in group]), strict=True):
-            out[k] = result
+        parts = -(-len(group) // INRUSH_CIRCUITS)
+        for part in np.array_split(np.array(group), parts):
+            chunk = part.tolist()
+            for k, result in zip(chunk, _inrush_group([jobs[k] for k in chunk]), strict=True):
+                out[k] = result
     return [result for result in out if result is not None]
 
 

@@ -42,11 +42,14 @@ in one process (0.27 s a circuit; the inrush ran for 1,173 of them), 330 s
 over two processes. Batched (batched_figures: BATCH circuits per
 figures.solve_many, each circuit's figures bit for bit its own run's),
 measured in CPU seconds on the same machine: 68 circuits 9.5 s against
-20.2 s one at a time, the 300-combination stock of scripts/bench (25
-circuits) 3.9 to 5.3 s against 8.1 s: about twice as fast, far from the
-issue's 5 s for the whole stock. Most of the time is the switch-on run (36
-closing phases, up to ten cycles of 400 steps) of the circuits where it can
-decide: some 43,000 members for the whole stock.
+20.2 s one at a time; the 300-combination stock of scripts/bench (25
+circuits) 2.6 to 3.3 s (3.8 to 4.4 s before every member stayed in its
+batch until it converged); the whole stock, from a 64-circuit sample,
+260 to 280 s, far from the issue's 5 s. Most of the time is the switch-on
+run (36 closing phases, up to ten cycles of 400 steps) of the circuits where
+it can decide: some 43,000 members for the whole stock, 37.6 million
+member-steps in all, at best 2.4 to 3.8 us each with numpy (scripts/bench
+--floor): about 90 s even for a perfect batch.
 
 The criteria, each with a margin (positive: inside the limit, as a fraction
 of the limit):
@@ -123,7 +126,9 @@ AMBIENT_C: Final = 40.0
 HOURS_PER_YEAR: Final = 8766.0
 BEST_COUNT: Final = 3
 RANK_STEP: Final = 0.05
-# Circuits simulated together (batched_figures).
+# Circuits simulated together (batched_figures). 128 took as long (the
+# switch-on runs are cut into parts of analysis.INRUSH_CIRCUITS anyway) and
+# doubled the peak of traced allocations (53 -> 102 MB).
 BATCH: Final = 64
 
 # The warnings that no rating can cure; the other three are implied by the criteria.

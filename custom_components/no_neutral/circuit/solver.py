@@ -69,9 +69,6 @@ from .stepping import (
 # A lamp node "held at 0 V" for the off-leakage figure.
 HOLD_SIEMENS: Final = 1e4
 LAMBERT_ITERATIONS: Final = 2
-# A batch step's last unconverged members of a circuit iterate one at a time
-# (single.py) once no more than this many of that circuit's are left.
-STRAGGLERS: Final = 4
 
 
 @dataclass(slots=True)
@@ -196,6 +193,8 @@ class Params:
     junction: F64
     values: F64
     sign: F64 | None
+    # The junction constants as floats where every member shares the circuit.
+    shared: tuple[float, ...] | None = None
 
     def take(self, index: npt.NDArray[np.intp] | BOOL) -> Params:
         """Return the members picked by index."""
@@ -205,6 +204,7 @@ class Params:
             self.junction[index],
             self.values[index],
             None if self.sign is None else self.sign[index],
+            self.shared,
         )
 
     def col(self, k: int) -> F64:
@@ -218,8 +218,8 @@ class Params:
         The same bits either way: numpy broadcasts the float to the same IEEE
         operations, without the column's cost on a small batch.
         """
-        if self.one and len(self.junction):
-            return float(self.junction[0, k])
+        if self.shared is not None:
+            return self.shared[k]
         return self.junction[:, k, None]
 
 
@@ -540,6 +540,7 @@ class Many:
             self._junction[members],
             self._values[members],
             None if designed else self._signs[members],
+            tuple(self._junction[members[0]].tolist()) if one and len(members) else None,
         )
 
     def elements(self, v: F64, p_nl: F64, p: Params) -> tuple[F64, F64]:
@@ -741,17 +742,20 @@ class Many:
         if tally is not None and sub_tally is not None:
             tally.put(failed, sub_tally)
 
-    def _matrices(self, p: Params, h: F64, a0: F64) -> Matrices:
-        """Each member's matrices for its own step size."""
+    def _matrices(self, p: Params, h: F64, a0: F64, relay: BOOL) -> tuple[F64, F64, F64]:
+        """Each member's matrix G (its relay's), history map and branch conductance for its step."""
         h0, a00 = float(h[0]), float(a0[0])
         if bool(np.all(h == h0)) and bool(np.all(a0 == a00)):
-            return self._matrices_at(p, h0, a00)
-        return build_matrices(self._matrix_values.take(p.circuit), h, a0)
+            return self._matrices_at(p, h0, a00, relay)
+        g_open, g_closed, hmap, g_rc = build_matrices(self._matrix_values.take(p.circuit), h, a0)
+        return _by_relay(relay, g_open, g_closed, None), hmap, g_rc
 
-    def _matrices_at(self, p: Params, h: float, a0: float) -> Matrices:
+    def _matrices_at(self, p: Params, h: float, a0: float, relay: BOOL) -> tuple[F64, F64, F64]:
         """Return the members' matrices for one step size: their circuit's, or stacked."""
         if p.one:
-            return self.solvers[int(p.circuit[0])].matrices(h, a0)  # type: ignore[return-value]
+            own = self.solvers[int(p.circuit[0])].matrices(h, a0)
+            # Its branch conductance is one float, which numpy broadcasts as the column.
+            return _by_relay(relay, own[0], own[1], None), own[2], cast("F64", own[3])
         key = (h, a0)
         stacked = self._stacked.get(key)
         if stacked is None:
@@ -760,7 +764,9 @@ class Many:
             stacked = self._stacked[key] = build_matrices(self._matrix_values, h, a0)
         g_open, g_closed, hmap, g_rc = stacked
         index = p.circuit
-        return g_open[index], g_closed[index], hmap[index], g_rc[index]
+        # Only the relay state's rows are gathered: a stack of 8x8 matrices
+        # per member is most of a large batch step's memory traffic.
+        return _by_relay(relay, g_open, g_closed, index), hmap[index], g_rc[index]
 
     def _predict_alike(self, w: _Walk, h: float, h1: float, h2: float) -> F64:
         """_predict where every member has the same step history (the same bits)."""
@@ -789,7 +795,7 @@ class Many:
             if not bool(w.fresh[0]):
                 a_0, k1, k2 = bdf2(step, h1)
                 hist = k1 * w.caps + k2 * w.caps_prev
-            g_open, g_closed, hmap, g_rc = self._matrices_at(p, step, a_0)
+            g, hmap, g_rc = self._matrices_at(p, step, a_0, w.relay)
             guess = self._predict_alike(w, step, h1, float(w.h_prev2[0]))
             h: F64 | float = step
             a0: F64 | float = a_0
@@ -800,14 +806,8 @@ class Many:
             t1 = np.broadcast_to(t1, (len(w.x),))
             h = t1 - t0
             a0, hist = _history(w, h)
-            g_open, g_closed, hmap, g_rc = self._matrices(p, h, np.broadcast_to(a0, h.shape))
+            g, hmap, g_rc = self._matrices(p, h, np.broadcast_to(a0, h.shape), w.relay)
             guess = self._predict(w, h)
-        if w.relay.all():
-            g = g_closed
-        elif not w.relay.any():
-            g = g_open
-        else:
-            g = np.where(w.relay[:, None, None], g_closed, g_open)
         if w.hold is not None:
             g = g + w.hold[:, None, None] * _HOLD_STAMP
         b = _injected(hist, hmap)
@@ -979,66 +979,22 @@ class Many:
                 return x_out, i_dc, np.concatenate((*failed, np.empty(0, dtype=np.intp)))
             leave = done | lost
             if leave.any():
-                circuit = p.circuit
-                x_out[active[done]] = x[done]
-                i_dc[active[done]] = i_dc_now[done]
-                failed.append(active[lost])
-                keep = ~leave
+                # Integer rows: each boolean mask would be searched again per array.
+                left = np.flatnonzero(done)
+                x_out[active[left]] = x[left]
+                i_dc[active[left]] = i_dc_now[left]
+                if lost.any():
+                    failed.append(active[lost])
+                keep = np.flatnonzero(~leave)
                 active = active[keep]
-                it = _Iterate(x, v_eval, b, p_nl, v, v_last2, g, p).take(keep)
-                alone = self._stragglers(it.p.circuit, left=circuit[leave])
-                if alone.any():
-                    out = (x_out, i_dc, active[alone], it.p.take(alone))
-                    lone = it.take(alone)
-                    failed.append(self._finish_singly(lone.x, lone.g, lone.b, lone.p_nl, out))
-                    active = active[~alone]
-                    it = it.take(~alone)
                 if not len(active):
                     break
+                it = _Iterate(x, v_eval, b, p_nl, v, v_last2, g, p).take(keep)
                 x, v_eval, b, p_nl, v_last, v_last2, g, p = it
             v = self.volts(x, p)
         else:
             failed.append(active)
         return x_out, i_dc, np.sort(np.concatenate((*failed, np.empty(0, dtype=np.intp))))
-
-    def _stragglers(self, circuit: npt.NDArray[np.intp], *, left: npt.NDArray[np.intp]) -> BOOL:
-        """
-        Pick the members to finish one at a time: a circuit's last few, counted per circuit.
-
-        Per circuit, and only where one of its own members just converged, as
-        the batch of one circuit alone would: so a member takes the same path
-        (the same bits) whichever other circuits share its batch.
-        """
-        size = len(self.solvers)
-        remain = np.bincount(circuit, minlength=size)
-        gone = np.bincount(left, minlength=size)
-        pick = (gone > 0) & (remain <= STRAGGLERS)
-        return np.asarray(pick[circuit], dtype=bool)
-
-    def _finish_singly(
-        self,
-        x: F64,
-        g: F64,
-        b: F64,
-        p_nl: F64,
-        out: tuple[F64, F64, npt.NDArray[np.intp], Params],
-    ) -> npt.NDArray[np.intp]:
-        """Iterate the last unconverged members one at a time (single.py), into out."""
-        x_out, i_dc, active, p = out
-        lost = []
-        for j, member in enumerate(active.tolist()):
-            single = self.solvers[int(p.circuit[j])].single_run()
-            g_j = g[j] if g.ndim == 3 else g  # noqa: PLR2004
-            try:
-                x_j, i_j = single.newton_matrix(
-                    x[j].tolist(), g_j, b[j], (float(p_nl[j, 0]), float(p_nl[j, 1]))
-                )
-            except ArithmeticError:
-                lost.append(member)
-                continue
-            x_out[member] = x_j
-            i_dc[member] = i_j
-        return np.array(lost, dtype=np.intp)
 
     def dc_current(self, x: F64, p: Params) -> F64:
         """Return the current through Dc (junction plus leakage) at node voltages x."""
@@ -1078,7 +1034,7 @@ class _Iterate(NamedTuple):
     g: F64
     p: Params
 
-    def take(self, keep: BOOL) -> _Iterate:
+    def take(self, keep: npt.NDArray[np.intp]) -> _Iterate:
         """Return the members kept (g stays whole where they share it)."""
         return _Iterate(
             self.x[keep],
@@ -1132,6 +1088,17 @@ def _injected(hist: F64, hmap: F64) -> F64:
         hist[:, CAP_LED] * hmap[..., CAP_LED, P] + hist[:, CAP_SMOOTH] * hmap[..., CAP_SMOOTH, P]
     )
     return b
+
+
+def _by_relay(relay: BOOL, g_open: F64, g_closed: F64, index: npt.NDArray[np.intp] | None) -> F64:
+    """Return each member's G for its relay state (rows index of stacks, or all of them)."""
+    if relay.all():
+        return g_closed if index is None else g_closed[index]
+    if not relay.any():
+        return g_open if index is None else g_open[index]
+    if index is not None:
+        g_open, g_closed = g_open[index], g_closed[index]
+    return np.where(relay[:, None, None], g_closed, g_open)
 
 
 def _rows(g: F64, index: npt.NDArray[np.intp] | BOOL) -> F64:
