@@ -76,6 +76,10 @@ ROOT_STEPS_PER_CYCLE: Final = 400
 # Points of each refinement of the interval that holds the root, ends included.
 REFINE_POINTS: Final = 10
 ROOT_ROUNDS: Final = 5
+# An interval narrower than this (plus FIGURE_TOL of the root) needs no
+# refinement: a lamp side that a fault drains within each cycle (the
+# capacitor shorted) gives a table whose every point ends at 0.1 uV.
+ROOT_FLOOR_V: Final = 1e-4
 DISCHARGE_STEPS_PER_CYCLE: Final = 100
 MAX_SETTLE_CYCLES: Final = 40
 # Closed steady state: cycle-to-cycle change of every capacitor voltage, as a
@@ -400,7 +404,7 @@ def refine_roots(jobs: Sequence[EnvelopeJob], envs: Sequence[Envelope]) -> list[
     between two of the last round's points and moved by under FIGURE_TOL.
     """
     out = list(envs)
-    active = [k for k, env in enumerate(out) if env.bracket() is not None]
+    active = [k for k, env in enumerate(out) if not _root_known(env)]
     for _ in range(ROOT_ROUNDS):
         if not active:
             break
@@ -414,15 +418,28 @@ def refine_roots(jobs: Sequence[EnvelopeJob], envs: Sequence[Envelope]) -> list[
         for k, span, table in zip(active, spans, envelope_many(fine), strict=True):
             assert span is not None  # noqa: S101 - active tables have a bracket
             before = out[k].root()
-            out[k] = out[k].merged(span, table)
+            merged = out[k].merged(span, table)
+            if merged.bracket() is None:
+                # The finer points lost the root altogether: numerical noise
+                # in a flat table, not a sharper one; the table stays.
+                continue
+            out[k] = merged
             root, bracket = out[k].root(), out[k].bracket()
-            if root is None or bracket is None or before is None:
+            if _root_known(out[k]) or root is None or bracket is None or before is None:
                 continue
             inside = bracket[1] - bracket[0] <= float(np.diff(table.v).max()) * (1 + 1e-9)
             if not (inside and abs(root - before) <= FIGURE_TOL * abs(root)):
                 still.append(k)
         active = still
     return out
+
+
+def _root_known(env: Envelope) -> bool:
+    """Whether the table has no root between two points, or one between two close enough."""
+    bracket, root = env.bracket(), env.root()
+    if bracket is None or root is None:
+        return True
+    return bracket[1] - bracket[0] <= FIGURE_TOL * abs(root) + ROOT_FLOOR_V
 
 
 def _by_period(solvers: Sequence[Solver]) -> list[list[int]]:
