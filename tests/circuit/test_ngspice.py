@@ -22,7 +22,7 @@ import pytest
 from custom_components.no_neutral.circuit import RESULT_KEYS, parse_scenario, simulate
 from custom_components.no_neutral.circuit.figures import _warnings
 
-from .scenarios import FAULT_SCENARIOS, KNOWN_GAPS, QUICK_FAULTS, SCENARIOS
+from .scenarios import FAULT_SCENARIOS, KNOWN_GAPS, PLAN_CHANGES, QUICK_FAULTS, SCENARIOS
 from .spice import Plan, reference
 
 pytestmark = pytest.mark.ngspice
@@ -91,7 +91,7 @@ def pair(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], dict[str,
     """ngspice's figures and the simulator's, computed once per scenario."""
     scenario, open_seconds, _ = ALL[request.param]
     sc = parse_scenario(scenario)
-    ref = reference(sc, Plan(open_seconds=open_seconds))
+    ref = reference(sc, Plan(open_seconds=open_seconds, **PLAN_CHANGES.get(request.param, {})))
     ref["warnings"] = _warnings(sc, ref)
     return request.param, ref, simulate(scenario)
 

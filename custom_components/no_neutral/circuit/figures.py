@@ -25,6 +25,7 @@ from .analysis import (
     inrush_many,
     lamp_state,
     open_steady,
+    refine_roots,
     source_current,
 )
 from .elements import (
@@ -87,8 +88,6 @@ WARNING_CODES: Final = (
     "short_circuit",
     "fuse_blows",
 )
-# Extra D(V) points inside the interval that holds a faulted adaptor's open steady state.
-REFINE_POINTS: Final = 10
 MEAN_PHASES: Final = tuple(float(p) for p in range(0, 360, 10))
 NO_LOAD_W: Final = 3.0
 SLOW_DISCHARGE_S: Final = 5.0
@@ -275,15 +274,8 @@ def _envelopes(jobs: Sequence[_Job]) -> None:
     for job in faulted:
         assert job.env is not None  # noqa: S101
         job.bulk = _faulted_bulk(job.solver, job.env, job.bulk)
-    tables = envelope_many([job.envelope_job(job.extra) for job in faulted])
-    finer: list[tuple[_Job, list[float]]] = []
-    for job, env in zip(faulted, tables, strict=True):
-        job.env = env
-        if (bracket := env.bracket()) is not None:
-            fine = np.linspace(*bracket, REFINE_POINTS)[1:-1]
-            finer.append((job, [*job.extra, *fine.tolist()]))
-    tables = envelope_many([job.envelope_job(extra) for job, extra in finer])
-    for (job, _), env in zip(finer, tables, strict=True):
+    again = [job.envelope_job(job.extra) for job in faulted]
+    for job, env in zip(faulted, refine_roots(again, envelope_many(again)), strict=True):
         job.env = env
 
 
