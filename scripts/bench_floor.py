@@ -39,8 +39,9 @@ from custom_components.no_neutral.circuit.analysis import (
 )
 from custom_components.no_neutral.circuit.diagnosis import batched_runs
 from custom_components.no_neutral.circuit.elements import Circuit
-from custom_components.no_neutral.circuit.figures import MEAN_PHASES
+from custom_components.no_neutral.circuit.figures import MEAN_PHASES, solve_many
 from custom_components.no_neutral.circuit.recommend import (
+    BATCH,
     Demands,
     Stock,
     batched_figures,
@@ -159,6 +160,16 @@ def sweep_counts() -> dict[str, tuple[Count, float]]:
         whole,
         spent,
     )
+    # The same circuits with no switch-on run at all: the part of the sweep
+    # that no choice of where to run the inrush can save.
+    scenarios = [parse_scenario(circuit_scenario(base, *parts)) for parts in sample]
+    with counting() as count:
+        t0 = time.process_time()
+        for k in range(0, len(scenarios), BATCH):
+            solve_many(scenarios[k : k + BATCH], inrush_wanted=lambda *_: False)
+        spent = (time.process_time() - t0) * scale
+    bare = Count(round(count.batched * scale), round(count.single * scale))
+    out["recommender, whole stock without any switch-on run (scaled)"] = (bare, spent)
     return out
 
 
