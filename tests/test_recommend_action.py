@@ -394,7 +394,7 @@ def test_readme_documents_the_action() -> None:
         assert f"`{key}`" in action, key
 
 
-# Minutes each, one circuit at a time (1,666 circuits); run with -m sweep.
+# Minutes each (1,666 circuits, batched); run with -m sweep.
 @pytest.mark.sweep
 @pytest.mark.parametrize("label", list(README_CASES))
 def test_readme_parts_are_the_recommenders(label: str) -> None:
