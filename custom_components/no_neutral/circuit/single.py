@@ -228,6 +228,8 @@ class SingleRun:
         y0, self._v_crit = junction_constants(c)
         self.volts = element_volts(c)
         self._consts = (c.n_vt, c.r_series, c.i_sat, y0, 1.0 / c.n_vt, c.n_vt / c.r_series)
+        self._matrix_key = b""
+        self._matrix_table = np.empty(0)
 
     def _table(self, h: float, a0: float, *, relay: bool) -> _Step:
         # Steps over the same number of grid intervals differ in the last
@@ -288,6 +290,26 @@ class SingleRun:
         return i_out, g_out
 
     # Newton -----------------------------------------------------------------
+
+    def newton_matrix(
+        self, guess: list[float], g: F64, b: F64, p_nl: tuple[float, float]
+    ) -> tuple[list[float], float]:
+        """
+        Newton for one member of a batch step: its matrix G and source vector b given.
+
+        The batch solver hands over its last few (STRAGGLERS) unconverged members:
+        iterating them one numpy call at a time costs a seventh of a batch
+        iteration.
+        """
+        # A circuit's stragglers mostly share their step's G: its table is
+        # built again only when G's bits change.
+        key = g.tobytes()
+        if key != self._matrix_key:
+            self._matrix_table = _newton_table(self.c, g, 1)
+            self._matrix_key = key
+        table = self._matrix_table
+        table[-1, NODES * NODES :] = -b
+        return self.newton(guess, table, [1.0], p_nl)
 
     def newton(
         self, guess: list[float], table: F64, tail: list[float], p_nl: tuple[float, float]

@@ -69,6 +69,9 @@ from .stepping import (
 # A lamp node "held at 0 V" for the off-leakage figure.
 HOLD_SIEMENS: Final = 1e4
 LAMBERT_ITERATIONS: Final = 2
+# A batch step's last unconverged members of a circuit iterate one at a time
+# (single.py) once no more than this many of that circuit's are left.
+STRAGGLERS: Final = 4
 
 
 @dataclass(slots=True)
@@ -987,14 +990,60 @@ class Many:
                     failed.append(active[lost])
                 keep = np.flatnonzero(~leave)
                 active = active[keep]
+                it = _Iterate(x, v_eval, b, p_nl, v, v_last2, g, p).take(keep)
+                alone = self._stragglers(it.p.circuit, left=p.circuit[leave])
+                if alone.any():
+                    out = (x_out, i_dc, active[alone], it.p.take(alone))
+                    lone = it.take(np.flatnonzero(alone))
+                    failed.append(self._finish_singly(lone.x, lone.g, lone.b, lone.p_nl, out))
+                    active = active[~alone]
+                    it = it.take(np.flatnonzero(~alone))
                 if not len(active):
                     break
-                it = _Iterate(x, v_eval, b, p_nl, v, v_last2, g, p).take(keep)
                 x, v_eval, b, p_nl, v_last, v_last2, g, p = it
             v = self.volts(x, p)
         else:
             failed.append(active)
         return x_out, i_dc, np.sort(np.concatenate((*failed, np.empty(0, dtype=np.intp))))
+
+    def _stragglers(self, circuit: npt.NDArray[np.intp], *, left: npt.NDArray[np.intp]) -> BOOL:
+        """
+        Pick the members to finish one at a time: a circuit's last few, counted per circuit.
+
+        Per circuit, and only where one of its own members just converged, as
+        the batch of one circuit alone would: so a member takes the same path
+        (the same bits) whichever other circuits share its batch.
+        """
+        size = len(self.solvers)
+        remain = np.bincount(circuit, minlength=size)
+        gone = np.bincount(left, minlength=size)
+        pick = (gone > 0) & (remain <= STRAGGLERS)
+        return np.asarray(pick[circuit], dtype=bool)
+
+    def _finish_singly(
+        self,
+        x: F64,
+        g: F64,
+        b: F64,
+        p_nl: F64,
+        out: tuple[F64, F64, npt.NDArray[np.intp], Params],
+    ) -> npt.NDArray[np.intp]:
+        """Iterate the last unconverged members one at a time (single.py), into out."""
+        x_out, i_dc, active, p = out
+        lost = []
+        for j, member in enumerate(active.tolist()):
+            single = self.solvers[int(p.circuit[j])].single_run()
+            g_j = g[j] if g.ndim == 3 else g  # noqa: PLR2004
+            try:
+                x_j, i_j = single.newton_matrix(
+                    x[j].tolist(), g_j, b[j], (float(p_nl[j, 0]), float(p_nl[j, 1]))
+                )
+            except ArithmeticError:
+                lost.append(member)
+                continue
+            x_out[member] = x_j
+            i_dc[member] = i_j
+        return np.array(lost, dtype=np.intp)
 
     def dc_current(self, x: F64, p: Params) -> F64:
         """Return the current through Dc (junction plus leakage) at node voltages x."""
