@@ -178,7 +178,7 @@ def test_bad_input_names_the_field(base: dict[str, Any], demands: Demands, key: 
     assert err.value.key == key
 
 
-# Minutes each (1,666 circuits, batched: 150-200 s of CPU for the 10 W LED):
+# Minutes each (1,666 circuits, batched: 259 s of CPU for the 10 W LED):
 # outside CI's long set (issue 14's target, under 5 s, is out of this solver's
 # reach: scripts/bench --floor).
 @pytest.mark.sweep

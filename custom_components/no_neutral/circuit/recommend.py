@@ -43,9 +43,8 @@ over two processes. Batched (batched_figures: BATCH circuits per
 figures.solve_many, each circuit's figures bit for bit its own run's),
 measured in CPU seconds on the same machine: 68 circuits 9.5 s against
 20.2 s one at a time; the 300-combination stock of scripts/bench (25
-circuits) 2.6 to 3.3 s (3.8 to 4.4 s before every member stayed in its
-batch until it converged); the whole stock 150 s on a quiet machine (260
-to 280 s at load 3), far from the issue's 5 s. Most of the time is the
+circuits) 4.0 s; the whole stock 259 s on a quiet machine,
+far from the issue's 5 s. Most of the time is the
 switch-on run (36 closing phases, up to ten cycles of 400 steps) of the
 circuits where it can decide: some 43,000 members for the whole stock, 37.6
 million member-steps in all, at best 2.0 to 3.8 us each with numpy
